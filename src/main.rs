@@ -1,1 +1,457 @@
-fn main() {}
+//! The `anubad` binary: parses flags, builds the library's objects, draws
+//! progress on stderr, prints errors once and chooses the exit code
+//! (0 all succeeded, 1 some article failed, 2 usage or configuration error).
+
+mod cli;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use anubad::article::read_inputs;
+use anubad::cache::{default_cache_dir, Cache};
+use anubad::generate::GenerationOverrides;
+use anubad::output::ModelInfo;
+use anubad::pipeline::{self, Event, ModelContext, RunOptions, SegmentTranslator};
+use anubad::resolve::{self, ResolveOptions};
+use anubad::translator::{select_device, Translator};
+
+use cli::{CacheAction, CacheArgs, CacheLocation, Cli, Command, ModelArgs, ModelsCommand};
+
+/// Errors that stop the whole command, sorted by what they say about the run.
+enum Failure {
+    /// Bad flags or configuration: a model that can't be resolved or loaded.
+    Config(anyhow::Error),
+    /// Something broke while working.
+    Run(anyhow::Error),
+}
+
+impl Failure {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Config(_) => 2,
+            Failure::Run(_) => 1,
+        }
+    }
+}
+
+fn config<E: Into<anyhow::Error>>(e: E) -> Failure {
+    Failure::Config(e.into())
+}
+
+fn run_failure<E: Into<anyhow::Error>>(e: E) -> Failure {
+    Failure::Run(e.into())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            let (Failure::Config(error) | Failure::Run(error)) = &failure;
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Translate(args) => translate(args),
+        Command::Models(command) => models(command),
+        Command::Cache(args) => cache(args),
+        Command::Bench(args) => bench(args),
+    }
+}
+
+fn set_threads(threads: Option<usize>) {
+    if let Some(n) = threads.filter(|n| *n > 0) {
+        // candle's CPU kernels size their pools from this variable; it must
+        // be set before the first tensor operation.
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
+}
+
+/// Everything a translating command needs, loaded once.
+struct Loaded {
+    translator: Translator,
+    info: ModelInfo,
+    identity: String,
+    cache: Option<Cache>,
+}
+
+fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
+    set_threads(args.threads);
+    let options = ResolveOptions {
+        offline: args.offline,
+        ..ResolveOptions::default()
+    };
+    let resolved = resolve::resolve(&args.model, &options).map_err(config)?;
+    let device = select_device(args.device).map_err(config)?;
+    let overrides = GenerationOverrides {
+        num_beams: args.beams,
+        max_length: args.max_length,
+        ..GenerationOverrides::default()
+    };
+    let started = Instant::now();
+    let translator = Translator::load(&resolved.dir, &device, &overrides).map_err(config)?;
+    if args.verbose {
+        eprintln!(
+            "model {} from {} loaded in {:.1}s; identity {}",
+            resolved.name,
+            resolved.dir.display(),
+            started.elapsed().as_secs_f32(),
+            resolved.identity
+        );
+        eprintln!("generation {}", translator.generation().settings_json());
+    }
+    let cache = if args.no_cache {
+        None
+    } else {
+        open_cache(&args.cache, args.quiet)
+    };
+    if let (Some(cache), true) = (&cache, args.verbose) {
+        eprintln!("cache {}", cache.path().display());
+    }
+    Ok(Loaded {
+        translator,
+        info: ModelInfo {
+            name: resolved.name,
+            revision: resolved.revision,
+            licence: resolved.licence,
+        },
+        identity: resolved.identity,
+        cache,
+    })
+}
+
+fn cache_dir(location: &CacheLocation) -> Option<std::path::PathBuf> {
+    location.cache_dir.clone().or_else(default_cache_dir)
+}
+
+/// A cache that can't be opened is a warning: the run goes on without it.
+fn open_cache(location: &CacheLocation, quiet: bool) -> Option<Cache> {
+    let Some(dir) = cache_dir(location) else {
+        if !quiet {
+            eprintln!("warning: no cache directory on this platform; running without a cache");
+        }
+        return None;
+    };
+    match Cache::open(&dir) {
+        Ok(cache) => Some(cache),
+        Err(e) => {
+            eprintln!("warning: {e}; running without a cache");
+            None
+        }
+    }
+}
+
+/// Draws the run's progress on stderr from the pipeline's events.
+struct Progress {
+    bar: ProgressBar,
+    quiet: bool,
+    window_segments: usize,
+    window_done: usize,
+    cache_hits: usize,
+    sentences: usize,
+    tokens: usize,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Self {
+        let bar = ProgressBar::with_draw_target(
+            Some(0),
+            if quiet || !std::io::stderr().is_terminal() {
+                ProgressDrawTarget::hidden()
+            } else {
+                ProgressDrawTarget::stderr()
+            },
+        );
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} articles  ETA {eta}  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Self {
+            bar,
+            quiet,
+            window_segments: 0,
+            window_done: 0,
+            cache_hits: 0,
+            sentences: 0,
+            tokens: 0,
+            started: Instant::now(),
+        }
+    }
+
+    fn message(&self) {
+        let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
+        self.bar.set_message(format!(
+            "sentences {}/{}  {:.1} sent/s  {:.0} tok/s  cache hits {}",
+            self.window_done,
+            self.window_segments,
+            self.sentences as f64 / seconds,
+            self.tokens as f64 / seconds,
+            self.cache_hits
+        ));
+    }
+
+    fn observe(&mut self, event: Event) {
+        match event {
+            Event::Started { articles } => self.bar.set_length(articles as u64),
+            Event::Window { segments, cached } => {
+                self.window_segments = segments;
+                self.window_done = cached;
+                self.cache_hits += cached;
+                self.message();
+            }
+            Event::Batch { sentences, tokens } => {
+                self.window_done += sentences;
+                self.sentences += sentences;
+                self.tokens += tokens;
+                self.message();
+            }
+            Event::ArticleDone { .. } => self.bar.inc(1),
+            Event::ArticleFailed { error } => {
+                self.bar.inc(1);
+                self.bar.suspend(|| eprintln!("error: {error}"));
+            }
+            Event::CacheDisabled { reason } => {
+                if !self.quiet {
+                    self.bar
+                        .suspend(|| eprintln!("warning: {reason}; continuing without the cache"));
+                }
+            }
+        }
+    }
+}
+
+fn run(args: cli::RunArgs) -> Result<u8, Failure> {
+    let loaded = load(&args.model)?;
+    let model = ModelContext {
+        translator: &loaded.translator,
+        info: loaded.info.clone(),
+        identity: loaded.identity.clone(),
+    };
+    let inputs = read_inputs(&args.inputs);
+    let mut progress = Progress::new(args.model.quiet);
+    let options = RunOptions {
+        out_dir: args.out.clone(),
+        batch_size: args.model.batch_size,
+    };
+    let report = pipeline::run(
+        inputs,
+        &model,
+        loaded.cache.as_ref(),
+        &options,
+        &mut |e| progress.observe(e),
+    )
+    .with_context(|| format!("run into {} stopped", args.out.display()))
+    .map_err(run_failure)?;
+    progress.bar.finish_and_clear();
+    if !args.model.quiet {
+        let lookups = report.cache_hits + report.cache_misses;
+        eprintln!(
+            "{} articles ok ({} unchanged), {} failed; {} sentences, cache hits {}/{}; {:.1}s; digest {}",
+            report.ok + report.unchanged,
+            report.unchanged,
+            report.failed,
+            report.segments,
+            report.cache_hits,
+            lookups,
+            report.elapsed.as_secs_f64(),
+            args.out.join("digest.md").display()
+        );
+    }
+    Ok(if report.failed > 0 { 1 } else { 0 })
+}
+
+fn translate(args: cli::TranslateArgs) -> Result<u8, Failure> {
+    let loaded = load(&args.model)?;
+    let model = ModelContext {
+        translator: &loaded.translator,
+        info: loaded.info.clone(),
+        identity: loaded.identity.clone(),
+    };
+    let mut segments = SegmentTranslator::new(&model, loaded.cache.as_ref(), args.model.batch_size);
+    let quiet = args.model.quiet;
+    let mut observe = |event: Event| {
+        if let (Event::CacheDisabled { reason }, false) = (event, quiet) {
+            eprintln!("warning: {reason}; continuing without the cache");
+        }
+    };
+    // Interactive use gets each line back at once; pipes are translated in
+    // chunks so that batches can fill.
+    let chunk = if args.files.is_empty() && std::io::stdin().is_terminal() {
+        1
+    } else {
+        256
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut translate_chunk = |lines: &[String]| -> Result<(), Failure> {
+        let english = pipeline::translate_lines(lines, args.whole_lines, &mut segments, &mut observe)
+            .map_err(run_failure)?;
+        for line in english {
+            writeln!(out, "{line}").map_err(run_failure)?;
+        }
+        out.flush().map_err(run_failure)
+    };
+    let readers: Vec<(String, Box<dyn BufRead>)> = if args.files.is_empty() {
+        vec![("stdin".into(), Box::new(std::io::stdin().lock()))]
+    } else {
+        args.files
+            .iter()
+            .map(|path| {
+                let file = std::fs::File::open(path)
+                    .with_context(|| format!("cannot open {}", path.display()))
+                    .map_err(config)?;
+                Ok((
+                    path.display().to_string(),
+                    Box::new(std::io::BufReader::new(file)) as Box<dyn BufRead>,
+                ))
+            })
+            .collect::<Result<_, Failure>>()?
+    };
+    for (name, reader) in readers {
+        let mut pending = Vec::with_capacity(chunk);
+        for line in reader.lines() {
+            let line = line
+                .with_context(|| format!("{name}: cannot read (is it UTF-8 text?)"))
+                .map_err(run_failure)?;
+            pending.push(line);
+            if pending.len() >= chunk {
+                translate_chunk(&pending)?;
+                pending.clear();
+            }
+        }
+        if !pending.is_empty() {
+            translate_chunk(&pending)?;
+        }
+    }
+    if let Some(cache) = &loaded.cache {
+        let _ = cache.record_run(segments.hits, segments.misses);
+    }
+    Ok(0)
+}
+
+fn models(command: ModelsCommand) -> Result<u8, Failure> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match command {
+        ModelsCommand::List { offline: _ } => {
+            writeln!(
+                out,
+                "{:<24} {:<8} {:>7} {:>9} {:>12} {:<14} DOWNLOADED",
+                "NAME", "FAMILY", "PARAMS", "SIZE", "FLORES chrF++", "LICENCE"
+            )
+            .map_err(run_failure)?;
+            for preset in resolve::presets() {
+                let downloaded = resolve::is_downloaded(&preset);
+                writeln!(
+                    out,
+                    "{:<24} {:<8} {:>7} {:>9} {:>12} {:<14} {}",
+                    preset.name,
+                    preset.family,
+                    preset.params,
+                    preset.size,
+                    preset
+                        .flores_chrf
+                        .map(|v| format!("{v:.1}"))
+                        .unwrap_or_else(|| "-".into()),
+                    preset.licence,
+                    if downloaded { "yes" } else { "no" }
+                )
+                .map_err(run_failure)?;
+            }
+            Ok(0)
+        }
+        ModelsCommand::Pull { name, offline } => {
+            let options = ResolveOptions {
+                offline,
+                ..ResolveOptions::default()
+            };
+            let resolved = resolve::resolve(&name, &options).map_err(config)?;
+            if let Some(licence) = &resolved.licence {
+                eprintln!("{}: licence {licence}", resolved.name);
+            }
+            writeln!(out, "{}", resolved.dir.display()).map_err(run_failure)?;
+            Ok(0)
+        }
+        ModelsCommand::Info { name, offline } => {
+            let options = ResolveOptions {
+                offline,
+                ..ResolveOptions::default()
+            };
+            let resolved = resolve::resolve(&name, &options).map_err(config)?;
+            let summary = resolve::model_dir_summary(&resolved.dir).map_err(config)?;
+            writeln!(out, "name:      {}", resolved.name).map_err(run_failure)?;
+            writeln!(out, "directory: {}", resolved.dir.display()).map_err(run_failure)?;
+            if let Some(repo) = &resolved.repo {
+                writeln!(
+                    out,
+                    "hub:       {repo}@{}",
+                    resolved.revision.as_deref().unwrap_or("main")
+                )
+                .map_err(run_failure)?;
+            }
+            writeln!(
+                out,
+                "licence:   {}",
+                resolved.licence.as_deref().unwrap_or("unknown (see the model card)")
+            )
+            .map_err(run_failure)?;
+            writeln!(out, "{summary}").map_err(run_failure)?;
+            Ok(0)
+        }
+    }
+}
+
+fn cache(args: CacheArgs) -> Result<u8, Failure> {
+    let dir = cache_dir(&args.location)
+        .context("no cache directory on this platform; pass --cache-dir")
+        .map_err(config)?;
+    let cache = Cache::open(&dir).map_err(run_failure)?;
+    match args.action {
+        CacheAction::Stats => {
+            let stats = cache.stats().map_err(run_failure)?;
+            println!("cache:   {}", stats.path.display());
+            println!("entries: {}", stats.entries);
+            println!("size:    {:.1} KiB", stats.size_bytes as f64 / 1024.0);
+            match stats.last_run {
+                Some(run) => println!("last run: {} hits, {} misses", run.hits, run.misses),
+                None => println!("last run: none recorded"),
+            }
+        }
+        CacheAction::Clear => {
+            cache.clear().map_err(run_failure)?;
+            eprintln!("cleared {}", cache.path().display());
+        }
+    }
+    Ok(0)
+}
+
+fn bench(args: cli::BenchArgs) -> Result<u8, Failure> {
+    set_threads(args.threads);
+    let options = anubad::bench::BenchOptions {
+        batch_sizes: args.batch_sizes,
+        sentences: args.sentences,
+        source_tokens: args.source_tokens,
+        output_tokens: args.output_tokens,
+        beams: args.beams,
+    };
+    let rows = anubad::bench::run(&options, &mut |line| eprintln!("{line}")).map_err(run_failure)?;
+    println!("{}", anubad::bench::markdown_table(&options, &rows));
+    Ok(0)
+}

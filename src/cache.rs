@@ -1,0 +1,669 @@
+//! The translation cache: finished segment translations kept in one SQLite
+//! file so that a rerun, or a run interrupted part-way, does not translate the
+//! same segment with the same model and settings twice.
+//!
+//! Every entry is addressed by a [`CacheKey`], a SHA-256 over the cache schema
+//! version, the model identity, the canonical generation settings and the
+//! source segment. Changing any of them gives a different key, so stale
+//! entries are never served; they only take space until `clear`.
+//!
+//! The file is opened in WAL mode with a generous busy timeout so that two
+//! `anubad run` processes can share one cache: readers never block, and a
+//! writer waits for the other's short transaction instead of failing.
+//! Every failure is a [`CacheError`] naming the file, so the caller can warn
+//! and carry on without a cache.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+/// Version of how cache keys and stored translations are derived. Bump it
+/// whenever a change in the pipeline (segmentation, normalization, post-
+/// processing) would make old entries wrong: old entries then simply miss.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Version of the table layout, kept in SQLite's `user_version`; a file written
+/// by a newer layout is refused rather than misread.
+const TABLE_LAYOUT_VERSION: i64 = 1;
+
+/// File name of the cache inside the cache directory.
+pub const CACHE_FILE_NAME: &str = "translations.sqlite3";
+
+/// How long a writer waits for another process's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the cache lives by default: `anubad` under the platform cache
+/// directory (`$XDG_CACHE_HOME/anubad` or `~/.cache/anubad` on Linux).
+pub fn default_cache_dir() -> Option<PathBuf> {
+    dirs::cache_dir().map(|dir| dir.join("anubad"))
+}
+
+/// Address of one cached translation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CacheKey([u8; 32]);
+
+impl CacheKey {
+    /// Key for translating `source` with the model `model_identity` (name and
+    /// pinned revision, or a hash of local weights) under `settings`, the
+    /// canonical JSON of the generation settings. `source` must be the segment
+    /// exactly as it is given to the model, i.e. already normalized, so that
+    /// the key describes what the model actually saw.
+    pub fn new(model_identity: &str, settings: &str, source: &str) -> CacheKey {
+        let mut hasher = Sha256::new();
+        hasher.update(b"anubad-cache-key");
+        hasher.update(SCHEMA_VERSION.to_le_bytes());
+        // Length-prefixing makes the framing unambiguous: ("ab", "c") and
+        // ("a", "bc") hash different byte streams.
+        for field in [model_identity, settings, source] {
+            hasher.update((field.len() as u64).to_le_bytes());
+            hasher.update(field.as_bytes());
+        }
+        CacheKey(hasher.finalize().into())
+    }
+
+    /// The raw digest.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lower-case hexadecimal form of the digest.
+    pub fn to_hex(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CacheKey({self})")
+    }
+}
+
+/// Why the cache could not be used. Every variant names the file or
+/// directory involved; the underlying error is kept as the source.
+#[derive(Debug, Error)]
+pub enum CacheError {
+    #[error("cannot create cache directory {path}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot open cache file {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cache file {path} is read-only")]
+    ReadOnly { path: PathBuf },
+    #[error("cache file {path} was written by a newer version of anubad (layout {found}, this version understands {supported})")]
+    NewerLayout {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("cache file {path}: {operation} failed")]
+    Sqlite {
+        path: PathBuf,
+        operation: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot read the size of cache file {path}")]
+    Size {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Counts from the most recent run that called [`Cache::record_run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunCounts {
+    pub hits: u64,
+    pub misses: u64,
+}
+
+/// What `anubad cache stats` reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheStats {
+    /// The SQLite file.
+    pub path: PathBuf,
+    /// Number of cached translations.
+    pub entries: u64,
+    /// Bytes on disk, including the `-wal` and `-shm` side files.
+    pub size_bytes: u64,
+    /// Hits and misses of the last recorded run, if any run was recorded.
+    pub last_run: Option<RunCounts>,
+}
+
+/// An open translation cache. Each thread or process opens its own; SQLite
+/// coordinates them through the file.
+pub struct Cache {
+    connection: Connection,
+    path: PathBuf,
+}
+
+impl fmt::Debug for Cache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cache").field("path", &self.path).finish()
+    }
+}
+
+impl Cache {
+    /// Opens (creating if needed) `dir/translations.sqlite3`.
+    pub fn open(dir: &Path) -> Result<Cache, CacheError> {
+        std::fs::create_dir_all(dir).map_err(|source| CacheError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join(CACHE_FILE_NAME);
+        let connection = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|source| CacheError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        let cache = Cache { connection, path };
+        cache.prepare()?;
+        Ok(cache)
+    }
+
+    /// Path of the SQLite file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sets the connection up and makes sure the tables exist. SQLite opens
+    /// files lazily, so this is also where a garbage file is detected.
+    fn prepare(&self) -> Result<(), CacheError> {
+        self.connection
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| self.sqlite_error("setting the busy timeout", e))?;
+        // SQLite silently falls back to read-only when the file is not
+        // writable; every later write would then fail one by one.
+        let read_only = self
+            .connection
+            .is_readonly(rusqlite::MAIN_DB)
+            .map_err(|e| self.sqlite_error("checking write access", e))?;
+        if read_only {
+            return Err(CacheError::ReadOnly {
+                path: self.path.clone(),
+            });
+        }
+        self.enable_wal()?;
+        // A kill -9 cannot lose WAL commits with synchronous=NORMAL; only a
+        // power cut can, and then only the last batches, which are re-done.
+        self.connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| self.sqlite_error("setting synchronous mode", e))?;
+
+        let layout: i64 = self
+            .connection
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(|e| self.sqlite_error("reading the layout version", e))?;
+        if layout > TABLE_LAYOUT_VERSION {
+            return Err(CacheError::NewerLayout {
+                path: self.path.clone(),
+                found: layout,
+                supported: TABLE_LAYOUT_VERSION,
+            });
+        }
+        let transaction = self.begin_write()?;
+        transaction
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS translations (
+                     key BLOB PRIMARY KEY NOT NULL,
+                     translation TEXT NOT NULL,
+                     model TEXT NOT NULL
+                 ) WITHOUT ROWID;
+                 CREATE TABLE IF NOT EXISTS meta (
+                     name TEXT PRIMARY KEY NOT NULL,
+                     value INTEGER NOT NULL
+                 ) WITHOUT ROWID;",
+            )
+            .map_err(|e| self.sqlite_error("creating tables", e))?;
+        if layout < TABLE_LAYOUT_VERSION {
+            transaction
+                .pragma_update(None, "user_version", TABLE_LAYOUT_VERSION)
+                .map_err(|e| self.sqlite_error("writing the layout version", e))?;
+        }
+        transaction
+            .commit()
+            .map_err(|e| self.sqlite_error("creating tables", e))
+    }
+
+    /// Switches the file to WAL mode. Two processes opening a fresh file at
+    /// once may both try; the loser can get SQLITE_BUSY without the busy
+    /// handler being consulted, so it retries until the busy timeout.
+    fn enable_wal(&self) -> Result<(), CacheError> {
+        let deadline = Instant::now() + BUSY_TIMEOUT;
+        loop {
+            let result =
+                self.connection
+                    .pragma_update_and_check(None, "journal_mode", "WAL", |row| {
+                        row.get::<_, String>(0)
+                    });
+            match result {
+                Ok(_) => return Ok(()),
+                Err(error) if is_busy(&error) && Instant::now() < deadline => {
+                    thread::sleep(Duration::from_millis(20));
+                }
+                Err(error) => return Err(self.sqlite_error("enabling WAL mode", error)),
+            }
+        }
+    }
+
+    /// `BEGIN IMMEDIATE` takes the write lock up front, so waiting for another
+    /// writer goes through the busy timeout; a deferred transaction upgrading
+    /// to a write in WAL mode would fail at once instead.
+    fn begin_write(&self) -> Result<Transaction<'_>, CacheError> {
+        Transaction::new_unchecked(&self.connection, TransactionBehavior::Immediate)
+            .map_err(|e| self.sqlite_error("starting a write transaction", e))
+    }
+
+    fn sqlite_error(&self, operation: &'static str, source: rusqlite::Error) -> CacheError {
+        CacheError::Sqlite {
+            path: self.path.clone(),
+            operation,
+            source,
+        }
+    }
+
+    /// Looks every key up; the result has one slot per key, in order.
+    pub fn get_many(&self, keys: &[CacheKey]) -> Result<Vec<Option<String>>, CacheError> {
+        let lookup_error = |e| self.sqlite_error("looking up translations", e);
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT translation FROM translations WHERE key = ?1")
+            .map_err(lookup_error)?;
+        keys.iter()
+            .map(|key| {
+                statement
+                    .query_row([&key.0[..]], |row| row.get::<_, String>(0))
+                    .optional()
+                    .map_err(lookup_error)
+            })
+            .collect()
+    }
+
+    /// Stores one batch of translations made by `model_identity` in a single
+    /// transaction, replacing entries with the same key. Called after every
+    /// batch, so an interrupted run loses at most the batch in flight.
+    pub fn put_many(
+        &self,
+        model_identity: &str,
+        entries: &[(CacheKey, String)],
+    ) -> Result<(), CacheError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let store_error = |e| self.sqlite_error("storing translations", e);
+        let transaction = self.begin_write()?;
+        {
+            let mut statement = transaction
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO translations (key, translation, model)
+                     VALUES (?1, ?2, ?3)",
+                )
+                .map_err(store_error)?;
+            for (key, translation) in entries {
+                statement
+                    .execute((&key.0[..], translation, model_identity))
+                    .map_err(store_error)?;
+            }
+        }
+        transaction.commit().map_err(store_error)
+    }
+
+    /// Remembers the hit and miss counts of the run that just finished, for
+    /// `stats`.
+    pub fn record_run(&self, hits: u64, misses: u64) -> Result<(), CacheError> {
+        let record_error = |e| self.sqlite_error("recording run counts", e);
+        let transaction = self.begin_write()?;
+        for (name, value) in [("last_run_hits", hits), ("last_run_misses", misses)] {
+            transaction
+                .execute(
+                    "INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)",
+                    (name, i64::try_from(value).unwrap_or(i64::MAX)),
+                )
+                .map_err(record_error)?;
+        }
+        transaction.commit().map_err(record_error)
+    }
+
+    /// Number of entries, bytes on disk and the last run's counts.
+    pub fn stats(&self) -> Result<CacheStats, CacheError> {
+        let stats_error = |e| self.sqlite_error("reading statistics", e);
+        let entries: i64 = self
+            .connection
+            .query_row("SELECT COUNT(*) FROM translations", [], |row| row.get(0))
+            .map_err(stats_error)?;
+        let meta_value = |name: &str| {
+            self.connection
+                .query_row("SELECT value FROM meta WHERE name = ?1", [name], |row| {
+                    row.get::<_, i64>(0)
+                })
+                .optional()
+                .map_err(stats_error)
+        };
+        let last_run = match (meta_value("last_run_hits")?, meta_value("last_run_misses")?) {
+            (Some(hits), Some(misses)) => Some(RunCounts {
+                hits: u64::try_from(hits).unwrap_or(0),
+                misses: u64::try_from(misses).unwrap_or(0),
+            }),
+            _ => None,
+        };
+        Ok(CacheStats {
+            path: self.path.clone(),
+            entries: u64::try_from(entries).unwrap_or(0),
+            size_bytes: self.size_on_disk()?,
+            last_run,
+        })
+    }
+
+    fn size_on_disk(&self) -> Result<u64, CacheError> {
+        let mut total = 0;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = self.path.as_os_str().to_owned();
+            name.push(suffix);
+            let path = PathBuf::from(name);
+            match std::fs::metadata(&path) {
+                Ok(metadata) => total += metadata.len(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => return Err(CacheError::Size { path, source }),
+            }
+        }
+        Ok(total)
+    }
+
+    /// Deletes every cached translation and gives the space back, leaving a
+    /// valid, empty cache. The last run's counts are kept.
+    pub fn clear(&self) -> Result<(), CacheError> {
+        let clear_error = |e| self.sqlite_error("clearing the cache", e);
+        let transaction = self.begin_write()?;
+        transaction
+            .execute("DELETE FROM translations", [])
+            .map_err(clear_error)?;
+        transaction.commit().map_err(clear_error)?;
+        self.connection
+            .execute_batch("VACUUM")
+            .map_err(|e| self.sqlite_error("vacuuming", e))?;
+        // VACUUM writes the whole file through the WAL; truncate it so the
+        // space is really returned.
+        self.connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(|e| self.sqlite_error("checkpointing", e))
+    }
+}
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Barrier};
+
+    const MODEL: &str = "Helsinki-NLP/opus-mt-bn-en@abc123";
+    const SETTINGS: &str = r#"{"beam":4,"max_len":256}"#;
+
+    fn key(source: &str) -> CacheKey {
+        CacheKey::new(MODEL, SETTINGS, source)
+    }
+
+    #[test]
+    fn stored_translations_come_back_and_unknown_keys_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let stored = key("আমি ভাত খাই।");
+        let unknown = key("সে বই পড়ে।");
+        cache
+            .put_many(MODEL, &[(stored, "I eat rice.".to_string())])
+            .unwrap();
+        let found = cache.get_many(&[stored, unknown, stored]).unwrap();
+        assert_eq!(
+            found,
+            vec![
+                Some("I eat rice.".to_string()),
+                None,
+                Some("I eat rice.".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn changing_model_settings_or_source_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let source = "আমি ভাত খাই।";
+        cache
+            .put_many(MODEL, &[(key(source), "I eat rice.".to_string())])
+            .unwrap();
+        let variants = [
+            CacheKey::new("Helsinki-NLP/opus-mt-bn-en@def456", SETTINGS, source),
+            CacheKey::new(MODEL, r#"{"beam":1,"max_len":256}"#, source),
+            CacheKey::new(MODEL, SETTINGS, "আমি ভাত খাই"),
+        ];
+        assert_eq!(cache.get_many(&variants).unwrap(), vec![None, None, None]);
+    }
+
+    #[test]
+    fn key_fields_are_framed_unambiguously() {
+        assert_ne!(CacheKey::new("ab", "c", "d"), CacheKey::new("a", "bc", "d"));
+        assert_ne!(CacheKey::new("a", "bc", "d"), CacheKey::new("a", "b", "cd"));
+        assert_ne!(CacheKey::new("", "ab", ""), CacheKey::new("ab", "", ""));
+        assert_eq!(CacheKey::new("a", "b", "c"), CacheKey::new("a", "b", "c"));
+    }
+
+    #[test]
+    fn key_displays_as_64_hex_digits() {
+        let hex = key("x").to_hex();
+        assert_eq!(hex.len(), 64);
+        assert!(hex
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_eq!(hex, format!("{}", key("x")));
+    }
+
+    #[test]
+    fn entries_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let cache = Cache::open(dir.path()).unwrap();
+            cache
+                .put_many(MODEL, &[(key("এক"), "one".to_string())])
+                .unwrap();
+        }
+        let reopened = Cache::open(dir.path()).unwrap();
+        assert_eq!(
+            reopened.get_many(&[key("এক")]).unwrap(),
+            vec![Some("one".to_string())]
+        );
+    }
+
+    #[test]
+    fn replacing_an_entry_keeps_the_newest_translation() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        cache
+            .put_many(MODEL, &[(key("এক"), "1".to_string())])
+            .unwrap();
+        cache
+            .put_many(MODEL, &[(key("এক"), "one".to_string())])
+            .unwrap();
+        assert_eq!(
+            cache.get_many(&[key("এক")]).unwrap(),
+            vec![Some("one".to_string())]
+        );
+        assert_eq!(cache.stats().unwrap().entries, 1);
+    }
+
+    #[test]
+    fn garbage_file_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CACHE_FILE_NAME);
+        std::fs::write(&path, vec![0x5a_u8; 8192]).unwrap();
+        let error = Cache::open(dir.path()).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains(&path.display().to_string()),
+            "message {message:?} does not name {}",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn unusable_cache_path_is_an_error_naming_the_file() {
+        // A directory where the file should be cannot be opened by anyone,
+        // root included, unlike a chmod-ed file.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CACHE_FILE_NAME);
+        std::fs::create_dir(&path).unwrap();
+        let message = Cache::open(dir.path()).unwrap_err().to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+    }
+
+    #[test]
+    fn cache_directory_under_a_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("not-a-dir");
+        std::fs::write(&blocker, "x").unwrap();
+        let cache_dir = blocker.join("anubad");
+        let message = Cache::open(&cache_dir).unwrap_err().to_string();
+        assert!(
+            message.contains(&cache_dir.display().to_string()),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn two_writers_on_one_file_both_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        // Both open a fresh file at the same moment, which also exercises the
+        // race to switch it to WAL mode.
+        let barrier = Arc::new(Barrier::new(2));
+        let writers: Vec<_> = (0..2)
+            .map(|writer| {
+                let dir = dir.path().to_path_buf();
+                let barrier = Arc::clone(&barrier);
+                thread::spawn(move || {
+                    barrier.wait();
+                    let cache = Cache::open(&dir).unwrap();
+                    for batch in 0..50 {
+                        let entries: Vec<_> = (0..20)
+                            .map(|i| {
+                                let source = format!("{writer}-{batch}-{i}");
+                                (key(&source), format!("translation {source}"))
+                            })
+                            .collect();
+                        cache.put_many(MODEL, &entries).unwrap();
+                        // Reads interleaved with the other writer's commits.
+                        let back = cache.get_many(&[entries[0].0]).unwrap();
+                        assert_eq!(back[0].as_deref(), Some(entries[0].1.as_str()));
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        let cache = Cache::open(dir.path()).unwrap();
+        assert_eq!(cache.stats().unwrap().entries, 2 * 50 * 20);
+        for writer in 0..2 {
+            for batch in 0..50 {
+                let keys: Vec<_> = (0..20)
+                    .map(|i| key(&format!("{writer}-{batch}-{i}")))
+                    .collect();
+                let found = cache.get_many(&keys).unwrap();
+                for (i, translation) in found.iter().enumerate() {
+                    assert_eq!(
+                        translation.as_deref(),
+                        Some(format!("translation {writer}-{batch}-{i}").as_str())
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn clear_empties_the_cache_and_leaves_it_usable() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let entries: Vec<_> = (0..200)
+            .map(|i| (key(&i.to_string()), "x".repeat(500)))
+            .collect();
+        cache.put_many(MODEL, &entries).unwrap();
+        let size_before = cache.stats().unwrap().size_bytes;
+        cache.clear().unwrap();
+        let stats = cache.stats().unwrap();
+        assert_eq!(stats.entries, 0);
+        assert!(stats.size_bytes < size_before);
+        assert_eq!(cache.get_many(&[entries[0].0]).unwrap(), vec![None]);
+        cache.put_many(MODEL, &entries[..1]).unwrap();
+        drop(cache);
+        let reopened = Cache::open(dir.path()).unwrap();
+        assert_eq!(reopened.stats().unwrap().entries, 1);
+    }
+
+    #[test]
+    fn stats_count_entries_size_and_last_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let empty = cache.stats().unwrap();
+        assert_eq!(empty.entries, 0);
+        assert_eq!(empty.last_run, None);
+        assert_eq!(empty.path, dir.path().join(CACHE_FILE_NAME));
+        cache
+            .put_many(
+                MODEL,
+                &[(key("a"), "A".to_string()), (key("b"), "B".to_string())],
+            )
+            .unwrap();
+        cache.record_run(7, 2).unwrap();
+        cache.record_run(5, 3).unwrap();
+        let stats = cache.stats().unwrap();
+        assert_eq!(stats.entries, 2);
+        assert_eq!(stats.last_run, Some(RunCounts { hits: 5, misses: 3 }));
+        let on_disk: u64 = ["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|suffix| {
+                std::fs::metadata(dir.path().join(format!("{CACHE_FILE_NAME}{suffix}"))).ok()
+            })
+            .map(|m| m.len())
+            .sum();
+        assert!(stats.size_bytes > 0);
+        assert_eq!(stats.size_bytes, on_disk);
+    }
+
+    #[test]
+    fn default_dir_ends_in_anubad() {
+        if let Some(dir) = default_cache_dir() {
+            assert_eq!(dir.file_name().and_then(|n| n.to_str()), Some("anubad"));
+        }
+    }
+}

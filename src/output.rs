@@ -1,0 +1,967 @@
+//! Per-article outputs (`<id>.json`, `<id>.md`) and the run's `digest.md`.
+//!
+//! Every file is written to a temporary file in the output directory and then
+//! renamed over the target, so a reader or a killed run never sees a
+//! half-written file. A file whose content would not change is left alone,
+//! which keeps modification times meaningful for tools that watch the
+//! directory. The digest holds no timestamps, so rerunning on the same inputs
+//! leaves it byte-identical.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+/// File name of the digest inside the output directory.
+pub const DIGEST_FILE_NAME: &str = "digest.md";
+
+/// Longest id, in characters, that [`safe_id`] produces.
+pub const MAX_ID_CHARS: usize = 100;
+
+/// Longest id in bytes: Bengali takes three bytes a character in UTF-8, and
+/// file names are limited to 255 bytes with room needed for `-N.json`.
+const MAX_ID_BYTES: usize = 200;
+
+/// Id used when nothing usable is left of the raw one.
+const FALLBACK_ID: &str = "article";
+
+/// A text in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bilingual {
+    pub bn: String,
+    pub en: String,
+}
+
+/// One source sentence and its translation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentencePair {
+    pub bn: String,
+    pub en: String,
+}
+
+/// The English summary and how it was made (e.g. `"model"`, `"extractive"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub text: String,
+    pub method: String,
+}
+
+/// The translation model, as recorded in the outputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub revision: Option<String>,
+    pub licence: Option<String>,
+}
+
+/// Where the time went and how much the cache saved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timings {
+    pub translate_ms: u64,
+    pub total_ms: u64,
+    pub cached_segments: usize,
+    pub translated_segments: usize,
+}
+
+/// Everything written for one article; `<id>.json` is this, serialized.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArticleOutput {
+    pub id: String,
+    /// Input path, `"stdin"`, or `"file.jsonl#line"`.
+    pub input: String,
+    pub title: Bilingual,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub paragraphs: Vec<Vec<SentencePair>>,
+    pub summary: Summary,
+    pub model: ModelInfo,
+    /// The generation settings used.
+    pub generation: serde_json::Value,
+    pub warnings: Vec<String>,
+    pub timings: Timings,
+    /// Hash of inputs, settings and model identity: an equal fingerprint
+    /// means the outputs would not change.
+    pub fingerprint: String,
+}
+
+/// Why an output file could not be written.
+#[derive(Debug, Error)]
+pub enum OutputError {
+    #[error("cannot create output directory {path}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot serialize article {id}")]
+    Serialize {
+        id: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("article id {id:?} is not a safe file name (use safe_id or IdAllocator)")]
+    UnsafeId { id: String },
+}
+
+/// Turns any string (a title, a file stem, a JSON `id` field) into a file
+/// name stem that is safe on Linux, macOS and Windows.
+///
+/// Unicode letters and digits (Bengali included, with its vowel signs and
+/// virama), `-`, `_` and `.` are kept; anything else becomes `-`, runs of
+/// `-` are collapsed, and leading or trailing `.`/`-` are removed. The result
+/// is never empty, at most [`MAX_ID_CHARS`] characters, never a Windows
+/// device name, and never clashes with the digest. Applying it twice changes
+/// nothing.
+pub fn safe_id(raw: &str) -> String {
+    let mut id = String::new();
+    for c in raw.nfc() {
+        let kept = c.is_alphanumeric() || is_combining_mark(c) || matches!(c, '_' | '.' | '-');
+        if kept {
+            if c == '-' && id.ends_with('-') {
+                continue;
+            }
+            id.push(c);
+        } else if matches!(c, '\u{200c}' | '\u{200d}') {
+            // Zero-width (non-)joiners only shape Bengali conjuncts; a `-`
+            // in their place would split a word.
+        } else if !id.ends_with('-') {
+            id.push('-');
+        }
+    }
+    let mut id = trim_id_edges(&id).to_string();
+    if id.chars().count() > MAX_ID_CHARS || id.len() > MAX_ID_BYTES {
+        let mut cut = String::new();
+        for c in id.chars().take(MAX_ID_CHARS) {
+            if cut.len() + c.len_utf8() > MAX_ID_BYTES {
+                break;
+            }
+            cut.push(c);
+        }
+        id = trim_id_edges(&cut).to_string();
+    }
+    if id.is_empty() {
+        return FALLBACK_ID.to_string();
+    }
+    if is_reserved(&id) {
+        id.push('_');
+    }
+    id
+}
+
+fn trim_id_edges(id: &str) -> &str {
+    id.trim_matches(|c| c == '.' || c == '-')
+}
+
+/// Names that would clash with the digest or that Windows refuses as file
+/// names, whatever the extension.
+fn is_reserved(id: &str) -> bool {
+    let lower = id.to_lowercase();
+    if lower == "digest" {
+        return true;
+    }
+    let stem = lower.split('.').next().unwrap_or("");
+    if matches!(stem, "con" | "prn" | "aux" | "nul") {
+        return true;
+    }
+    ["com", "lpt"].iter().any(|prefix| {
+        stem.strip_prefix(prefix).is_some_and(|digit| {
+            digit.len() == 1 && digit.chars().all(|d| d.is_ascii_digit() && d != '0')
+        })
+    })
+}
+
+/// Hands out ids that are unique within one run: `x`, `x-2`, `x-3`, …
+/// Uniqueness is case-insensitive because macOS and Windows file systems are.
+#[derive(Debug, Default)]
+pub struct IdAllocator {
+    taken: HashSet<String>,
+}
+
+impl IdAllocator {
+    pub fn new() -> IdAllocator {
+        IdAllocator::default()
+    }
+
+    /// A safe, not yet used id derived from `raw`.
+    pub fn allocate(&mut self, raw: &str) -> String {
+        let base = safe_id(raw);
+        let mut candidate = base.clone();
+        let mut counter = 2_u64;
+        while self.taken.contains(&candidate.to_lowercase()) {
+            candidate = format!("{base}-{counter}");
+            counter += 1;
+        }
+        self.taken.insert(candidate.to_lowercase());
+        candidate
+    }
+}
+
+fn json_path(out_dir: &Path, id: &str) -> PathBuf {
+    out_dir.join(format!("{id}.json"))
+}
+
+fn markdown_path(out_dir: &Path, id: &str) -> PathBuf {
+    out_dir.join(format!("{id}.md"))
+}
+
+/// The article previously written as `<id>.json`, or `None` when it is
+/// missing or does not parse.
+pub fn read_article(out_dir: &Path, id: &str) -> Option<ArticleOutput> {
+    if safe_id(id) != id {
+        return None;
+    }
+    let text = fs::read_to_string(json_path(out_dir, id)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The fingerprint of the outputs already on disk for `id`, when both
+/// `<id>.json` (readable) and `<id>.md` exist. `None` means the article must
+/// be written again.
+pub fn existing_fingerprint(out_dir: &Path, id: &str) -> Option<String> {
+    let article = read_article(out_dir, id)?;
+    if !markdown_path(out_dir, id).is_file() {
+        return None;
+    }
+    Some(article.fingerprint)
+}
+
+/// Writes `<id>.json` and `<id>.md` for one article, atomically; files whose
+/// content is unchanged are not touched.
+pub fn write_article(out_dir: &Path, article: &ArticleOutput) -> Result<(), OutputError> {
+    if safe_id(&article.id) != article.id {
+        return Err(OutputError::UnsafeId {
+            id: article.id.clone(),
+        });
+    }
+    let mut json =
+        serde_json::to_string_pretty(article).map_err(|source| OutputError::Serialize {
+            id: article.id.clone(),
+            source,
+        })?;
+    json.push('\n');
+    ensure_dir(out_dir)?;
+    write_if_changed(out_dir, &json_path(out_dir, &article.id), json.as_bytes())?;
+    write_if_changed(
+        out_dir,
+        &markdown_path(out_dir, &article.id),
+        render_article_markdown(article).as_bytes(),
+    )
+}
+
+/// Writes `digest.md`: every article, newest first, then the inputs that
+/// failed with their reasons. The order of `articles` and `failed` does not
+/// matter; the same set gives the same bytes.
+pub fn write_digest(
+    out_dir: &Path,
+    articles: &[ArticleOutput],
+    failed: &[(String, String)],
+) -> Result<(), OutputError> {
+    ensure_dir(out_dir)?;
+    write_if_changed(
+        out_dir,
+        &out_dir.join(DIGEST_FILE_NAME),
+        render_digest(articles, failed).as_bytes(),
+    )
+}
+
+fn ensure_dir(out_dir: &Path) -> Result<(), OutputError> {
+    fs::create_dir_all(out_dir).map_err(|source| OutputError::CreateDir {
+        path: out_dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Replaces `path` with `content` through a temporary file in the same
+/// directory (a rename is atomic only within one file system), unless the
+/// file already holds exactly `content`.
+fn write_if_changed(out_dir: &Path, path: &Path, content: &[u8]) -> Result<(), OutputError> {
+    if fs::read(path).is_ok_and(|existing| existing == content) {
+        return Ok(());
+    }
+    let write_error = |source| OutputError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".anubad-").suffix(".tmp");
+    // Temporary files are created private (0600); outputs are meant to be
+    // shared like any file the user writes.
+    #[cfg(unix)]
+    let permissions = {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path)
+            .map(|m| m.permissions())
+            .unwrap_or_else(|_| fs::Permissions::from_mode(0o644))
+    };
+    #[cfg(unix)]
+    builder.permissions(permissions);
+    let mut temp = builder.tempfile_in(out_dir).map_err(write_error)?;
+    temp.write_all(content).map_err(write_error)?;
+    temp.as_file().sync_all().map_err(write_error)?;
+    // On failure the temporary file is dropped, which deletes it.
+    temp.persist(path).map_err(|e| write_error(e.error))?;
+    Ok(())
+}
+
+/// Collapses all whitespace, newlines included, to single spaces, so a text
+/// stays on its line or in its paragraph.
+fn single_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Escapes `text` so Markdown shows it literally as inline text at the start
+/// of a block (heading, paragraph, list item or link text).
+fn escape_markdown(text: &str) -> String {
+    let text = single_line(text);
+    let chars: Vec<char> = text.chars().collect();
+    // A trailing run of `#` would be taken as a heading's closing sequence.
+    let trailing_hashes_from = chars
+        .iter()
+        .rposition(|&c| c != '#')
+        .map_or(0, |last| last + 1);
+    let leading_digits = chars.iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for (index, &c) in chars.iter().enumerate() {
+        let needs_escape = match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' => true,
+            '#' => index == 0 || index >= trailing_hashes_from,
+            // Only at the start would these open a list, quote, rule or fence.
+            '-' | '+' | '=' | '~' => index == 0,
+            // `1.` or `1)` at the start would open an ordered list.
+            '.' | ')' => {
+                leading_digits > 0
+                    && index == leading_digits
+                    && chars.get(index + 1).is_none_or(|next| next.is_whitespace())
+            }
+            _ => false,
+        };
+        if needs_escape {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// A link destination in `<…>` form, which allows spaces and parentheses;
+/// only the characters that would end it need encoding.
+fn link_destination(url: &str) -> String {
+    let mut encoded = String::from("<");
+    for c in url.trim().chars() {
+        match c {
+            '<' => encoded.push_str("%3C"),
+            '>' => encoded.push_str("%3E"),
+            ' ' => encoded.push_str("%20"),
+            c if c.is_whitespace() || c.is_control() => {}
+            c => encoded.push(c),
+        }
+    }
+    encoded.push('>');
+    encoded
+}
+
+fn known(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// "2024-05-01 · Prothom Alo", or `None` when neither is known.
+fn date_and_source(article: &ArticleOutput) -> Option<String> {
+    let parts: Vec<String> = [known(&article.published), known(&article.source)]
+        .into_iter()
+        .flatten()
+        .map(escape_markdown)
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
+fn english_title(article: &ArticleOutput) -> String {
+    [&article.title.en, &article.title.bn, &article.id]
+        .into_iter()
+        .map(|t| single_line(t))
+        .find(|t| !t.is_empty())
+        .unwrap_or_default()
+}
+
+fn is_extractive(summary: &Summary) -> bool {
+    summary.method.trim().eq_ignore_ascii_case("extractive")
+}
+
+fn model_line(model: &ModelInfo) -> String {
+    let mut line = format!("Translated by {}", escape_markdown(&model.name));
+    if let Some(revision) = known(&model.revision) {
+        line.push_str(&format!(" (revision {})", escape_markdown(revision)));
+    }
+    match known(&model.licence) {
+        Some(licence) => line.push_str(&format!(", licence: {}.", escape_markdown(licence))),
+        None => line.push_str(", licence unknown."),
+    }
+    line
+}
+
+fn paragraph_text(sentences: &[SentencePair], pick: fn(&SentencePair) -> &str) -> String {
+    let joined: Vec<String> = sentences
+        .iter()
+        .map(|pair| single_line(pick(pair)))
+        .filter(|s| !s.is_empty())
+        .collect();
+    escape_markdown(&joined.join(" "))
+}
+
+fn render_article_markdown(article: &ArticleOutput) -> String {
+    let mut md = String::new();
+    md.push_str(&format!(
+        "# {}\n\n",
+        escape_markdown(&english_title(article))
+    ));
+    if let Some(line) = date_and_source(article) {
+        md.push_str(&format!("{line}\n\n"));
+    }
+    if let Some(url) = known(&article.url) {
+        md.push_str(&format!(
+            "[Original article]({})\n\n",
+            link_destination(url)
+        ));
+    }
+
+    md.push_str("## Summary\n\n");
+    let summary = single_line(&article.summary.text);
+    if summary.is_empty() {
+        md.push_str("_No summary._\n\n");
+    } else {
+        md.push_str(&format!("{}\n\n", escape_markdown(&summary)));
+    }
+    if is_extractive(&article.summary) {
+        md.push_str("_Extractive summary: sentences selected from the translation._\n\n");
+    }
+
+    md.push_str("## Translation\n\n");
+    for paragraph in &article.paragraphs {
+        let text = paragraph_text(paragraph, |pair| &pair.en);
+        if !text.is_empty() {
+            md.push_str(&format!("{text}\n\n"));
+        }
+    }
+
+    md.push_str("## Original (Bengali)\n\n");
+    let bengali_title = single_line(&article.title.bn);
+    if !bengali_title.is_empty() {
+        md.push_str(&format!("**{}**\n\n", escape_markdown(&bengali_title)));
+    }
+    for paragraph in &article.paragraphs {
+        let text = paragraph_text(paragraph, |pair| &pair.bn);
+        if !text.is_empty() {
+            md.push_str(&format!("{text}\n\n"));
+        }
+    }
+
+    if !article.warnings.is_empty() {
+        md.push_str("## Warnings\n\n");
+        for warning in &article.warnings {
+            md.push_str(&format!("- {}\n", escape_markdown(warning)));
+        }
+        md.push('\n');
+    }
+
+    md.push_str("---\n\n");
+    md.push_str(&format!("_{}_\n", model_line(&article.model)));
+    md
+}
+
+/// Newest first by `published` (ISO 8601 dates sort as text), undated
+/// articles after, ties broken by id so the order never depends on input
+/// order.
+fn digest_order(articles: &[ArticleOutput]) -> Vec<&ArticleOutput> {
+    let mut ordered: Vec<&ArticleOutput> = articles.iter().collect();
+    ordered.sort_by(|a, b| {
+        let date_order = match (known(&a.published), known(&b.published)) {
+            (Some(x), Some(y)) => y.cmp(x),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        };
+        date_order.then_with(|| a.id.cmp(&b.id))
+    });
+    ordered
+}
+
+fn render_digest(articles: &[ArticleOutput], failed: &[(String, String)]) -> String {
+    let mut md = String::from("# Anubad digest\n\n");
+
+    let count = articles.len();
+    if count == 0 {
+        md.push_str("No articles were translated.\n\n");
+    } else {
+        let mut models: Vec<String> = articles
+            .iter()
+            .map(|a| {
+                let licence = known(&a.model.licence).unwrap_or("licence unknown");
+                format!(
+                    "{} ({})",
+                    escape_markdown(&a.model.name),
+                    escape_markdown(licence)
+                )
+            })
+            .collect();
+        models.sort();
+        models.dedup();
+        let noun = if count == 1 { "article" } else { "articles" };
+        md.push_str(&format!(
+            "{count} {noun} translated with {}.\n\n",
+            models.join(", ")
+        ));
+    }
+
+    for article in digest_order(articles) {
+        md.push_str(&format!(
+            "## [{}]({})\n\n",
+            escape_markdown(&english_title(article)),
+            link_destination(&format!("{}.md", article.id))
+        ));
+        if let Some(line) = date_and_source(article) {
+            md.push_str(&format!("{line}\n\n"));
+        }
+        let summary = single_line(&article.summary.text);
+        if !summary.is_empty() {
+            md.push_str(&format!("{}\n\n", escape_markdown(&summary)));
+        }
+        match article.warnings.len() {
+            0 => {}
+            1 => md.push_str("_1 warning_\n\n"),
+            n => md.push_str(&format!("_{n} warnings_\n\n")),
+        }
+    }
+
+    if !failed.is_empty() {
+        let mut failed: Vec<&(String, String)> = failed.iter().collect();
+        failed.sort();
+        md.push_str("## Failed inputs\n\n");
+        for (input, reason) in failed {
+            md.push_str(&format!(
+                "- {}: {}\n",
+                escape_markdown(input),
+                escape_markdown(reason)
+            ));
+        }
+        md.push('\n');
+    }
+    // Exactly one newline at the end, whatever the last section was.
+    let trimmed_len = md.trim_end().len();
+    md.truncate(trimmed_len);
+    md.push('\n');
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn pair(bn: &str, en: &str) -> SentencePair {
+        SentencePair {
+            bn: bn.to_string(),
+            en: en.to_string(),
+        }
+    }
+
+    fn article(id: &str, published: Option<&str>) -> ArticleOutput {
+        ArticleOutput {
+            id: id.to_string(),
+            input: format!("news/{id}.txt"),
+            title: Bilingual {
+                bn: "ঢাকায় বৃষ্টি".to_string(),
+                en: format!("Rain in Dhaka {id}"),
+            },
+            url: Some("https://example.com/a (1)".to_string()),
+            published: published.map(str::to_string),
+            source: Some("Prothom Alo".to_string()),
+            paragraphs: vec![
+                vec![
+                    pair("আজ ঢাকায় বৃষ্টি হয়েছে।", "It rained in Dhaka today."),
+                    pair("রাস্তায় পানি জমেছে।", "Water collected on the roads."),
+                ],
+                vec![pair("১২৩ জন আটকা পড়েছেন।", "123 people were stranded.")],
+            ],
+            summary: Summary {
+                text: "It rained in Dhaka.".to_string(),
+                method: "extractive".to_string(),
+            },
+            model: ModelInfo {
+                name: "Helsinki-NLP/opus-mt-bn-en".to_string(),
+                revision: Some("abc123".to_string()),
+                licence: Some("CC-BY-4.0".to_string()),
+            },
+            generation: serde_json::json!({"beam": 4, "max_len": 256}),
+            warnings: vec![],
+            timings: Timings {
+                translate_ms: 120,
+                total_ms: 150,
+                cached_segments: 1,
+                translated_segments: 2,
+            },
+            fingerprint: format!("fp-{id}"),
+        }
+    }
+
+    fn dir_entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn writing_leaves_only_the_outputs_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        write_article(dir.path(), &article("a", Some("2024-05-01"))).unwrap();
+        write_article(dir.path(), &article("b", None)).unwrap();
+        let mut changed = article("a", Some("2024-05-02"));
+        changed.fingerprint = "new".to_string();
+        write_article(dir.path(), &changed).unwrap();
+        write_digest(dir.path(), &[changed, article("b", None)], &[]).unwrap();
+        assert_eq!(
+            dir_entries(dir.path()),
+            vec!["a.json", "a.md", "b.json", "b.md", "digest.md"]
+        );
+    }
+
+    #[test]
+    fn failed_write_is_an_error_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        fs::create_dir(&out).unwrap();
+        // A directory in place of the target makes the final rename fail.
+        fs::create_dir(out.join("a.json")).unwrap();
+        let error = write_article(&out, &article("a", None)).unwrap_err();
+        assert!(error.to_string().contains("a.json"), "{error}");
+        assert_eq!(dir_entries(&out), vec!["a.json"]);
+    }
+
+    #[test]
+    fn output_dir_that_is_a_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        fs::write(&out, "x").unwrap();
+        assert!(matches!(
+            write_article(&out, &article("a", None)),
+            Err(OutputError::CreateDir { .. })
+        ));
+    }
+
+    #[test]
+    fn unchanged_content_is_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = article("a", Some("2024-05-01"));
+        write_article(dir.path(), &first).unwrap();
+        write_digest(dir.path(), std::slice::from_ref(&first), &[]).unwrap();
+        let names = ["a.json", "a.md", "digest.md"];
+        let before: Vec<_> = names
+            .iter()
+            .map(|n| fs::metadata(dir.path().join(n)).unwrap())
+            .collect();
+        std::thread::sleep(Duration::from_millis(30));
+        write_article(dir.path(), &first).unwrap();
+        write_digest(dir.path(), std::slice::from_ref(&first), &[]).unwrap();
+        for (name, old) in names.iter().zip(&before) {
+            let new = fs::metadata(dir.path().join(name)).unwrap();
+            assert_eq!(old.modified().unwrap(), new.modified().unwrap(), "{name}");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                assert_eq!(old.ino(), new.ino(), "{name} was replaced");
+            }
+        }
+        // A change does rewrite: only the JSON carries timings.
+        let mut slower = first.clone();
+        slower.timings.total_ms += 1;
+        write_article(dir.path(), &slower).unwrap();
+        assert_eq!(read_article(dir.path(), "a"), Some(slower));
+        let md_after = fs::metadata(dir.path().join("a.md")).unwrap();
+        assert_eq!(md_after.modified().unwrap(), before[1].modified().unwrap());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_are_not_private_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        write_article(dir.path(), &article("a", None)).unwrap();
+        let mode = fs::metadata(dir.path().join("a.md"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
+
+    #[test]
+    fn safe_id_keeps_bengali_and_replaces_path_characters() {
+        assert_eq!(safe_id("ঢাকায় বৃষ্টি"), "ঢাকায়-বৃষ্টি");
+        // Virama conjuncts and vowel signs stay whole; ZWJ is dropped, not
+        // turned into a separator.
+        assert_eq!(safe_id("র\u{200d}্যাব"), "র্যাব");
+        assert_eq!(safe_id("২০২৪_খবর"), "২০২৪_খবর");
+        assert_eq!(safe_id("news/2024/05/story"), "news-2024-05-story");
+        assert_eq!(safe_id("a\\b:c*d?e\"f<g>h|i"), "a-b-c-d-e-f-g-h-i");
+        assert_eq!(safe_id("../../etc/passwd"), "etc-passwd");
+        assert_eq!(safe_id(".hidden"), "hidden");
+        assert_eq!(safe_id("report.v2"), "report.v2");
+        assert_eq!(safe_id("trailing. "), "trailing");
+    }
+
+    #[test]
+    fn safe_id_is_never_empty() {
+        for raw in ["", "..", ".", "/", "   ", "???", "-", "\u{200c}"] {
+            assert_eq!(safe_id(raw), "article", "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn safe_id_bounds_length_in_characters_and_bytes() {
+        let ascii = safe_id(&"a".repeat(1000));
+        assert_eq!(ascii.chars().count(), MAX_ID_CHARS);
+        let bengali = safe_id(&"ক".repeat(1000));
+        assert!(bengali.chars().count() <= MAX_ID_CHARS);
+        assert!(bengali.len() <= MAX_ID_BYTES);
+        assert!(!bengali.is_empty());
+        // A cut that lands on a separator does not leave it dangling.
+        let cut_at_dash = safe_id(&format!("{}-tail", "a".repeat(MAX_ID_CHARS - 1)));
+        assert!(!cut_at_dash.ends_with('-'));
+    }
+
+    #[test]
+    fn safe_id_avoids_reserved_names() {
+        assert_eq!(safe_id("CON"), "CON_");
+        assert_eq!(safe_id("nul.txt"), "nul.txt_");
+        assert_eq!(safe_id("com1"), "com1_");
+        assert_eq!(safe_id("Digest"), "Digest_");
+        assert_eq!(safe_id("console"), "console");
+        assert_eq!(safe_id("com10"), "com10");
+        assert_eq!(safe_id("digest-2"), "digest-2");
+    }
+
+    #[test]
+    fn safe_id_is_idempotent() {
+        for raw in [
+            "ঢাকায় বৃষ্টি",
+            "../x",
+            "CON",
+            "digest",
+            &"ক".repeat(500),
+            &format!("{}-x", "a".repeat(99)),
+            "a--b..c",
+        ] {
+            let once = safe_id(raw);
+            assert_eq!(safe_id(&once), once, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn allocator_makes_ids_unique_ignoring_case() {
+        let mut ids = IdAllocator::new();
+        assert_eq!(ids.allocate("story"), "story");
+        assert_eq!(ids.allocate("Story"), "Story-2");
+        assert_eq!(ids.allocate("story"), "story-3");
+        assert_eq!(ids.allocate("story-2"), "story-2-2");
+        assert_eq!(ids.allocate("a/b"), "a-b");
+        assert_eq!(ids.allocate("a?b"), "a-b-2");
+        assert_eq!(ids.allocate(""), "article");
+        assert_eq!(ids.allocate(".."), "article-2");
+    }
+
+    #[test]
+    fn json_roundtrips_with_the_agreed_field_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut original = article("a", Some("2024-05-01"));
+        original.warnings = vec!["number 123 missing".to_string()];
+        write_article(dir.path(), &original).unwrap();
+        assert_eq!(read_article(dir.path(), "a"), Some(original.clone()));
+
+        let text = fs::read_to_string(dir.path().join("a.json")).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for field in [
+            "id",
+            "input",
+            "title",
+            "url",
+            "published",
+            "source",
+            "paragraphs",
+            "summary",
+            "model",
+            "generation",
+            "warnings",
+            "timings",
+            "fingerprint",
+        ] {
+            assert!(value.get(field).is_some(), "missing {field}");
+        }
+        assert_eq!(value["paragraphs"][0][0]["bn"], "আজ ঢাকায় বৃষ্টি হয়েছে।");
+        assert_eq!(value["timings"]["cached_segments"], 1);
+
+        let mut undated = article("b", None);
+        undated.url = None;
+        undated.source = None;
+        let json = serde_json::to_value(&undated).unwrap();
+        for absent in ["url", "published", "source"] {
+            assert!(json.get(absent).is_none(), "{absent} should be omitted");
+        }
+        let back: ArticleOutput = serde_json::from_value(json).unwrap();
+        assert_eq!(back, undated);
+    }
+
+    #[test]
+    fn missing_or_broken_outputs_have_no_fingerprint() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(existing_fingerprint(dir.path(), "a"), None);
+        write_article(dir.path(), &article("a", None)).unwrap();
+        assert_eq!(
+            existing_fingerprint(dir.path(), "a"),
+            Some("fp-a".to_string())
+        );
+        fs::remove_file(dir.path().join("a.md")).unwrap();
+        assert_eq!(existing_fingerprint(dir.path(), "a"), None);
+
+        fs::write(dir.path().join("b.json"), "{ not json").unwrap();
+        fs::write(dir.path().join("b.md"), "# b\n").unwrap();
+        assert_eq!(read_article(dir.path(), "b"), None);
+        assert_eq!(existing_fingerprint(dir.path(), "b"), None);
+        assert_eq!(read_article(dir.path(), "../b"), None);
+    }
+
+    #[test]
+    fn unsafe_id_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let result = write_article(&out, &article("../escape", None));
+        assert!(matches!(result, Err(OutputError::UnsafeId { .. })));
+        assert!(!dir.path().join("escape.json").exists());
+    }
+
+    #[test]
+    fn markdown_has_both_languages_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        write_article(dir.path(), &article("a", Some("2024-05-01"))).unwrap();
+        let md = fs::read_to_string(dir.path().join("a.md")).unwrap();
+        assert!(md.starts_with("# Rain in Dhaka a\n"));
+        assert!(md.contains("2024-05-01 · Prothom Alo"));
+        assert!(md.contains("[Original article](<https://example.com/a%20(1)>)"));
+        assert!(md.contains("Extractive summary"));
+        assert!(md.contains("\n\nIt rained in Dhaka today. Water collected on the roads.\n\n"));
+        assert!(md.contains("\n\n123 people were stranded.\n\n"));
+        assert!(md.contains("**ঢাকায় বৃষ্টি**"));
+        assert!(md.contains("আজ ঢাকায় বৃষ্টি হয়েছে। রাস্তায় পানি জমেছে।"));
+        assert!(md.contains("১২৩ জন আটকা পড়েছেন।"));
+        assert!(md.contains("Helsinki-NLP/opus-mt-bn-en (revision abc123), licence: CC-BY-4.0."));
+        let order: Vec<usize> = [
+            "## Summary",
+            "## Translation",
+            "## Original (Bengali)",
+            "---",
+        ]
+        .iter()
+        .map(|h| md.find(h).unwrap())
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{md}");
+    }
+
+    #[test]
+    fn abstractive_summary_has_no_extractive_note() {
+        let mut a = article("a", None);
+        a.summary.method = "model".to_string();
+        assert!(!render_article_markdown(&a).contains("Extractive"));
+    }
+
+    #[test]
+    fn markdown_syntax_in_text_is_shown_literally() {
+        assert_eq!(escape_markdown("# Breaking"), "\\# Breaking");
+        assert_eq!(escape_markdown("C# rises #"), "C# rises \\#");
+        assert_eq!(escape_markdown("[link](x)"), "\\[link\\](x)");
+        assert_eq!(escape_markdown("- not a list"), "\\- not a list");
+        assert_eq!(escape_markdown("1. not a list"), "1\\. not a list");
+        assert_eq!(escape_markdown("2024. Dhaka"), "2024\\. Dhaka");
+        assert_eq!(escape_markdown("a_b *c* <d>"), "a\\_b \\*c\\* \\<d\\>");
+        assert_eq!(escape_markdown("line\nbreak"), "line break");
+        assert_eq!(escape_markdown("3.5 percent"), "3.5 percent");
+
+        let mut a = article("a", None);
+        a.title.en = "[Update] # Floods\n## Now".to_string();
+        let digest = render_digest(&[a], &[]);
+        assert!(
+            digest.contains("## [\\[Update\\] # Floods ## Now](<a.md>)"),
+            "{digest}"
+        );
+    }
+
+    #[test]
+    fn digest_orders_newest_first_then_undated_by_id() {
+        let articles = vec![
+            article("c-undated", None),
+            article("old", Some("2023-12-31")),
+            article("b-undated", None),
+            article("new", Some("2024-05-02T08:00:00+06:00")),
+            article("mid", Some("2024-05-01")),
+        ];
+        let digest = render_digest(&articles, &[]);
+        let positions: Vec<usize> = ["new.md", "mid.md", "old.md", "b-undated.md", "c-undated.md"]
+            .iter()
+            .map(|link| digest.find(&format!("(<{link}>)")).unwrap())
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{digest}");
+        assert!(
+            digest.contains("5 articles translated with Helsinki-NLP/opus-mt-bn-en (CC-BY-4.0).")
+        );
+    }
+
+    #[test]
+    fn digest_is_deterministic_and_independent_of_input_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut warned = article("b", Some("2024-05-01"));
+        warned.warnings = vec!["x".to_string(), "y".to_string()];
+        let articles = vec![article("a", None), warned, article("c", Some("2024-01-01"))];
+        let failed = vec![
+            ("z.txt".to_string(), "not UTF-8".to_string()),
+            ("feed.jsonl#3".to_string(), "missing body".to_string()),
+        ];
+        write_digest(dir.path(), &articles, &failed).unwrap();
+        let first = fs::read(dir.path().join(DIGEST_FILE_NAME)).unwrap();
+
+        let mut reversed = articles.clone();
+        reversed.reverse();
+        let mut failed_reversed = failed.clone();
+        failed_reversed.reverse();
+        write_digest(dir.path(), &reversed, &failed_reversed).unwrap();
+        let second = fs::read(dir.path().join(DIGEST_FILE_NAME)).unwrap();
+        assert_eq!(first, second);
+
+        let text = String::from_utf8(first).unwrap();
+        assert!(text.contains("_2 warnings_"));
+        let failed_section = text.find("## Failed inputs").unwrap();
+        let feed = text.find("- feed.jsonl#3: missing body").unwrap();
+        let z = text.find("- z.txt: not UTF-8").unwrap();
+        assert!(failed_section < feed && feed < z, "{text}");
+        assert!(text.ends_with("not UTF-8\n") && !text.ends_with("\n\n"));
+    }
+
+    #[test]
+    fn empty_digest_says_so() {
+        let digest = render_digest(&[], &[("x.txt".to_string(), "empty".to_string())]);
+        assert!(digest.contains("No articles were translated."));
+        assert!(digest.contains("- x.txt: empty"));
+    }
+}

@@ -1,0 +1,521 @@
+//! Article → normalized → segmented → translated → summarized → written.
+//!
+//! Segments from many articles are pooled, looked up in the cache, and the
+//! misses translated in batches of similar length; each batch is stored in the
+//! cache as soon as it finishes, so an interrupted run loses at most one
+//! batch. Articles whose inputs and settings did not change since the last
+//! run keep their files untouched.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::article::{Article, InputError};
+use crate::cache::{Cache, CacheKey, SCHEMA_VERSION};
+use crate::output::{
+    self, ArticleOutput, Bilingual, IdAllocator, ModelInfo, OutputError, SentencePair, Summary,
+    Timings,
+};
+use crate::summary::{extractive_summary, METHOD_EXTRACTIVE};
+use crate::text;
+use crate::translator::{Translator, TranslatorError};
+
+/// Sentences in an extractive summary.
+const SUMMARY_SENTENCES: usize = 3;
+/// Segments pooled before translating, so batches can be formed by length
+/// across articles while outputs still appear steadily.
+const WINDOW_SEGMENTS: usize = 512;
+
+/// The model a run uses and how outputs name it.
+pub struct ModelContext<'a> {
+    pub translator: &'a Translator,
+    pub info: ModelInfo,
+    /// Stable identity for cache keys: repo@revision or a content hash.
+    pub identity: String,
+}
+
+/// What the pipeline reports while it works; the binary draws progress from it.
+#[derive(Debug)]
+pub enum Event<'a> {
+    Started { articles: usize },
+    /// Segments of the current group of articles, and how many the cache had.
+    Window { segments: usize, cached: usize },
+    Batch { sentences: usize, tokens: usize },
+    ArticleDone { id: &'a str, unchanged: bool },
+    ArticleFailed { error: &'a str },
+    CacheDisabled { reason: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Translate(#[from] TranslatorError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct RunReport {
+    pub ok: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub segments: usize,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    pub generated_tokens: usize,
+    pub elapsed: Duration,
+}
+
+/// A segment's English and whether the cache supplied it.
+#[derive(Debug, Clone)]
+pub struct Translated {
+    pub english: String,
+    pub cached: bool,
+}
+
+/// Translates segments through the cache; shared by `run` and `translate`.
+pub struct SegmentTranslator<'a> {
+    model: &'a ModelContext<'a>,
+    cache: Option<&'a Cache>,
+    batch_size: usize,
+    settings: String,
+    pub hits: u64,
+    pub misses: u64,
+    pub generated_tokens: usize,
+}
+
+impl<'a> SegmentTranslator<'a> {
+    pub fn new(model: &'a ModelContext<'a>, cache: Option<&'a Cache>, batch_size: usize) -> Self {
+        let settings = model.translator.generation().settings_json().to_string();
+        Self {
+            model,
+            cache,
+            batch_size: batch_size.max(1),
+            settings,
+            hits: 0,
+            misses: 0,
+            generated_tokens: 0,
+        }
+    }
+
+    pub fn settings(&self) -> &str {
+        &self.settings
+    }
+
+    fn key(&self, segment: &str) -> CacheKey {
+        CacheKey::new(&self.model.identity, &self.settings, segment)
+    }
+
+    fn disable_cache(&mut self, error: &dyn std::fmt::Display, observe: &mut dyn FnMut(Event)) {
+        self.cache = None;
+        observe(Event::CacheDisabled {
+            reason: error.to_string(),
+        });
+    }
+
+    /// English for every distinct non-empty segment of `segments`.
+    pub fn translate_all(
+        &mut self,
+        segments: &[String],
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<HashMap<String, Translated>, TranslatorError> {
+        let mut seen = HashSet::new();
+        let unique: Vec<&String> = segments
+            .iter()
+            .filter(|s| !s.trim().is_empty() && seen.insert(s.as_str()))
+            .collect();
+        let mut done = HashMap::with_capacity(unique.len());
+        let mut missing: Vec<&String> = unique.clone();
+        if let Some(cache) = self.cache {
+            let keys: Vec<CacheKey> = unique.iter().map(|s| self.key(s)).collect();
+            match cache.get_many(&keys) {
+                Ok(found) => {
+                    missing.clear();
+                    for (segment, hit) in unique.iter().zip(found) {
+                        match hit {
+                            Some(english) => {
+                                let cached = Translated {
+                                    english,
+                                    cached: true,
+                                };
+                                done.insert((*segment).clone(), cached);
+                            }
+                            None => missing.push(segment),
+                        }
+                    }
+                }
+                Err(e) => self.disable_cache(&e, observe),
+            }
+        }
+        self.hits += done.len() as u64;
+        self.misses += missing.len() as u64;
+        observe(Event::Window {
+            segments: unique.len(),
+            cached: done.len(),
+        });
+        let translator = self.model.translator;
+        let mut encoded: Vec<(&String, Vec<u32>)> = missing
+            .into_iter()
+            .map(|s| Ok((s, translator.encode(s)?)))
+            .collect::<Result<_, TranslatorError>>()?;
+        // Longest first: similar lengths share a batch, so little is padding.
+        encoded.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(b.0)));
+        for batch in encoded.chunks(self.batch_size) {
+            let ids: Vec<Vec<u32>> = batch.iter().map(|(_, ids)| ids.clone()).collect();
+            let outputs = translator.translate_encoded(&ids)?;
+            let tokens: usize = outputs.iter().map(|(_, n)| n).sum();
+            self.generated_tokens += tokens;
+            let entries: Vec<(CacheKey, String)> = batch
+                .iter()
+                .zip(&outputs)
+                .map(|((segment, _), (english, _))| (self.key(segment), english.clone()))
+                .collect();
+            if let Some(cache) = self.cache {
+                if let Err(e) = cache.put_many(&self.model.identity, &entries) {
+                    self.disable_cache(&e, observe);
+                }
+            }
+            for ((segment, _), (english, _)) in batch.iter().zip(outputs) {
+                let fresh = Translated {
+                    english,
+                    cached: false,
+                };
+                done.insert((*segment).clone(), fresh);
+            }
+            observe(Event::Batch {
+                sentences: batch.len(),
+                tokens,
+            });
+        }
+        Ok(done)
+    }
+}
+
+/// An article ready to translate.
+struct Prepared {
+    article: Article,
+    id: String,
+    title: String,
+    title_segments: Vec<String>,
+    paragraphs: Vec<Vec<String>>,
+    fingerprint: String,
+}
+
+impl Prepared {
+    fn segments(&self) -> impl Iterator<Item = &String> {
+        self.title_segments
+            .iter()
+            .chain(self.paragraphs.iter().flatten())
+    }
+}
+
+fn fingerprint(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(SCHEMA_VERSION.to_le_bytes());
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Splits text into segments the model can take whole.
+pub fn segment_text(translator: &Translator, text: &str) -> Vec<Vec<String>> {
+    let count = |s: &str| translator.token_count(s);
+    text::segment(text, translator.max_source_tokens(), &count)
+}
+
+fn prepare(article: Article, id: String, model: &ModelContext, settings: &str) -> Prepared {
+    let normalized = text::normalize(&article.text);
+    let (title, body) = match &article.title {
+        Some(title) => (text::normalize(title), normalized),
+        None => {
+            // The first non-empty line is the headline.
+            let mut lines = normalized.lines();
+            let title = lines
+                .by_ref()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            (title, lines.collect::<Vec<_>>().join("\n"))
+        }
+    };
+    let title_segments: Vec<String> = segment_text(model.translator, &title)
+        .into_iter()
+        .flatten()
+        .collect();
+    let paragraphs = segment_text(model.translator, &body);
+    let fingerprint = fingerprint(&[
+        &model.identity,
+        settings,
+        &id,
+        &article.input,
+        &title,
+        &body,
+        article.url.as_deref().unwrap_or(""),
+        article.published.as_deref().unwrap_or(""),
+    ]);
+    Prepared {
+        article,
+        id,
+        title,
+        title_segments,
+        paragraphs,
+        fingerprint,
+    }
+}
+
+fn english(translations: &HashMap<String, Translated>, segment: &str) -> String {
+    translations
+        .get(segment)
+        .map(|t| t.english.clone())
+        .unwrap_or_default()
+}
+
+fn assemble(
+    prepared: Prepared,
+    translations: &HashMap<String, Translated>,
+    model: &ModelContext,
+    timings: Timings,
+) -> ArticleOutput {
+    let title_en = prepared
+        .title_segments
+        .iter()
+        .map(|s| english(translations, s))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let paragraphs: Vec<Vec<SentencePair>> = prepared
+        .paragraphs
+        .iter()
+        .map(|p| {
+            p.iter()
+                .map(|s| SentencePair {
+                    bn: s.clone(),
+                    en: english(translations, s),
+                })
+                .collect()
+        })
+        .collect();
+    let sentences: Vec<String> = paragraphs.iter().flatten().map(|p| p.en.clone()).collect();
+    let summary = if sentences.is_empty() {
+        title_en.clone()
+    } else {
+        extractive_summary(&sentences, SUMMARY_SENTENCES)
+            .into_iter()
+            .map(|i| sentences[i].clone())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    ArticleOutput {
+        id: prepared.id,
+        input: prepared.article.input,
+        title: Bilingual {
+            bn: prepared.title,
+            en: title_en,
+        },
+        url: prepared.article.url,
+        published: prepared.article.published,
+        source: None,
+        paragraphs,
+        summary: Summary {
+            text: summary,
+            method: METHOD_EXTRACTIVE.to_string(),
+        },
+        model: model.info.clone(),
+        generation: model.translator.generation().settings_json(),
+        warnings: Vec::new(),
+        timings,
+        fingerprint: prepared.fingerprint,
+    }
+}
+
+pub struct RunOptions {
+    pub out_dir: PathBuf,
+    pub batch_size: usize,
+}
+
+/// Translates every article, writes its files and the digest.
+pub fn run(
+    inputs: Vec<Result<Article, InputError>>,
+    model: &ModelContext,
+    cache: Option<&Cache>,
+    options: &RunOptions,
+    observe: &mut dyn FnMut(Event),
+) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let mut report = RunReport::default();
+    let mut segments = SegmentTranslator::new(model, cache, options.batch_size);
+    let settings = segments.settings().to_string();
+    let mut ids = IdAllocator::new();
+    let mut written: Vec<ArticleOutput> = Vec::new();
+    let mut failed: Vec<(String, String)> = Vec::new();
+    observe(Event::Started {
+        articles: inputs.len(),
+    });
+    let mut window: Vec<Prepared> = Vec::new();
+    let mut window_segments = 0;
+    let total = inputs.len();
+    for (index, input) in inputs.into_iter().enumerate() {
+        match input {
+            Err(error) => {
+                let message = error.to_string();
+                observe(Event::ArticleFailed { error: &message });
+                failed.push((error.input().to_string(), message));
+            }
+            Ok(article) => {
+                let id = ids.allocate(&article.raw_id);
+                let prepared = prepare(article, id, model, &settings);
+                if output::existing_fingerprint(&options.out_dir, &prepared.id).as_deref()
+                    == Some(prepared.fingerprint.as_str())
+                {
+                    if let Some(previous) = output::read_article(&options.out_dir, &prepared.id) {
+                        observe(Event::ArticleDone {
+                            id: &previous.id,
+                            unchanged: true,
+                        });
+                        report.unchanged += 1;
+                        report.segments += prepared.segments().count();
+                        written.push(previous);
+                        continue;
+                    }
+                }
+                window_segments += prepared.segments().count();
+                window.push(prepared);
+            }
+        }
+        if window_segments >= WINDOW_SEGMENTS || (index + 1 == total && !window.is_empty()) {
+            flush_window(
+                std::mem::take(&mut window),
+                &mut segments,
+                model,
+                options,
+                &mut report,
+                &mut written,
+                &mut failed,
+                observe,
+            )?;
+            window_segments = 0;
+        }
+    }
+    report.failed = failed.len();
+    report.cache_hits = segments.hits;
+    report.cache_misses = segments.misses;
+    report.generated_tokens = segments.generated_tokens;
+    output::write_digest(&options.out_dir, &written, &failed)?;
+    if let Some(cache) = cache {
+        // The counts are informational; a failure to store them is not worth
+        // failing a finished run for.
+        let _ = cache.record_run(report.cache_hits, report.cache_misses);
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn flush_window(
+    window: Vec<Prepared>,
+    segments: &mut SegmentTranslator,
+    model: &ModelContext,
+    options: &RunOptions,
+    report: &mut RunReport,
+    written: &mut Vec<ArticleOutput>,
+    failed: &mut Vec<(String, String)>,
+    observe: &mut dyn FnMut(Event),
+) -> Result<(), RunError> {
+    let all: Vec<String> = window
+        .iter()
+        .flat_map(|p| p.segments().cloned())
+        .collect();
+    let misses_before = segments.misses;
+    let started = Instant::now();
+    let translations = segments.translate_all(&all, observe)?;
+    let translate_ms = started.elapsed().as_millis() as u64;
+    let window_misses = (segments.misses - misses_before).max(1);
+    for prepared in window {
+        let article_started = Instant::now();
+        let count = prepared.segments().count();
+        let distinct: HashSet<&String> = prepared.segments().collect();
+        let cached = distinct
+            .iter()
+            .filter(|s| translations.get(s.as_str()).is_some_and(|t| t.cached))
+            .count();
+        let translated = distinct.len() - cached;
+        let timings = Timings {
+            // The window's model time, shared out by the segments each article sent.
+            translate_ms: translate_ms * translated as u64 / window_misses,
+            total_ms: 0,
+            cached_segments: cached,
+            translated_segments: translated,
+        };
+        let input = prepared.article.input.clone();
+        let mut article = assemble(prepared, &translations, model, timings);
+        article.timings.total_ms =
+            article.timings.translate_ms + article_started.elapsed().as_millis() as u64;
+        report.segments += count;
+        match output::write_article(&options.out_dir, &article) {
+            Ok(()) => {
+                observe(Event::ArticleDone {
+                    id: &article.id,
+                    unchanged: false,
+                });
+                report.ok += 1;
+                written.push(article);
+            }
+            Err(e) => {
+                let message = format!("{input}: {e}");
+                observe(Event::ArticleFailed { error: &message });
+                failed.push((input, message));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `anubad translate`: one output line per input line. With `whole_lines`
+/// a line is split only where it exceeds the model's input limit.
+pub fn translate_lines(
+    lines: &[String],
+    whole_lines: bool,
+    segments: &mut SegmentTranslator,
+    observe: &mut dyn FnMut(Event),
+) -> Result<Vec<String>, TranslatorError> {
+    let translator = segments.model.translator;
+    let count = |s: &str| translator.token_count(s);
+    let limit = translator.max_source_tokens();
+    let split: Vec<Vec<String>> = lines
+        .iter()
+        .map(|line| {
+            let line = text::normalize(line);
+            let line = line.trim();
+            if line.is_empty() {
+                Vec::new()
+            } else if whole_lines {
+                text::split_long(line, limit, &count)
+            } else {
+                text::split_sentences(line)
+                    .iter()
+                    .flat_map(|s| text::split_long(s, limit, &count))
+                    .collect()
+            }
+        })
+        .collect();
+    let all: Vec<String> = split.iter().flatten().cloned().collect();
+    let translations = segments.translate_all(&all, observe)?;
+    Ok(split
+        .iter()
+        .map(|pieces| {
+            pieces
+                .iter()
+                .map(|p| english(&translations, p))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect())
+}

@@ -1,0 +1,126 @@
+//! Multi-head attention with explicit padding masks, shared by the
+//! encoder-decoder families.
+//!
+//! candle-transformers' Marian and T5 attend to padding and cache the wrong
+//! things (see `shared/docs/candle-notes.md`); owning this small piece is what
+//! makes a sentence's translation independent of the batch it lands in.
+
+use candle_core::{DType, Device, Result, Tensor, D};
+use candle_nn::{linear, linear_no_bias, Linear, Module, VarBuilder};
+
+/// Added to the scores of positions a query must not see. Finite, as
+/// transformers uses `finfo.min`, so a fully masked row cannot produce NaN.
+pub const MASKED: f32 = f32::MIN;
+
+#[derive(Debug, Clone)]
+pub struct Attention {
+    q_proj: Linear,
+    k_proj: Linear,
+    v_proj: Linear,
+    out_proj: Linear,
+    heads: usize,
+    head_dim: usize,
+    scale: f64,
+}
+
+impl Attention {
+    /// Loads `q_proj`, `k_proj`, `v_proj`, `out_proj` under `vb` (BART/Marian
+    /// naming). `scale` multiplies the scores (1/sqrt(head_dim) for Marian).
+    pub fn load(vb: VarBuilder, d_model: usize, heads: usize, bias: bool) -> Result<Self> {
+        let head_dim = d_model / heads;
+        let make = |name: &str| {
+            if bias {
+                linear(d_model, d_model, vb.pp(name))
+            } else {
+                linear_no_bias(d_model, d_model, vb.pp(name))
+            }
+        };
+        Ok(Self {
+            q_proj: make("q_proj")?,
+            k_proj: make("k_proj")?,
+            v_proj: make("v_proj")?,
+            out_proj: make("out_proj")?,
+            heads,
+            head_dim,
+            scale: (head_dim as f64).powf(-0.5),
+        })
+    }
+
+    /// `[batch, seq, d_model]` -> `[batch, heads, seq, head_dim]`.
+    fn split_heads(&self, xs: &Tensor) -> Result<Tensor> {
+        let (batch, seq, _) = xs.dims3()?;
+        xs.reshape((batch, seq, self.heads, self.head_dim))?
+            .transpose(1, 2)?
+            .contiguous()
+    }
+
+    /// Keys and values of `xs`, already split into heads.
+    pub fn keys_values(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
+        let keys = self.split_heads(&self.k_proj.forward(xs)?)?;
+        let values = self.split_heads(&self.v_proj.forward(xs)?)?;
+        Ok((keys, values))
+    }
+
+    /// Attends from `xs` to the given keys and values. `mask` is additive and
+    /// broadcasts to `[batch, heads, query, key]`.
+    pub fn attend(
+        &self,
+        xs: &Tensor,
+        keys: &Tensor,
+        values: &Tensor,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let (batch, seq, _) = xs.dims3()?;
+        let queries = self.split_heads(&self.q_proj.forward(xs)?)?;
+        let mut scores = (queries.matmul(&keys.t()?.contiguous()?)? * self.scale)?;
+        if let Some(mask) = mask {
+            scores = scores.broadcast_add(mask)?;
+        }
+        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+        let context = weights.matmul(values)?;
+        let context = context
+            .transpose(1, 2)?
+            .reshape((batch, seq, self.heads * self.head_dim))?;
+        self.out_proj.forward(&context)
+    }
+}
+
+/// Additive mask `[batch, 1, 1, seq]` from per-row lengths: 0 for real tokens,
+/// [`MASKED`] for the padding after them.
+pub fn padding_mask(lengths: &[usize], seq: usize, device: &Device) -> Result<Tensor> {
+    let mut values = Vec::with_capacity(lengths.len() * seq);
+    for &len in lengths {
+        values.extend((0..seq).map(|i| if i < len { 0.0 } else { MASKED }));
+    }
+    Tensor::from_vec(values, (lengths.len(), 1, 1, seq), device)
+}
+
+/// Additive causal mask `[1, 1, new, past + new]` for feeding `new` tokens
+/// after `past` cached ones.
+pub fn causal_mask(past: usize, new: usize, device: &Device) -> Result<Tensor> {
+    let total = past + new;
+    let values: Vec<f32> = (0..new)
+        .flat_map(|q| (0..total).map(move |k| if k <= past + q { 0.0 } else { MASKED }))
+        .collect();
+    Tensor::from_vec(values, (1, 1, new, total), device)
+}
+
+/// Concatenates cached and new keys/values along the sequence axis.
+pub fn append(cache: Option<&Tensor>, new: &Tensor) -> Result<Tensor> {
+    match cache {
+        Some(cached) => Tensor::cat(&[cached, new], 2),
+        None => Ok(new.clone()),
+    }
+}
+
+/// Last position of `[batch, seq, vocab]` as f32 `[batch, vocab]`.
+pub fn last_position(logits: &Tensor) -> Result<Tensor> {
+    let seq = logits.dim(1)?;
+    logits.narrow(1, seq - 1, 1)?.squeeze(1)?.to_dtype(DType::F32)
+}
+
+/// Index of the max along the last dimension; kept here so tests can check
+/// logits without the search.
+pub fn argmax_last(xs: &Tensor) -> Result<Vec<u32>> {
+    xs.argmax(D::Minus1)?.to_vec1::<u32>()
+}

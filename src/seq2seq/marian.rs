@@ -1,0 +1,376 @@
+//! Marian (opus-mt) on candle-nn, following transformers' `MarianMTModel`:
+//! post-norm layers, sinusoidal positions (sin half then cos half), embeddings
+//! scaled by sqrt(d_model), a head tied to the shared embedding plus
+//! `final_logits_bias`.
+//!
+//! Unlike candle-transformers' Marian it masks padding (so batches of mixed
+//! lengths give the same result as single sentences), computes the
+//! cross-attention keys/values once per source instead of at every step, and
+//! keeps no state between inputs except inside a [`DecodeSession`].
+
+use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_nn::{embedding, layer_norm, linear, Activation, Embedding, LayerNorm, Linear, VarBuilder};
+use serde::Deserialize;
+
+use super::attention::{append, causal_mask, last_position, padding_mask, Attention};
+use super::{DecodeSession, EncoderDecoder};
+
+const LAYER_NORM_EPS: f64 = 1e-5;
+
+fn default_true() -> bool {
+    true
+}
+fn default_activation() -> Activation {
+    Activation::Swish
+}
+fn default_max_positions() -> usize {
+    512
+}
+
+/// The fields of a Marian `config.json` the model needs. Older opus-mt
+/// configs lack several of them, so everything transformers defaults has a
+/// default here too.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MarianConfig {
+    pub vocab_size: usize,
+    #[serde(default)]
+    pub decoder_vocab_size: Option<usize>,
+    pub d_model: usize,
+    pub encoder_layers: usize,
+    pub decoder_layers: usize,
+    pub encoder_attention_heads: usize,
+    pub decoder_attention_heads: usize,
+    pub encoder_ffn_dim: usize,
+    pub decoder_ffn_dim: usize,
+    #[serde(default = "default_activation")]
+    pub activation_function: Activation,
+    #[serde(default = "default_max_positions")]
+    pub max_position_embeddings: usize,
+    #[serde(default = "default_true")]
+    pub scale_embedding: bool,
+    pub pad_token_id: u32,
+    pub eos_token_id: u32,
+    #[serde(default)]
+    pub decoder_start_token_id: Option<u32>,
+    #[serde(default)]
+    pub forced_eos_token_id: Option<u32>,
+    #[serde(default = "default_true")]
+    pub share_encoder_decoder_embeddings: bool,
+    #[serde(default = "default_true")]
+    pub tie_word_embeddings: bool,
+}
+
+impl MarianConfig {
+    pub fn decoder_vocab(&self) -> usize {
+        self.decoder_vocab_size.unwrap_or(self.vocab_size)
+    }
+}
+
+/// transformers' `MarianSinusoidalPositionalEmbedding._init_weight`: angles in
+/// f64, sines in the first half of each row and cosines in the second.
+fn sinusoidal_positions(positions: usize, dim: usize, device: &Device) -> Result<Tensor> {
+    let sin_width = dim.div_ceil(2);
+    let mut table = vec![0f32; positions * dim];
+    for pos in 0..positions {
+        let row = &mut table[pos * dim..(pos + 1) * dim];
+        for j in 0..dim {
+            let angle = pos as f64 / 10000f64.powf((2 * (j / 2)) as f64 / dim as f64);
+            if j % 2 == 0 {
+                row[j / 2] = angle.sin() as f32;
+            } else {
+                row[sin_width + j / 2] = angle.cos() as f32;
+            }
+        }
+    }
+    Tensor::from_vec(table, (positions, dim), device)
+}
+
+#[derive(Debug, Clone)]
+struct FeedForward {
+    fc1: Linear,
+    fc2: Linear,
+    activation: Activation,
+}
+
+impl FeedForward {
+    fn load(vb: &VarBuilder, d_model: usize, ffn: usize, activation: Activation) -> Result<Self> {
+        Ok(Self {
+            fc1: linear(d_model, ffn, vb.pp("fc1"))?,
+            fc2: linear(ffn, d_model, vb.pp("fc2"))?,
+            activation,
+        })
+    }
+
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        self.fc2
+            .forward(&self.activation.forward(&self.fc1.forward(xs)?)?)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct EncoderLayer {
+    self_attn: Attention,
+    self_attn_layer_norm: LayerNorm,
+    feed_forward: FeedForward,
+    final_layer_norm: LayerNorm,
+}
+
+impl EncoderLayer {
+    fn load(vb: VarBuilder, cfg: &MarianConfig) -> Result<Self> {
+        let d = cfg.d_model;
+        Ok(Self {
+            self_attn: Attention::load(vb.pp("self_attn"), d, cfg.encoder_attention_heads, true)?,
+            self_attn_layer_norm: layer_norm(d, LAYER_NORM_EPS, vb.pp("self_attn_layer_norm"))?,
+            feed_forward: FeedForward::load(&vb, d, cfg.encoder_ffn_dim, cfg.activation_function)?,
+            final_layer_norm: layer_norm(d, LAYER_NORM_EPS, vb.pp("final_layer_norm"))?,
+        })
+    }
+
+    fn forward(&self, xs: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let (keys, values) = self.self_attn.keys_values(xs)?;
+        let attended = self.self_attn.attend(xs, &keys, &values, Some(mask))?;
+        let xs = self.self_attn_layer_norm.forward(&(xs + attended)?)?;
+        let ff = self.feed_forward.forward(&xs)?;
+        self.final_layer_norm.forward(&(xs + ff)?)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct DecoderLayer {
+    self_attn: Attention,
+    self_attn_layer_norm: LayerNorm,
+    encoder_attn: Attention,
+    encoder_attn_layer_norm: LayerNorm,
+    feed_forward: FeedForward,
+    final_layer_norm: LayerNorm,
+}
+
+impl DecoderLayer {
+    fn load(vb: VarBuilder, cfg: &MarianConfig) -> Result<Self> {
+        let d = cfg.d_model;
+        let heads = cfg.decoder_attention_heads;
+        Ok(Self {
+            self_attn: Attention::load(vb.pp("self_attn"), d, heads, true)?,
+            self_attn_layer_norm: layer_norm(d, LAYER_NORM_EPS, vb.pp("self_attn_layer_norm"))?,
+            encoder_attn: Attention::load(vb.pp("encoder_attn"), d, heads, true)?,
+            encoder_attn_layer_norm: layer_norm(
+                d,
+                LAYER_NORM_EPS,
+                vb.pp("encoder_attn_layer_norm"),
+            )?,
+            feed_forward: FeedForward::load(&vb, d, cfg.decoder_ffn_dim, cfg.activation_function)?,
+            final_layer_norm: layer_norm(d, LAYER_NORM_EPS, vb.pp("final_layer_norm"))?,
+        })
+    }
+}
+
+/// A loaded Marian translation model.
+#[derive(Debug)]
+pub struct Marian {
+    config: MarianConfig,
+    encoder_embed: Embedding,
+    decoder_embed: Embedding,
+    positions: Tensor,
+    encoder_layers: Vec<EncoderLayer>,
+    decoder_layers: Vec<DecoderLayer>,
+    lm_head: Linear,
+    embed_scale: f64,
+    device: Device,
+}
+
+impl Marian {
+    /// Builds the model from weights named as in `MarianMTModel`'s state dict.
+    pub fn load(config: MarianConfig, vb: VarBuilder) -> Result<Self> {
+        let device = vb.device().clone();
+        let d = config.d_model;
+        let model = vb.pp("model");
+        let shared = embedding(config.vocab_size, d, model.pp("shared"))?;
+        let (encoder_embed, decoder_embed) = if config.share_encoder_decoder_embeddings {
+            (shared.clone(), shared.clone())
+        } else {
+            (
+                embedding(config.vocab_size, d, model.pp("encoder.embed_tokens"))?,
+                embedding(config.decoder_vocab(), d, model.pp("decoder.embed_tokens"))?,
+            )
+        };
+        let head_weight = if config.tie_word_embeddings {
+            decoder_embed.embeddings().clone()
+        } else {
+            vb.get((config.decoder_vocab(), d), "lm_head.weight")?
+        };
+        // A buffer in transformers; checkpoints written without it mean zeros.
+        let bias = if vb.contains_tensor("final_logits_bias") {
+            vb.get((1, config.decoder_vocab()), "final_logits_bias")?
+                .squeeze(0)?
+        } else {
+            Tensor::zeros(config.decoder_vocab(), vb.dtype(), &device)?
+        };
+        let lm_head = Linear::new(head_weight, Some(bias));
+        let encoder_layers = (0..config.encoder_layers)
+            .map(|i| EncoderLayer::load(model.pp(format!("encoder.layers.{i}")), &config))
+            .collect::<Result<Vec<_>>>()?;
+        let decoder_layers = (0..config.decoder_layers)
+            .map(|i| DecoderLayer::load(model.pp(format!("decoder.layers.{i}")), &config))
+            .collect::<Result<Vec<_>>>()?;
+        let positions = sinusoidal_positions(config.max_position_embeddings, d, &device)?
+            .to_dtype(vb.dtype())?;
+        let embed_scale = if config.scale_embedding {
+            (d as f64).sqrt()
+        } else {
+            1.0
+        };
+        Ok(Self {
+            config,
+            encoder_embed,
+            decoder_embed,
+            positions,
+            encoder_layers,
+            decoder_layers,
+            lm_head,
+            embed_scale,
+            device,
+        })
+    }
+
+    pub fn config(&self) -> &MarianConfig {
+        &self.config
+    }
+
+    fn embed(&self, table: &Embedding, ids: &Tensor, offset: usize) -> Result<Tensor> {
+        let seq = ids.dim(1)?;
+        if offset + seq > self.config.max_position_embeddings {
+            candle_core::bail!(
+                "sequence of {} tokens exceeds the model's {} positions",
+                offset + seq,
+                self.config.max_position_embeddings
+            );
+        }
+        let tokens = (table.forward(ids)? * self.embed_scale)?;
+        tokens.broadcast_add(&self.positions.narrow(0, offset, seq)?)
+    }
+
+    /// Encoder states `[batch, seq, d_model]` and the padding mask.
+    fn encode(&self, sources: &[Vec<u32>]) -> Result<(Tensor, Tensor)> {
+        let seq = sources.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        let pad = self.config.pad_token_id;
+        let mut ids = Vec::with_capacity(sources.len() * seq);
+        for source in sources {
+            ids.extend_from_slice(source);
+            ids.extend(std::iter::repeat_n(pad, seq - source.len()));
+        }
+        let ids = Tensor::from_vec(ids, (sources.len(), seq), &self.device)?;
+        let lengths: Vec<usize> = sources.iter().map(|s| s.len().max(1)).collect();
+        let mask = padding_mask(&lengths, seq, &self.device)?.to_dtype(self.positions.dtype())?;
+        let mut hidden = self.embed(&self.encoder_embed, &ids, 0)?;
+        for layer in &self.encoder_layers {
+            hidden = layer.forward(&hidden, &mask)?;
+        }
+        Ok((hidden, mask))
+    }
+}
+
+impl EncoderDecoder for Marian {
+    fn start<'a>(
+        &'a self,
+        sources: &[Vec<u32>],
+        copies: usize,
+    ) -> Result<Box<dyn DecodeSession + 'a>> {
+        let (hidden, mask) = self.encode(sources)?;
+        let copies = copies.max(1);
+        let expand: Vec<u32> = (0..sources.len() as u32)
+            .flat_map(|s| std::iter::repeat_n(s, copies))
+            .collect();
+        let expand = Tensor::new(expand.as_slice(), &self.device)?;
+        let cross = self
+            .decoder_layers
+            .iter()
+            .map(|layer| {
+                let (k, v) = layer.encoder_attn.keys_values(&hidden)?;
+                Ok((k.index_select(&expand, 0)?, v.index_select(&expand, 0)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Box::new(MarianSession {
+            model: self,
+            encoder_mask: mask.index_select(&expand, 0)?,
+            cross,
+            self_cache: vec![None; self.decoder_layers.len()],
+            past: 0,
+        }))
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.config.decoder_vocab()
+    }
+
+    fn max_source_tokens(&self) -> usize {
+        self.config.max_position_embeddings
+    }
+
+    fn device(&self) -> &Device {
+        &self.device
+    }
+}
+
+struct MarianSession<'a> {
+    model: &'a Marian,
+    encoder_mask: Tensor,
+    cross: Vec<(Tensor, Tensor)>,
+    self_cache: Vec<Option<(Tensor, Tensor)>>,
+    past: usize,
+}
+
+impl DecodeSession for MarianSession<'_> {
+    fn step(&mut self, tokens: &[Vec<u32>]) -> Result<Tensor> {
+        let model = self.model;
+        let new = tokens.first().map(Vec::len).unwrap_or(0);
+        if new == 0 || tokens.iter().any(|t| t.len() != new) {
+            candle_core::bail!("every row must feed the same, non-zero number of tokens");
+        }
+        let flat: Vec<u32> = tokens.iter().flatten().copied().collect();
+        let ids = Tensor::from_vec(flat, (tokens.len(), new), &model.device)?;
+        let mut hidden = model.embed(&model.decoder_embed, &ids, self.past)?;
+        let causal = if new > 1 {
+            Some(causal_mask(self.past, new, &model.device)?.to_dtype(hidden.dtype())?)
+        } else {
+            None
+        };
+        for (i, layer) in model.decoder_layers.iter().enumerate() {
+            let (k, v) = layer.self_attn.keys_values(&hidden)?;
+            let cached = self.self_cache[i].take();
+            let keys = append(cached.as_ref().map(|c| &c.0), &k)?;
+            let values = append(cached.as_ref().map(|c| &c.1), &v)?;
+            let attended = layer
+                .self_attn
+                .attend(&hidden, &keys, &values, causal.as_ref())?;
+            self.self_cache[i] = Some((keys, values));
+            hidden = layer.self_attn_layer_norm.forward(&(hidden + attended)?)?;
+
+            let (cross_k, cross_v) = &self.cross[i];
+            let attended =
+                layer
+                    .encoder_attn
+                    .attend(&hidden, cross_k, cross_v, Some(&self.encoder_mask))?;
+            hidden = layer.encoder_attn_layer_norm.forward(&(hidden + attended)?)?;
+
+            let ff = layer.feed_forward.forward(&hidden)?;
+            hidden = layer.final_layer_norm.forward(&(hidden + ff)?)?;
+        }
+        self.past += new;
+        let last = hidden.narrow(1, new - 1, 1)?;
+        last_position(&model.lm_head.forward(&last)?)
+    }
+
+    fn select_rows(&mut self, rows: &[u32]) -> Result<()> {
+        let index = Tensor::new(rows, &self.model.device)?;
+        self.encoder_mask = self.encoder_mask.index_select(&index, 0)?;
+        for (k, v) in &mut self.cross {
+            *k = k.index_select(&index, 0)?;
+            *v = v.index_select(&index, 0)?;
+        }
+        for (k, v) in self.self_cache.iter_mut().flatten() {
+            *k = k.index_select(&index, 0)?;
+            *v = v.index_select(&index, 0)?;
+        }
+        Ok(())
+    }
+}

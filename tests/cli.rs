@@ -1,0 +1,543 @@
+//! End-to-end tests of the `anubad` binary on the committed fixture model
+//! (`tests/fixtures/marian-tiny`, trained by `scripts/make_fixtures.py`) and
+//! fixture articles. Every test works in its own temporary directory and cache;
+//! none touches the network.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn model_dir() -> PathBuf {
+    root().join("tests/fixtures/marian-tiny")
+}
+
+fn articles_dir() -> PathBuf {
+    root().join("tests/fixtures/articles")
+}
+
+/// The binary with a private HF cache, so nothing outside the test is used.
+fn anubad(work: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_anubad"));
+    command
+        .env("HF_HOME", work.join("hf"))
+        .env("HF_HUB_OFFLINE", "1")
+        .env_remove("HF_ENDPOINT")
+        .stdin(Stdio::null());
+    command
+}
+
+fn run_articles(work: &Path, inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
+    let mut command = anubad(work);
+    command.arg("run");
+    command.args(inputs);
+    command
+        .arg("--out")
+        .arg(out)
+        .arg("--model")
+        .arg(model_dir())
+        .arg("--cache-dir")
+        .arg(work.join("cache"))
+        .args(extra);
+    command.output().expect("binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("file exists")).expect("JSON")
+}
+
+fn cache_stats(work: &Path) -> String {
+    let output = anubad(work)
+        .args(["cache", "stats", "--cache-dir"])
+        .arg(work.join("cache"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// `(hits, misses)` of the last run, from `anubad cache stats`.
+fn last_run(work: &Path) -> (u64, u64) {
+    let stats = cache_stats(work);
+    let line = stats
+        .lines()
+        .find(|l| l.starts_with("last run:"))
+        .expect("last run line");
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+fn translate(work: &Path, input: &str, extra: &[&str]) -> Output {
+    use std::io::Write;
+    let mut child = anubad(work)
+        .arg("translate")
+        .arg("--model")
+        .arg(model_dir())
+        .arg("--cache-dir")
+        .arg(work.join("cache"))
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn expected_generation(name: &str) -> Vec<(String, String)> {
+    let expected = read_json(&model_dir().join("expected.json"));
+    let setting = expected["generation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("fixture has setting {name}"))
+        .clone();
+    setting["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["source"].as_str().unwrap().to_string(),
+                c["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn check_translate_parity(setting: &str, beams: &str) {
+    let work = tempfile::tempdir().unwrap();
+    let cases = expected_generation(setting);
+    let input: String = cases.iter().map(|(s, _)| format!("{s}\n")).collect();
+    let output = translate(
+        work.path(),
+        &input,
+        &["--whole-lines", "--beams", beams, "--no-cache"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let want: Vec<String> = cases.into_iter().map(|(_, t)| t).collect();
+    assert_eq!(lines, want);
+}
+
+#[test]
+fn translate_prints_what_transformers_prints_greedy() {
+    check_translate_parity("greedy", "1");
+}
+
+#[test]
+fn translate_prints_what_transformers_prints_beam() {
+    check_translate_parity("beam4", "4");
+}
+
+#[test]
+fn translate_gives_one_line_per_input_line_and_empty_for_empty() {
+    let work = tempfile::tempdir().unwrap();
+    let input = "ঢাকায় আজ বৃষ্টি হয়েছে।\n\n   \nকিম জং উন রাশিয়া সফর করেছেন। তিনি পুতিনের সঙ্গে বৈঠক করেন।\n";
+    let output = translate(work.path(), input, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.split('\n').collect();
+    assert_eq!(lines.len(), 5, "4 lines and a final newline: {stdout:?}");
+    assert!(!lines[0].is_empty());
+    assert_eq!(lines[1], "");
+    assert_eq!(lines[2], "");
+    assert!(!lines[3].is_empty());
+}
+
+#[test]
+fn a_sentence_translates_the_same_in_any_batch() {
+    let work = tempfile::tempdir().unwrap();
+    let cases = expected_generation("beam4");
+    let input: String = cases.iter().map(|(s, _)| format!("{s}\n")).collect();
+    let alone = translate(work.path(), &input, &["--batch-size", "1", "--no-cache"]);
+    let batched = translate(work.path(), &input, &["--batch-size", "16", "--no-cache"]);
+    assert!(alone.status.success() && batched.status.success());
+    assert_eq!(
+        String::from_utf8(alone.stdout).unwrap(),
+        String::from_utf8(batched.stdout).unwrap()
+    );
+}
+
+#[test]
+fn run_writes_article_files_and_digest() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let output = run_articles(work.path(), &[&articles_dir()], &out, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for id in ["kim-troops", "lavrov-visit", "self-defence"] {
+        let json = read_json(&out.join(format!("{id}.json")));
+        assert_eq!(json["id"], id);
+        assert!(json["title"]["bn"].as_str().unwrap().contains('ক'));
+        assert!(!json["title"]["en"].as_str().unwrap().is_empty());
+        let paragraphs = json["paragraphs"].as_array().unwrap();
+        assert!(!paragraphs.is_empty());
+        for pair in paragraphs.iter().flat_map(|p| p.as_array().unwrap()) {
+            assert!(!pair["bn"].as_str().unwrap().is_empty());
+            assert!(!pair["en"].as_str().unwrap().is_empty());
+        }
+        assert_eq!(json["summary"]["method"], "extractive");
+        assert!(!json["summary"]["text"].as_str().unwrap().is_empty());
+        assert_eq!(json["model"]["name"], "marian-tiny");
+        assert!(json["generation"]["num_beams"].is_number());
+        let md = std::fs::read_to_string(out.join(format!("{id}.md"))).unwrap();
+        assert!(md.contains(json["title"]["en"].as_str().unwrap()));
+        assert!(md.contains(json["title"]["bn"].as_str().unwrap()));
+    }
+    // The title line is not repeated as body text.
+    let json = read_json(&out.join("kim-troops.json"));
+    assert_eq!(json["title"]["bn"], "রাশিয়ায় সেনা পাঠিয়েছে উত্তর কোরিয়া");
+    assert!(!json["paragraphs"][0][0]["bn"]
+        .as_str()
+        .unwrap()
+        .starts_with("রাশিয়ায় সেনা"));
+    // Sentence split on the danda but not after the abbreviation "ড.".
+    let sentences: Vec<String> = json["paragraphs"][1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["bn"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sentences.len(), 2, "{sentences:?}");
+    assert!(sentences[1].starts_with("ড. কিম"));
+    let digest = std::fs::read_to_string(out.join("digest.md")).unwrap();
+    for id in ["kim-troops", "lavrov-visit", "self-defence"] {
+        assert!(digest.contains(&format!("{id}.md")), "{digest}");
+    }
+}
+
+#[test]
+fn second_run_is_served_from_the_cache_and_leaves_files_alone() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let first = run_articles(work.path(), &[&articles_dir()], &out, &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let (hits, misses) = last_run(work.path());
+    assert_eq!(hits, 0);
+    assert!(misses > 0);
+    let modified = std::fs::metadata(out.join("kim-troops.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+
+    // Another output directory: no files to reuse, so every segment is
+    // looked up, and every lookup hits.
+    let other = work.path().join("other");
+    let second = run_articles(work.path(), &[&articles_dir()], &other, &[]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(last_run(work.path()), (misses, 0));
+    let first_json = read_json(&out.join("kim-troops.json"));
+    let second_json = read_json(&other.join("kim-troops.json"));
+    assert_eq!(first_json["paragraphs"], second_json["paragraphs"]);
+    assert_eq!(first_json["title"], second_json["title"]);
+    assert_eq!(second_json["timings"]["translated_segments"], 0);
+
+    // The same output directory: unchanged articles are not rewritten.
+    let third = run_articles(work.path(), &[&articles_dir()], &out, &[]);
+    assert!(third.status.success(), "{}", stderr(&third));
+    assert!(stderr(&third).contains("3 unchanged"), "{}", stderr(&third));
+    let again = std::fs::metadata(out.join("kim-troops.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(modified, again);
+}
+
+#[test]
+fn other_beam_width_misses_the_cache() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    assert!(run_articles(work.path(), &[&articles_dir()], &out, &["--beams", "2"])
+        .status
+        .success());
+    let (_, misses) = last_run(work.path());
+    let out2 = work.path().join("out2");
+    assert!(run_articles(work.path(), &[&articles_dir()], &out2, &["--beams", "3"])
+        .status
+        .success());
+    assert_eq!(last_run(work.path()), (0, misses));
+    let out3 = work.path().join("out3");
+    assert!(run_articles(work.path(), &[&articles_dir()], &out3, &["--beams", "2"])
+        .status
+        .success());
+    assert_eq!(last_run(work.path()), (misses, 0));
+}
+
+#[test]
+fn bad_inputs_are_reported_by_name_and_the_batch_goes_on() {
+    let work = tempfile::tempdir().unwrap();
+    let inputs = work.path().join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    std::fs::copy(articles_dir().join("kim-troops.txt"), inputs.join("good.txt")).unwrap();
+    std::fs::write(inputs.join("latin1.txt"), b"caf\xe9 \xe0 Dhaka").unwrap();
+    std::fs::write(inputs.join("empty.txt"), b"\n  \n").unwrap();
+    std::fs::write(inputs.join("binary.txt"), b"\x7fELF\x00\x01\x02").unwrap();
+    std::fs::write(inputs.join("english.md"), "Only English text here.\n").unwrap();
+    let out = work.path().join("out");
+    let output = run_articles(work.path(), &[&inputs], &out, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    for (file, reason) in [
+        ("latin1.txt", "not UTF-8"),
+        ("empty.txt", "empty"),
+        ("binary.txt", "binary"),
+        ("english.md", "no Bengali"),
+    ] {
+        assert!(
+            err.lines().any(|l| l.contains(file) && l.contains(reason)),
+            "no line for {file} ({reason}) in:\n{err}"
+        );
+    }
+    assert!(out.join("good.json").exists());
+    let digest = std::fs::read_to_string(out.join("digest.md")).unwrap();
+    assert!(digest.contains("latin1.txt"));
+}
+
+#[test]
+fn jsonl_and_stdin_inputs() {
+    let work = tempfile::tempdir().unwrap();
+    let jsonl = work.path().join("batch.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"id\": \"a/1\", \"title\": \"কিমের সফর\", \"text\": \"কিম রাশিয়া সফর করেছেন।\", \"published\": \"2025-07-13\"}\n\
+         {\"id\": \"a/1\", \"text\": \"পুতিন বৈঠক করেছেন।\"}\n",
+    )
+    .unwrap();
+    let out = work.path().join("out");
+    let output = run_articles(work.path(), &[&jsonl], &out, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let first = read_json(&out.join("a-1.json"));
+    assert_eq!(first["title"]["bn"], "কিমের সফর");
+    assert_eq!(first["published"], "2025-07-13");
+    assert_eq!(first["input"], format!("{}#1", jsonl.display()));
+    assert!(out.join("a-1-2.json").exists(), "ids made unique");
+
+    let mut command = anubad(work.path());
+    command
+        .args(["run", "-", "--out"])
+        .arg(work.path().join("stdin-out"))
+        .arg("--model")
+        .arg(model_dir())
+        .arg("--no-cache")
+        .stdin(std::fs::File::open(articles_dir().join("lavrov-visit.md")).unwrap());
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(work.path().join("stdin-out/stdin.json").exists());
+}
+
+#[test]
+fn unresolvable_model_is_a_configuration_error() {
+    let work = tempfile::tempdir().unwrap();
+    let output = anubad(work.path())
+        .args(["run", "x.txt", "--out"])
+        .arg(work.path().join("out"))
+        .args(["--model", "no-such-preset-or-dir", "--offline"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("no-such-preset-or-dir"));
+
+    let output = anubad(work.path()).args(["run"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "missing arguments");
+}
+
+#[test]
+fn a_corrupt_cache_file_gives_a_warning_and_the_run_goes_on() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(work.path().join("cache")).unwrap();
+    std::fs::write(
+        work.path().join("cache/translations.sqlite3"),
+        b"this is not a database, just bytes that look nothing like SQLite",
+    )
+    .unwrap();
+    let out = work.path().join("out");
+    let output = run_articles(work.path(), &[&articles_dir()], &out, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("warning"), "{}", stderr(&output));
+    assert!(out.join("kim-troops.json").exists());
+}
+
+#[test]
+fn two_processes_sharing_one_cache_both_finish_correctly() {
+    let work = tempfile::tempdir().unwrap();
+    let spawn = |out: &str| {
+        let mut command = anubad(work.path());
+        command
+            .arg("run")
+            .arg(articles_dir())
+            .arg("--out")
+            .arg(work.path().join(out))
+            .arg("--model")
+            .arg(model_dir())
+            .arg("--cache-dir")
+            .arg(work.path().join("cache"))
+            .args(["--batch-size", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        command.spawn().unwrap()
+    };
+    let a = spawn("a");
+    let b = spawn("b");
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert!(b.status.success(), "{}", stderr(&b));
+    for id in ["kim-troops", "lavrov-visit", "self-defence"] {
+        let ja = read_json(&work.path().join(format!("a/{id}.json")));
+        let jb = read_json(&work.path().join(format!("b/{id}.json")));
+        assert_eq!(ja["paragraphs"], jb["paragraphs"]);
+        assert_eq!(ja["title"], jb["title"]);
+    }
+}
+
+#[test]
+fn a_killed_run_resumes_from_the_cache() {
+    let work = tempfile::tempdir().unwrap();
+    // Many articles, so the run is still going when it is killed.
+    let inputs = work.path().join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    let sentences = [
+        "উত্তর কোরিয়া রাশিয়ায় সেনা পাঠিয়েছে।",
+        "কিম জং উন পুতিনের সঙ্গে বৈঠক করেছেন।",
+        "লাভরভ পিয়ংইয়ং সফর করেছেন।",
+        "কুরস্ক অঞ্চলে লড়াই চলছে।",
+    ];
+    for i in 0..40 {
+        let body: String = (0..6)
+            .map(|j| format!("{} {} নম্বর খবর।\n", sentences[(i + j) % 4], i * 6 + j))
+            .collect();
+        std::fs::write(inputs.join(format!("n{i:02}.txt")), format!("শিরোনাম {i}\n\n{body}")).unwrap();
+    }
+    let out = work.path().join("out");
+    let mut child = {
+        let mut command = anubad(work.path());
+        command
+            .arg("run")
+            .arg(&inputs)
+            .arg("--out")
+            .arg(&out)
+            .arg("--model")
+            .arg(model_dir())
+            .arg("--cache-dir")
+            .arg(work.path().join("cache"))
+            .args(["--batch-size", "1"])
+            .stderr(Stdio::null());
+        command.spawn().unwrap()
+    };
+    // Kill as soon as some batches are in the cache.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let db = work.path().join("cache/translations.sqlite3");
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let entries = std::process::Command::new(env!("CARGO_BIN_EXE_anubad"))
+            .args(["cache", "stats", "--cache-dir"])
+            .arg(work.path().join("cache"))
+            .output()
+            .ok()
+            .and_then(|o| {
+                String::from_utf8(o.stdout).ok()?.lines().find_map(|l| {
+                    l.strip_prefix("entries:")
+                        .and_then(|n| n.trim().parse::<u64>().ok())
+                })
+            })
+            .unwrap_or(0);
+        if (db.exists() && entries >= 5) || Instant::now() > deadline {
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let resumed = run_articles(work.path(), &[&inputs], &out, &["--batch-size", "1"]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let (hits, _) = last_run(work.path());
+    assert!(hits >= 5, "the resumed run reused the killed run's work");
+    // The resumed outputs equal those of a clean run.
+    let clean = work.path().join("clean");
+    let fresh = run_articles(work.path(), &[&inputs], &clean, &["--no-cache", "--batch-size", "1"]);
+    assert!(fresh.status.success());
+    for i in [0, 17, 39] {
+        let a = read_json(&out.join(format!("n{i:02}.json")));
+        let b = read_json(&clean.join(format!("n{i:02}.json")));
+        assert_eq!(a["paragraphs"], b["paragraphs"]);
+    }
+}
+
+#[test]
+fn long_sentences_are_split_never_truncated() {
+    let work = tempfile::tempdir().unwrap();
+    // Far beyond the fixture model's input limit.
+    let long: String = (0..400)
+        .map(|i| format!("শব্দ{} ", i % 10))
+        .collect::<String>()
+        + "শেষ।";
+    let article = format!("দীর্ঘ বাক্যের খবর\n\n{long}\n");
+    let input = work.path().join("long.txt");
+    std::fs::write(&input, &article).unwrap();
+    let out = work.path().join("out");
+    let output = run_articles(work.path(), &[&input], &out, &["--no-cache"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json = read_json(&out.join("long.json"));
+    let pieces: Vec<String> = json["paragraphs"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["bn"].as_str().unwrap().to_string())
+        .collect();
+    assert!(pieces.len() > 1, "split into several segments");
+    let joined: String = pieces.concat().chars().filter(|c| !c.is_whitespace()).collect();
+    let original: String = long.chars().filter(|c| !c.is_whitespace()).collect();
+    assert_eq!(joined, original, "every source character is in some segment");
+}
+
+#[test]
+fn models_list_shows_presets_with_licences() {
+    let work = tempfile::tempdir().unwrap();
+    let output = anubad(work.path()).args(["models", "list"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("opus-mt-bn-en"))
+        .expect("preset listed");
+    assert!(line.contains("CC-BY-4.0"));
+    assert!(line.contains("marian"));
+    assert!(line.trim_end().ends_with("no"), "not downloaded in a fresh HF_HOME");
+}
+
+#[test]
+fn models_info_reads_a_local_directory() {
+    let work = tempfile::tempdir().unwrap();
+    let output = anubad(work.path())
+        .args(["models", "info"])
+        .arg(model_dir())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("marian"), "{stdout}");
+}
