@@ -14,12 +14,12 @@ What it does
    `MarianTokenizer(source.spm, target.spm, vocab.json)`.
 4. Builds a MarianMTModel with opus-mt's config flags (swish, scale_embedding,
    sinusoidal positions, post-norm, shared + tied embeddings, a non-zero
-   final_logits_bias) but tiny sizes, trains it for about a minute on CPU to
+   final_logits_bias) but tiny sizes, trains it for about two minutes on CPU to
    map Bengali word spans to their romanization, so outputs depend on the input
    and end with EOS on their own.
 5. Saves it twice with `save_pretrained`:
    tests/fixtures/marian-tiny/      (model.safetensors)
-   tests/fixtures/marian-tiny-pth/  (pytorch_model.bin, safe_serialization=False)
+   tests/fixtures/marian-tiny-pth/  (pytorch_model.bin, see save_legacy_bin)
    and records in marian-tiny/expected.json what transformers does with it:
    tokenizer ids, decoded text, `generate()` outputs (greedy and beam search,
    several settings) and raw logits.
@@ -42,6 +42,7 @@ tests only read the committed fixtures.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
@@ -251,14 +252,16 @@ def has_bengali(text: str) -> bool:
 # --------------------------------------------------------------------------
 
 
-def train_spm(lines: list[str], prefix: Path, vocab_size: int) -> None:
+def train_spm(lines: list[str], model_path: Path, vocab_size: int) -> None:
     """Unigram spm with Marian's special-id layout: </s>=0, <unk>=1, no <s>."""
-    corpus = prefix.with_suffix(".txt")
-    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Sentences from memory and the model into a buffer: a file input would
+    # record its temporary path in the model's trainer_spec and make the
+    # bytes differ from run to run.
+    model = io.BytesIO()
     spm.set_random_generator_seed(SEED)
     spm.SentencePieceTrainer.train(
-        input=str(corpus),
-        model_prefix=str(prefix),
+        sentence_iterator=iter(lines),
+        model_writer=model,
         model_type="unigram",
         vocab_size=vocab_size,
         character_coverage=1.0,
@@ -272,6 +275,7 @@ def train_spm(lines: list[str], prefix: Path, vocab_size: int) -> None:
         hard_vocab_limit=False,
         minloglevel=2,
     )
+    model_path.write_bytes(model.getvalue())
 
 
 def spm_pieces(model_path: Path) -> list[str]:
@@ -284,10 +288,8 @@ def spm_pieces(model_path: Path) -> list[str]:
 
 
 def build_tokenizer(work: Path, bengali_lines: list[str], target_lines: list[str]) -> MarianTokenizer:
-    train_spm(bengali_lines, work / "source", SOURCE_VOCAB_SIZE)
-    train_spm(target_lines, work / "target", TARGET_VOCAB_SIZE)
-    shutil.copy(work / "source.model", work / "source.spm")
-    shutil.copy(work / "target.model", work / "target.spm")
+    train_spm(bengali_lines, work / "source.spm", SOURCE_VOCAB_SIZE)
+    train_spm(target_lines, work / "target.spm", TARGET_VOCAB_SIZE)
     # opus-mt's vocab.json comes from Marian's joint vocabulary with "<pad>"
     # appended by the conversion: "</s>" 0, "<unk>" 1, pieces, "<pad>" last.
     vocab: dict[str, int] = {"</s>": 0, "<unk>": 1}
@@ -325,9 +327,10 @@ def build_model(tok: MarianTokenizer) -> MarianMTModel:
         encoder_ffn_dim=64,
         decoder_ffn_dim=64,
         activation_function="swish",
-        # Small table: the sinusoidal positions are part of the checkpoint in
-        # some transformers versions, and 512 rows would triple the file.
-        max_position_embeddings=128,
+        # opus-mt uses 512. The sinusoidal tables are stored in the legacy
+        # pytorch_model.bin (2 x rows x d_model floats), so fewer rows keep
+        # that file small; inputs stay far below 256 tokens.
+        max_position_embeddings=256,
         scale_embedding=True,
         static_position_embeddings=True,
         normalize_before=False,
@@ -358,6 +361,27 @@ def build_model(tok: MarianTokenizer) -> MarianMTModel:
     return model
 
 
+def save_legacy_bin(model: MarianMTModel, out_dir: Path) -> None:
+    """Write the model the way old opus-mt repos ship it: config files plus a
+    pickled `pytorch_model.bin`.
+
+    transformers 5 ignores `safe_serialization=False` and always writes
+    safetensors, so the .bin is written with `torch.save(model.state_dict())`,
+    which is what transformers 4 did for this format. That state dict holds the
+    tied aliases of the shared embedding (`model.encoder.embed_tokens.weight`,
+    `model.decoder.embed_tokens.weight`, `lm_head.weight`: one storage,
+    pickled once) and the sinusoidal `embed_positions` tables, like the
+    original opus-mt conversions. The Rust loader must ignore or accept them.
+    """
+    model.save_pretrained(out_dir)
+    (out_dir / "model.safetensors").unlink()
+    state = {name: tensor.contiguous() for name, tensor in model.state_dict().items()}
+    shared = state["model.shared.weight"]
+    for alias in ("model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"):
+        state[alias] = shared
+    torch.save(state, out_dir / "pytorch_model.bin")
+
+
 def generation_config(tok: MarianTokenizer) -> GenerationConfig:
     pad_id = tok.pad_token_id
     return GenerationConfig(
@@ -373,12 +397,12 @@ def generation_config(tok: MarianTokenizer) -> GenerationConfig:
 
 
 def training_pairs(sentences: list[str], rng: random.Random) -> list[tuple[str, str]]:
-    """Word spans of 1–8 words and their romanization: short enough that the
+    """Word spans of 1–6 words and their romanization: short enough that the
     tiny model learns to stop, varied enough that it must read the input."""
     pairs: set[tuple[str, str]] = set()
     for sentence in sentences:
         words = sentence.split()
-        for n in range(1, 9):
+        for n in range(1, 7):
             for start in range(0, max(1, len(words) - n + 1)):
                 span = " ".join(words[start : start + n])
                 if has_bengali(span):
@@ -398,8 +422,13 @@ def train(model: MarianMTModel, tok: MarianTokenizer, pairs: list[tuple[str, str
             encoded.append((src_ids, tgt_ids))
     rng = random.Random(SEED)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
+    # Warm up, then decay linearly to a tenth: a lower final loss in few steps.
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min(1.0, (step + 1) / 100) * max(0.1, 1.0 - step / TRAIN_STEPS),
+    )
     model.train()
-    batch_size = 48
+    batch_size = 32
     start = time.monotonic()
     steps = 0
     losses: list[float] = []
@@ -419,15 +448,16 @@ def train(model: MarianMTModel, tok: MarianTokenizer, pairs: list[tuple[str, str
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
+        schedule.step()
         steps += 1
         losses.append(loss.item())
         if steps % 200 == 0:
             print(f"step {steps}: loss {np.mean(losses[-200:]):.3f}", file=sys.stderr)
-    seconds = time.monotonic() - start
+    # Wall time goes to stderr only, so that expected.json is reproducible.
+    print(f"training took {time.monotonic() - start:.1f} s", file=sys.stderr)
     model.eval()
     return {
         "steps": steps,
-        "seconds": round(seconds, 1),
         "final_loss": round(float(np.mean(losses[-100:])), 4),
         "train_pairs": len(encoded),
     }
@@ -460,13 +490,14 @@ TOKENIZER_EXTRA = [
     "😀",
     "中文 আর हिन्दी",
     "∑ ≠ ∞",
-    # য় precomposed (U+09DF) vs য + nukta (U+09AF U+09BC); same for ড় ঢ়.
-    "কোরিয়া",
+    # য় ড় ঢ় precomposed (U+09DF U+09DC U+09DD) and as base + nukta
+    # (U+09BC); NFC and NFKC both decompose them (composition exclusions).
+    "কোরি\u09dfা",
     "কোরি\u09af\u09bcা",
-    "পড়ে ও আষাঢ়",
+    "প\u09dcে ও আষা\u09dd",
     "প\u09a1\u09bcে ও আষা\u09a2\u09bc",
-    # ো as ে + া (canonically composes under NFC).
-    "কোরিয়া মস্কো",
+    # ো precomposed (U+09CB) and as ে + া (U+09C7 U+09BE), which NFC composes.
+    "ক\u09cbরিয়া মস্ক\u09cb",
     "ক\u09c7\u09beরিয়া মস্ক\u09c7\u09be",
     # ZWNJ / ZWJ inside conjuncts; ৎ vs ত্‍.
     "র\u200d্যাব",
@@ -479,6 +510,12 @@ TOKENIZER_EXTRA = [
     "ফুলবাড়ী।।",
     "ক্ষমতাসীন ওয়ার্কার্স পার্টির সেন্ট্রাল মিলিটারি কমিশন",
     "ＡＢＣ ｆｕｌｌ ｗｉｄｔｈ",
+    # Literal special-token text: the Python tokenizer splits these out as
+    # the special tokens themselves before SentencePiece sees the text.
+    "আজ </s> ঢাকায়",
+    "<unk>",
+    "আজ<pad>ঢাকায়",
+    "\u00a0আজ\u00a0ঢাকায়\u3000বৃষ্টি",
 ]
 
 GENERATION_SETTINGS = [
@@ -506,7 +543,7 @@ def float32_list(values: torch.Tensor) -> list[float]:
     return [float(np.format_float_positional(np.float32(v), unique=True)) for v in values.tolist()]
 
 
-def strip_batch_padding(ids: list[int], pad_id: int, reference_len: int | None = None) -> list[int]:
+def strip_batch_padding(ids: list[int], pad_id: int) -> list[int]:
     """Trailing pads in a batched generate() output only fill the row up to the
     longest row. A sequence starts with the decoder start token (= pad), so
     only pads after position 0 are removed."""
@@ -545,13 +582,20 @@ def run_generation(model, tok, sources, settings):
         with torch.no_grad():
             out = model.generate(**enc, **settings)
         ids = out[0].tolist()
+        case = {}
+        if settings["num_beams"] == 1:
+            case["min_top2_margin"] = greedy_min_margin(model, enc, settings)
         cases.append(
             {
                 "source": source,
                 "input_ids": enc["input_ids"][0].tolist(),
                 "output_ids": ids,
                 "text": tok.batch_decode(out, skip_special_tokens=True)[0],
-                "ends_with_eos": ids[-1] == tok.eos_token_id,
+                # "eos": the model chose EOS before max_length; "max_length":
+                # the sequence reached max_length (its last token is then the
+                # EOS forced by forced_eos_token_id).
+                "finish": "eos" if len(ids) < settings["max_length"] else "max_length",
+                **case,
             }
         )
     enc = tok(sources, return_tensors="pt", padding=True)
@@ -562,6 +606,37 @@ def run_generation(model, tok, sources, settings):
         case["source"] for case, row in zip(cases, batched_ids) if row != case["output_ids"]
     ]
     return cases, mismatches
+
+
+def greedy_min_margin(model, enc, settings) -> float:
+    """Smallest gap between the best and second-best processed score over the
+    free greedy steps: how much float noise the greedy fixture tolerates."""
+    with torch.no_grad():
+        out = model.generate(**enc, **settings, return_dict_in_generate=True, output_scores=True)
+    margins = []
+    for step in out.scores:
+        top2 = torch.topk(step[0], 2).values
+        gap = float(top2[0] - top2[1])
+        if np.isfinite(gap):  # the forced-EOS step has a gap of inf
+            margins.append(gap)
+    return round(min(margins), 5) if margins else float("inf")
+
+
+def same_tokens_with_eager_attention(tok, generation) -> dict[str, bool]:
+    """The reference runs with the default attention (sdpa); a different
+    kernel must give the same tokens, or the fixture is too fragile for a
+    reimplementation with its own float rounding."""
+    eager = MarianMTModel.from_pretrained(OUT_SAFETENSORS, attn_implementation="eager").eval()
+    result = {}
+    for block in generation:
+        same = True
+        for case in block["cases"]:
+            enc = tok([case["source"]], return_tensors="pt")
+            with torch.no_grad():
+                out = eager.generate(**enc, **block["settings"])
+            same &= out[0].tolist() == case["output_ids"]
+        result[block["name"]] = same
+    return result
 
 
 def logits_cases(model, tok, greedy_cases):
@@ -583,7 +658,7 @@ def logits_cases(model, tok, greedy_cases):
     return cases
 
 
-def detokenizer_cases(tok, sentences):
+def detokenizer_id_lists(tok, sentences):
     vocab = tok.encoder
     pad, eos, unk = tok.pad_token_id, tok.eos_token_id, tok.unk_token_id
     target_examples = [romanize(s) for s in sentences[:4]] + ENGLISH_SENTENCES[:3]
@@ -603,13 +678,7 @@ def detokenizer_cases(tok, sentences):
         [vocab["▁"]] if "▁" in vocab else [],
         [vocab["▁"], vocab["▁"]] if "▁" in vocab else [],
     ]
-    cases = []
-    for ids in id_lists:
-        cases.append({"ids": ids, "text": tok.decode(ids, skip_special_tokens=True)})
-        cases.append(
-            {"ids": ids, "text": tok.decode(ids, skip_special_tokens=False), "skip_special_tokens": False}
-        )
-    return cases
+    return id_lists
 
 
 def file_sizes(directory: Path) -> dict[str, int]:
@@ -636,7 +705,8 @@ def main() -> None:
 
         model = build_model(tok)
         model.generation_config = generation_config(tok)
-        n_params = sum(p.numel() for p in model.parameters())
+        # Trainable weights only: the sinusoidal position tables are frozen.
+        n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
         pairs = training_pairs(bengali_sentences, random.Random(SEED))
         stats = train(model, tok, pairs)
         print(f"trained: {stats}", file=sys.stderr)
@@ -645,7 +715,10 @@ def main() -> None:
             if out_dir.exists():
                 shutil.rmtree(out_dir)
             out_dir.mkdir(parents=True)
-            model.save_pretrained(out_dir, safe_serialization=safe)
+            if safe:
+                model.save_pretrained(out_dir)
+            else:
+                save_legacy_bin(model, out_dir)
             tok.save_pretrained(out_dir)
 
     # Everything below uses the saved files, the way a user of the fixture would.
@@ -657,9 +730,16 @@ def main() -> None:
 
     tokenizer_texts = list(dict.fromkeys(bengali_sentences[:12] + sorted(bengali_sentences, key=len)[-2:] + TOKENIZER_EXTRA))
     tokenizer_cases = [{"text": t, "input_ids": tok(t)["input_ids"]} for t in tokenizer_texts]
-    tokenizer_cases += [
-        {"text": t, "input_ids": tok(text_target=t)["input_ids"], "target": True}
-        for t in ["kim jong un", "North Korea, 14 troops.", "  double  spaces ", ""]
+    target_tokenizer_cases = [
+        {"text": t, "input_ids": tok(text_target=t)["input_ids"]}
+        for t in ["kim jong un", "North Korea, 14 troops.", "  double  spaces ", "", romanize(bengali_sentences[0])]
+    ]
+    id_lists = detokenizer_id_lists(tok, bengali_sentences)
+    decode_spm_differs = [
+        ids
+        for ids in id_lists
+        if tok.decode(ids, skip_special_tokens=True)
+        != tok.decode(ids, skip_special_tokens=True, use_source_tokenizer=False)
     ]
 
     sources = generation_sources(sentences)
@@ -682,6 +762,11 @@ def main() -> None:
             "numpy": np.__version__,
         },
         "notes": {
+            "tokenizer": "MarianTokenizer(text)['input_ids'] with the source spm; tokenizer_target uses text_target= (target spm)",
+            "detokenizer": "decode(ids, skip_special_tokens=True); detokenizer_keep_special: skip_special_tokens=False. "
+            "With a shared vocab transformers decodes pieces with the SOURCE spm (use_source_tokenizer defaults to True); "
+            f"ids whose text would differ with the target spm: {decode_spm_differs}",
+            "attention": f"attn_implementation={model.config._attn_implementation}",
             "output_ids": "Full generate() sequences at batch size 1, starting with decoder_start_token_id (= pad). "
             "The batched comparison strips trailing pad after position 0, which only comes from padding a row to the longest one.",
             "text": "batch_decode(output_ids, skip_special_tokens=True)",
@@ -697,11 +782,16 @@ def main() -> None:
         },
         "training": {**stats, "parameters": n_params, "seed": SEED},
         "tokenizer": tokenizer_cases,
-        "detokenizer": detokenizer_cases(tok, bengali_sentences),
+        "tokenizer_target": target_tokenizer_cases,
+        "detokenizer": [{"ids": ids, "text": tok.decode(ids, skip_special_tokens=True)} for ids in id_lists],
+        "detokenizer_keep_special": [
+            {"ids": ids, "text": tok.decode(ids, skip_special_tokens=False)} for ids in id_lists
+        ],
         "generation": generation,
         "batched_equals_single": all(batched_equal.values()),
         "batched_equals_single_by_setting": batched_equal,
         "batched_mismatched_sources": mismatched_sources,
+        "eager_attention_equals_sdpa": same_tokens_with_eager_attention(tok, generation),
         "logits": logits_cases(model, tok, greedy_cases),
     }
     (OUT_SAFETENSORS / "expected.json").write_text(
@@ -711,8 +801,12 @@ def main() -> None:
     for directory in (OUT_SAFETENSORS, OUT_PTH):
         print(f"{directory.relative_to(REPO_ROOT)}: {file_sizes(directory)}", file=sys.stderr)
     for block in generation:
-        eos = sum(c["ends_with_eos"] for c in block["cases"])
-        print(f"{block['name']}: {eos}/{len(block['cases'])} end with EOS; batched equal: {batched_equal[block['name']]}", file=sys.stderr)
+        eos = sum(c["finish"] == "eos" for c in block["cases"])
+        print(
+            f"{block['name']}: {eos}/{len(block['cases'])} stop at EOS before max_length; "
+            f"batched equal: {batched_equal[block['name']]}",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

@@ -92,9 +92,16 @@ fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
     set_threads(args.threads);
     let options = ResolveOptions {
         offline: args.offline,
+        cache_dir: cache_dir(&args.cache),
+        progress: !args.quiet,
         ..ResolveOptions::default()
     };
     let resolved = resolve::resolve(&args.model, &options).map_err(config)?;
+    if !args.quiet {
+        for warning in &resolved.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
     let device = select_device(args.device).map_err(config)?;
     let overrides = GenerationOverrides {
         num_beams: args.beams,
@@ -364,7 +371,7 @@ fn models(command: ModelsCommand) -> Result<u8, Failure> {
                     "{:<24} {:<8} {:>7} {:>9} {:>12} {:<14} {}",
                     preset.name,
                     preset.family,
-                    preset.params,
+                    preset.params.as_deref().unwrap_or("-"),
                     preset.size,
                     preset
                         .flores_chrf

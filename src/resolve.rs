@@ -107,7 +107,7 @@ pub enum ModelSpec {
     LocalDir(PathBuf),
     /// A preset; `revision` replaces its pinned commit when given (`NAME@REV`).
     Preset {
-        preset: Preset,
+        preset: Box<Preset>,
         revision: Option<String>,
     },
     /// A hub repository; `None` means the `main` branch.
@@ -139,9 +139,12 @@ impl ModelSpec {
             None => (trimmed, None),
         };
         if let Some(preset) = find_preset(base) {
-            return Ok(ModelSpec::Preset { preset, revision });
+            return Ok(ModelSpec::Preset {
+                preset: Box::new(preset),
+                revision,
+            });
         }
-        if !looks_like_path(trimmed) && is_hub_id(base) {
+        if !looks_like_path(base) && is_hub_id(base) {
             return Ok(ModelSpec::Hub {
                 repo: base.to_string(),
                 revision,
@@ -294,7 +297,7 @@ impl fmt::Display for ManualDownload {
             f,
             "to run without the hub, download the files on a machine that can reach it:\n    \
              huggingface-cli download {} --revision {}{wanted} --local-dir {local_dir}\n\
-             then copy that directory here and pass `--model {local_dir}`",
+             then copy that directory here and pass `--model ./{local_dir}`",
             self.repo, self.revision
         )
     }
@@ -327,16 +330,18 @@ pub enum ResolveError {
         revision: String,
         cache: PathBuf,
         missing: Vec<String>,
-        help: ManualDownload,
+        help: Box<ManualDownload>,
     },
 
-    #[error("cannot reach the model hub at {endpoint} to fetch `{file}` of {repo}@{revision}\n{help}")]
+    #[error(
+        "cannot reach the model hub at {endpoint} to fetch `{file}` of {repo}@{revision}\n{help}"
+    )]
     HubUnreachable {
         endpoint: String,
         repo: String,
         revision: String,
         file: String,
-        help: ManualDownload,
+        help: Box<ManualDownload>,
         #[source]
         source: Box<ApiError>,
     },
@@ -364,17 +369,19 @@ pub enum ResolveError {
         repo: String,
         revision: String,
         missing: Vec<String>,
-        help: ManualDownload,
+        help: Box<ManualDownload>,
     },
 
-    #[error("the hub at {endpoint} answered HTTP {status} for `{file}` of {repo}@{revision}\n{help}")]
+    #[error(
+        "the hub at {endpoint} answered HTTP {status} for `{file}` of {repo}@{revision}\n{help}"
+    )]
     HubStatus {
         endpoint: String,
         repo: String,
         revision: String,
         file: String,
         status: u16,
-        help: ManualDownload,
+        help: Box<ManualDownload>,
     },
 
     #[error(
@@ -385,7 +392,7 @@ pub enum ResolveError {
         repo: String,
         revision: String,
         file: String,
-        help: ManualDownload,
+        help: Box<ManualDownload>,
         #[source]
         source: Box<ApiError>,
     },
@@ -789,7 +796,8 @@ enum Discovery {
 
 const WEIGHTS_WANTED: &str =
     "weights (model.safetensors, or model.safetensors.index.json with its shards, or pytorch_model.bin)";
-const TOKENIZER_WANTED: &str = "tokenizer (tokenizer.json, or source.spm + target.spm + vocab.json, or spiece.model)";
+const TOKENIZER_WANTED: &str =
+    "tokenizer (tokenizer.json, or source.spm + target.spm + vocab.json, or spiece.model)";
 
 /// Finds config, weights and tokenizer, preferring safetensors over pickles
 /// and `tokenizer.json` over SentencePiece files.
@@ -1046,9 +1054,7 @@ fn cached_commit(hub_cache: &Path, repo: &str, revision: &str) -> Option<String>
     if is_commit_hash(revision) {
         return Some(revision.to_ascii_lowercase());
     }
-    let reference = repo_cache_dir(hub_cache, repo)
-        .join("refs")
-        .join(revision);
+    let reference = repo_cache_dir(hub_cache, repo).join("refs").join(revision);
     let commit = fs::read_to_string(reference).ok()?.trim().to_string();
     // The ref file's content becomes a path component: refuse anything odd.
     is_safe_relative_name(&commit)
@@ -1090,7 +1096,7 @@ fn resolve_hub(request: &HubRequest, opts: &ResolveOptions) -> Result<ResolvedMo
             revision: request.revision.clone(),
             cache: settings.hub_cache.clone(),
             missing,
-            help,
+            help: Box::new(help),
         });
     }
 
@@ -1108,7 +1114,7 @@ fn resolve_hub(request: &HubRequest, opts: &ResolveOptions) -> Result<ResolvedMo
         repo: request.repo.clone(),
         revision: request.revision.clone(),
         missing,
-        help: help.clone(),
+        help: Box::new(help.clone()),
     };
     let layout = match &request.files {
         Some(files) => {
@@ -1261,7 +1267,7 @@ impl HubSource<'_> {
                 self.repo.to_string(),
                 revision.clone(),
                 file.to_string(),
-                self.help.clone(),
+                Box::new(self.help.clone()),
             )
         };
         match self.api.repo(repo).download(name) {
@@ -1376,7 +1382,9 @@ fn validate_revision(revision: &str) -> Result<(), ResolveError> {
     }
     // Revisions become cache paths (`refs/<revision>`), so they must not escape.
     if !is_safe_relative_name(revision) {
-        return invalid("it must be a branch, tag or commit, not a path with `..` or a leading `/`");
+        return invalid(
+            "it must be a branch, tag or commit, not a path with `..` or a leading `/`",
+        );
     }
     Ok(())
 }
@@ -1538,7 +1546,13 @@ mod tests {
 
     #[test]
     fn spec_errors_say_what_was_tried() {
-        for spec in ["no-such-model", "./missing/dir", "a/b/c", "/abs/missing", "bad owner/x"] {
+        for spec in [
+            "no-such-model",
+            "./missing/dir",
+            "a/b/c",
+            "/abs/missing",
+            "bad owner/x",
+        ] {
             let err = ModelSpec::parse(spec).expect_err(spec);
             let message = err.to_string();
             assert!(
@@ -1546,7 +1560,10 @@ mod tests {
                 "{spec}: {message}"
             );
             assert!(message.contains("no such directory"), "{message}");
-            assert!(message.contains("opus-mt-bn-en"), "lists presets: {message}");
+            assert!(
+                message.contains("opus-mt-bn-en"),
+                "lists presets: {message}"
+            );
             assert!(message.contains("owner/name"), "{message}");
         }
         assert!(matches!(
@@ -1557,7 +1574,12 @@ mod tests {
 
     #[test]
     fn revisions_cannot_escape_the_cache() {
-        for spec in ["owner/name@../../etc", "owner/name@/abs", "owner/name@", "owner/name@a b"] {
+        for spec in [
+            "owner/name@../../etc",
+            "owner/name@/abs",
+            "owner/name@",
+            "owner/name@a b",
+        ] {
             assert!(
                 matches!(
                     ModelSpec::parse(spec),
@@ -1816,16 +1838,16 @@ mod tests {
         assert_eq!(resolved.identity, format!("owner/tiny@{commit}"));
         assert_eq!(resolved.revision.as_deref(), Some(commit));
 
-        let err = resolve("owner/tiny@v2", &offline_options(hf_home.path()))
-            .expect_err("no ref for v2");
+        let err =
+            resolve("owner/tiny@v2", &offline_options(hf_home.path())).expect_err("no ref for v2");
         assert!(matches!(err, ResolveError::NotCached { .. }), "{err}");
     }
 
     #[test]
     fn offline_without_files_explains_how_to_get_them() {
         let hf_home = temp_dir();
-        let err = resolve("opus-mt-bn-en", &offline_options(hf_home.path()))
-            .expect_err("nothing cached");
+        let err =
+            resolve("opus-mt-bn-en", &offline_options(hf_home.path())).expect_err("nothing cached");
         let message = err.to_string();
         assert!(matches!(err, ResolveError::NotCached { .. }), "{message}");
         assert!(
@@ -1836,7 +1858,7 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("--local-dir opus-mt-bn-en"), "{message}");
-        assert!(message.contains("--model opus-mt-bn-en"), "{message}");
+        assert!(message.contains("--model ./opus-mt-bn-en"), "{message}");
         assert!(message.contains("pytorch_model.bin"), "{message}");
     }
 
@@ -1949,6 +1971,6 @@ mod tests {
             ..known
         };
         assert!(unknown.to_string().contains("--include \"*.json\""));
-        assert!(unknown.to_string().contains("--model name"));
+        assert!(unknown.to_string().contains("--model ./name"));
     }
 }
