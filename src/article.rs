@@ -267,7 +267,9 @@ mod tests {
         assert_eq!(first.raw_id, "a1");
         assert_eq!(first.title.as_deref(), Some("বৃষ্টি"));
         assert_eq!(first.input, "in.jsonl#1");
-        assert!(matches!(got[1], Err(InputError::BadRecord { ref input, .. }) if input == "in.jsonl#2"));
+        assert!(
+            matches!(got[1], Err(InputError::BadRecord { ref input, .. }) if input == "in.jsonl#2")
+        );
         assert!(matches!(got[2], Err(InputError::NoBengali { .. })));
     }
 

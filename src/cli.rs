@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::translator::DeviceChoice;
+use anubad::translator::DeviceChoice;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -80,7 +80,7 @@ pub struct ModelArgs {
 #[derive(Debug, Args, Clone)]
 pub struct CacheLocation {
     /// Cache directory (default: the platform cache dir, ~/.cache/anubad on Linux).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub cache_dir: Option<PathBuf>,
 }
 

@@ -143,12 +143,16 @@ impl GenerationConfig {
         let pad_token_id = int("pad_token_id")
             .map(|v| v as u32)
             .or_else(|| eos_token_ids.first().copied())
-            .ok_or_else(|| GenerationConfigError::Invalid("no pad_token_id or eos_token_id".into()))?;
+            .ok_or_else(|| {
+                GenerationConfigError::Invalid("no pad_token_id or eos_token_id".into())
+            })?;
         let decoder_start_token_id = int("decoder_start_token_id")
             .map(|v| v as u32)
             .or_else(|| int("bos_token_id").map(|v| v as u32))
             .ok_or_else(|| {
-                GenerationConfigError::Invalid("no decoder_start_token_id in the model config".into())
+                GenerationConfigError::Invalid(
+                    "no decoder_start_token_id in the model config".into(),
+                )
             })?;
         let bad_words_ids = match get("bad_words_ids") {
             Some(Value::Array(lists)) => lists.iter().map(|l| ids(Some(l))).collect(),
@@ -321,7 +325,11 @@ fn greedy(
     while !live.is_empty() {
         let feed: Vec<Vec<u32>> = live
             .iter()
-            .map(|&s| vec![*sequences[s].last().unwrap_or(&config.decoder_start_token_id)])
+            .map(|&s| {
+                vec![*sequences[s]
+                    .last()
+                    .unwrap_or(&config.decoder_start_token_id)]
+            })
             .collect();
         let rows = rows_to_host(&session.step(&feed)?, false)?;
         let mut keep = Vec::with_capacity(live.len());
@@ -439,7 +447,12 @@ fn beam_search(
     while !live.is_empty() {
         let feed: Vec<Vec<u32>> = live
             .iter()
-            .flat_map(|&s| items[s].running.iter().map(|h| vec![*h.tokens.last().unwrap_or(&0)]))
+            .flat_map(|&s| {
+                items[s]
+                    .running
+                    .iter()
+                    .map(|h| vec![*h.tokens.last().unwrap_or(&0)])
+            })
             .collect();
         let rows = rows_to_host(&session.step(&feed)?, true)?;
         let vocab = rows.first().map(Vec::len).unwrap_or(0);
@@ -488,8 +501,7 @@ fn beam_search(
                 })
                 .collect();
             // f. merge newly finished hypotheses into the finished set.
-            let beams_full =
-                config.early_stopping == EarlyStopping::Finish && item.all_finished();
+            let beams_full = config.early_stopping == EarlyStopping::Finish && item.all_finished();
             let mut merged: Vec<(Hypothesis, bool)> = item.finished.clone();
             for (i, (_, hyp, stops)) in candidates.iter().enumerate() {
                 let just_finished = *stops && i < beams;
@@ -521,18 +533,14 @@ fn beam_search(
                 hit_max_length = true;
             }
             // g. the early-stopping heuristic, after cur_len += 1.
-            let best_length = if config.early_stopping == EarlyStopping::Never
-                && config.length_penalty > 0.0
-            {
-                config.max_length - 1
-            } else {
-                cur_len
-            };
-            let best_running = length_normalised(
-                item.running[0].score,
-                best_length,
-                config.length_penalty,
-            );
+            let best_length =
+                if config.early_stopping == EarlyStopping::Never && config.length_penalty > 0.0 {
+                    config.max_length - 1
+                } else {
+                    cur_len
+                };
+            let best_running =
+                length_normalised(item.running[0].score, best_length, config.length_penalty);
             let worst = item
                 .finished
                 .iter()

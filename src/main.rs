@@ -257,13 +257,9 @@ fn run(args: cli::RunArgs) -> Result<u8, Failure> {
         out_dir: args.out.clone(),
         batch_size: args.model.batch_size,
     };
-    let report = pipeline::run(
-        inputs,
-        &model,
-        loaded.cache.as_ref(),
-        &options,
-        &mut |e| progress.observe(e),
-    )
+    let report = pipeline::run(inputs, &model, loaded.cache.as_ref(), &options, &mut |e| {
+        progress.observe(e)
+    })
     .with_context(|| format!("run into {} stopped", args.out.display()))
     .map_err(run_failure)?;
     progress.bar.finish_and_clear();
@@ -308,8 +304,9 @@ fn translate(args: cli::TranslateArgs) -> Result<u8, Failure> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut translate_chunk = |lines: &[String]| -> Result<(), Failure> {
-        let english = pipeline::translate_lines(lines, args.whole_lines, &mut segments, &mut observe)
-            .map_err(run_failure)?;
+        let english =
+            pipeline::translate_lines(lines, args.whole_lines, &mut segments, &mut observe)
+                .map_err(run_failure)?;
         for line in english {
             writeln!(out, "{line}").map_err(run_failure)?;
         }
@@ -416,7 +413,10 @@ fn models(command: ModelsCommand) -> Result<u8, Failure> {
             writeln!(
                 out,
                 "licence:   {}",
-                resolved.licence.as_deref().unwrap_or("unknown (see the model card)")
+                resolved
+                    .licence
+                    .as_deref()
+                    .unwrap_or("unknown (see the model card)")
             )
             .map_err(run_failure)?;
             writeln!(out, "{summary}").map_err(run_failure)?;
@@ -458,7 +458,8 @@ fn bench(args: cli::BenchArgs) -> Result<u8, Failure> {
         output_tokens: args.output_tokens,
         beams: args.beams,
     };
-    let rows = anubad::bench::run(&options, &mut |line| eprintln!("{line}")).map_err(run_failure)?;
+    let rows =
+        anubad::bench::run(&options, &mut |line| eprintln!("{line}")).map_err(run_failure)?;
     println!("{}", anubad::bench::markdown_table(&options, &rows));
     Ok(0)
 }

@@ -39,13 +39,28 @@ pub struct ModelContext<'a> {
 /// What the pipeline reports while it works; the binary draws progress from it.
 #[derive(Debug)]
 pub enum Event<'a> {
-    Started { articles: usize },
+    Started {
+        articles: usize,
+    },
     /// Segments of the current group of articles, and how many the cache had.
-    Window { segments: usize, cached: usize },
-    Batch { sentences: usize, tokens: usize },
-    ArticleDone { id: &'a str, unchanged: bool },
-    ArticleFailed { error: &'a str },
-    CacheDisabled { reason: String },
+    Window {
+        segments: usize,
+        cached: usize,
+    },
+    Batch {
+        sentences: usize,
+        tokens: usize,
+    },
+    ArticleDone {
+        id: &'a str,
+        unchanged: bool,
+    },
+    ArticleFailed {
+        error: &'a str,
+    },
+    CacheDisabled {
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -429,10 +444,7 @@ fn flush_window(
     failed: &mut Vec<(String, String)>,
     observe: &mut dyn FnMut(Event),
 ) -> Result<(), RunError> {
-    let all: Vec<String> = window
-        .iter()
-        .flat_map(|p| p.segments().cloned())
-        .collect();
+    let all: Vec<String> = window.iter().flat_map(|p| p.segments().cloned()).collect();
     let misses_before = segments.misses;
     let started = Instant::now();
     let translations = segments.translate_all(&all, observe)?;

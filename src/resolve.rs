@@ -497,6 +497,32 @@ pub struct DirFile {
     pub size: u64,
 }
 
+impl std::fmt::Display for DirSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+        writeln!(
+            f,
+            "family:    {}",
+            self.model_type
+                .as_deref()
+                .unwrap_or("unknown (no model_type)")
+        )?;
+        writeln!(
+            f,
+            "size:      d_model {}, {} encoder + {} decoder layers, vocabulary {}",
+            show(self.d_model),
+            show(self.encoder_layers),
+            show(self.decoder_layers),
+            show(self.vocab_size)
+        )?;
+        write!(f, "files:")?;
+        for file in &self.files {
+            write!(f, "\n  {:<32} {:>12} bytes", file.name, file.size)?;
+        }
+        Ok(())
+    }
+}
+
 /// Reads `config.json` of `dir` and lists its files.
 pub fn model_dir_summary(dir: &Path) -> Result<DirSummary, ResolveError> {
     let config_path = dir.join("config.json");

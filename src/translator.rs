@@ -33,9 +33,7 @@ pub enum TranslatorError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error(
-        "{path}: model_type {model_type:?} is not supported yet (supported: marian)"
-    )]
+    #[error("{path}: model_type {model_type:?} is not supported yet (supported: marian)")]
     UnsupportedFamily { path: PathBuf, model_type: String },
     #[error("cannot load the tokenizer of {dir}")]
     Tokenizer {
@@ -137,11 +135,12 @@ impl Translator {
             dir: dir.to_path_buf(),
             source: Box::new(e),
         })?;
-        let mut generation =
-            GenerationConfig::from_model_dir(dir).map_err(|source| TranslatorError::Generation {
+        let mut generation = GenerationConfig::from_model_dir(dir).map_err(|source| {
+            TranslatorError::Generation {
                 dir: dir.to_path_buf(),
                 source,
-            })?;
+            }
+        })?;
         generation.apply(overrides);
         let vb = var_builder(dir, DType::F32, device)?;
         let model = Marian::load(config, vb).map_err(|source| TranslatorError::Model {
@@ -182,8 +181,8 @@ impl Translator {
         &self,
         sources: &[Vec<u32>],
     ) -> Result<Vec<(String, usize)>, TranslatorError> {
-        let generated =
-            generate(self.model.as_ref(), sources, &self.generation).map_err(TranslatorError::Run)?;
+        let generated = generate(self.model.as_ref(), sources, &self.generation)
+            .map_err(TranslatorError::Run)?;
         generated
             .iter()
             .map(|ids| {

@@ -61,7 +61,11 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>, WeightsError> {
 }
 
 /// Opens the weights of `dir` as a `VarBuilder` converting to `dtype`.
-pub fn var_builder(dir: &Path, dtype: DType, device: &Device) -> Result<VarBuilder<'static>, WeightsError> {
+pub fn var_builder(
+    dir: &Path,
+    dtype: DType,
+    device: &Device,
+) -> Result<VarBuilder<'static>, WeightsError> {
     let files = weight_files(dir)?;
     let first = files[0].display().to_string();
     let result = if files[0].extension().is_some_and(|e| e == "bin") {

@@ -10,11 +10,11 @@ use std::error::Error as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use fake_hub::{proxy_in_environment, FakeHub};
 use anubad::resolve::{
     find_preset, is_downloaded_in, resolve, ResolveError, ResolveOptions, TokenizerFiles,
     WeightFiles,
 };
+use fake_hub::{proxy_in_environment, FakeHub};
 use sha2::{Digest, Sha256};
 
 const REPO: &str = "owner/tiny";

@@ -116,7 +116,10 @@ pub fn append(cache: Option<&Tensor>, new: &Tensor) -> Result<Tensor> {
 /// Last position of `[batch, seq, vocab]` as f32 `[batch, vocab]`.
 pub fn last_position(logits: &Tensor) -> Result<Tensor> {
     let seq = logits.dim(1)?;
-    logits.narrow(1, seq - 1, 1)?.squeeze(1)?.to_dtype(DType::F32)
+    logits
+        .narrow(1, seq - 1, 1)?
+        .squeeze(1)?
+        .to_dtype(DType::F32)
 }
 
 /// Index of the max along the last dimension; kept here so tests can check

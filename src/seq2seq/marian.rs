@@ -8,8 +8,10 @@
 //! cross-attention keys/values once per source instead of at every step, and
 //! keeps no state between inputs except inside a [`DecodeSession`].
 
-use candle_core::{DType, Device, Module, Result, Tensor};
-use candle_nn::{embedding, layer_norm, linear, Activation, Embedding, LayerNorm, Linear, VarBuilder};
+use candle_core::{Device, Module, Result, Tensor};
+use candle_nn::{
+    embedding, layer_norm, linear, Activation, Embedding, LayerNorm, Linear, VarBuilder,
+};
 use serde::Deserialize;
 
 use super::attention::{append, causal_mask, last_position, padding_mask, Attention};
@@ -350,7 +352,9 @@ impl DecodeSession for MarianSession<'_> {
                 layer
                     .encoder_attn
                     .attend(&hidden, cross_k, cross_v, Some(&self.encoder_mask))?;
-            hidden = layer.encoder_attn_layer_norm.forward(&(hidden + attended)?)?;
+            hidden = layer
+                .encoder_attn_layer_norm
+                .forward(&(hidden + attended)?)?;
 
             let ff = layer.feed_forward.forward(&hidden)?;
             hidden = layer.final_layer_norm.forward(&(hidden + ff)?)?;
