@@ -397,6 +397,10 @@ pub fn run(
                         });
                         report.unchanged += 1;
                         report.segments += prepared.segments().count();
+                        // Served from the up-to-date output instead of a
+                        // lookup: no model call, so it counts as a hit.
+                        let distinct: HashSet<&String> = prepared.segments().collect();
+                        segments.hits += distinct.len() as u64;
                         written.push(previous);
                         continue;
                     }

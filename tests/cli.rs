@@ -265,6 +265,7 @@ fn second_run_is_served_from_the_cache_and_leaves_files_alone() {
     let third = run_articles(work.path(), &[&articles_dir()], &out, &[]);
     assert!(third.status.success(), "{}", stderr(&third));
     assert!(stderr(&third).contains("3 unchanged"), "{}", stderr(&third));
+    assert_eq!(last_run(work.path()), (misses, 0), "a rerun shows all hits");
     let again = std::fs::metadata(out.join("kim-troops.json"))
         .unwrap()
         .modified()
