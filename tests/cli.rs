@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "support/fake_hub.rs"]
+#[allow(dead_code)]
+mod fake_hub;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -579,4 +583,59 @@ fn models_info_reads_a_local_directory() {
     assert!(output.status.success(), "{}", stderr(&output));
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(stdout.contains("marian"), "{stdout}");
+}
+
+#[test]
+fn models_pull_downloads_through_the_hub_client_then_works_offline() {
+    if let Some(proxy) = fake_hub::proxy_in_environment() {
+        eprintln!("skipping: a proxy ({proxy}) would receive the loopback traffic");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let hub = fake_hub::FakeHub::serve("owner/tiny-marian", &model_dir()).unwrap();
+    let online = |args: &[&str]| {
+        anubad(work.path())
+            .env_remove("HF_HUB_OFFLINE")
+            .env("HF_ENDPOINT", hub.endpoint())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let pulled = online(&["models", "pull", "owner/tiny-marian"]);
+    assert!(pulled.status.success(), "{}", stderr(&pulled));
+    let dir = PathBuf::from(String::from_utf8(pulled.stdout).unwrap().trim());
+    assert!(dir.starts_with(work.path().join("hf")), "{}", dir.display());
+    assert!(dir.join("config.json").exists() && dir.join("source.spm").exists());
+    let requests = hub.request_count();
+    assert!(requests > 0);
+
+    // Translating by hub id now needs nothing from the network.
+    let output = anubad(work.path())
+        .env("HF_ENDPOINT", hub.endpoint())
+        .args([
+            "translate",
+            "--model",
+            "owner/tiny-marian",
+            "--offline",
+            "--no-cache",
+        ])
+        .stdin(std::fs::File::open(articles_dir().join("lavrov-visit.md")).unwrap())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!String::from_utf8(output.stdout).unwrap().trim().is_empty());
+    assert_eq!(hub.request_count(), requests, "offline run made no request");
+}
+
+#[test]
+fn offline_without_the_files_says_what_to_download() {
+    let work = tempfile::tempdir().unwrap();
+    let output = anubad(work.path())
+        .args(["translate", "--model", "opus-mt-bn-en", "--offline"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.contains("Helsinki-NLP/opus-mt-bn-en"), "{err}");
+    assert!(err.contains("--model"), "{err}");
 }
