@@ -114,15 +114,16 @@ fn read_json(path: &Path) -> Result<Value, GenerationConfigError> {
 }
 
 impl GenerationConfig {
-    /// Reads `generation_config.json` (optional) and `config.json` from a
-    /// model directory.
-    pub fn from_model_dir(dir: &Path) -> Result<Self, GenerationConfigError> {
-        let model = read_json(&dir.join("config.json"))?;
-        let path = dir.join("generation_config.json");
-        let generation = if path.exists() {
-            read_json(&path)?
-        } else {
-            Value::Null
+    /// Reads a model's `config.json` and, when it has one,
+    /// `generation_config.json`.
+    pub fn from_files(
+        config: &Path,
+        generation: Option<&Path>,
+    ) -> Result<Self, GenerationConfigError> {
+        let model = read_json(config)?;
+        let generation = match generation {
+            Some(path) => read_json(path)?,
+            None => Value::Null,
         };
         Self::from_json(&generation, &model)
     }

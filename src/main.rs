@@ -109,7 +109,7 @@ fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
         ..GenerationOverrides::default()
     };
     let started = Instant::now();
-    let translator = Translator::load(&resolved.dir, &device, &overrides).map_err(config)?;
+    let translator = Translator::load(&resolved, &device, &overrides).map_err(config)?;
     if args.verbose {
         eprintln!(
             "model {} from {} loaded in {:.1}s; identity {}",

@@ -10,6 +10,7 @@ use candle_core::{DType, Device};
 
 use crate::generate::{generate, GenerationConfig, GenerationConfigError, GenerationOverrides};
 use crate::marian_tokenizer::MarianTokenizer;
+use crate::resolve::{ModelLayout, ResolvedModel, TokenizerFiles};
 use crate::seq2seq::marian::{Marian, MarianConfig};
 use crate::seq2seq::EncoderDecoder;
 use crate::weights::{var_builder, WeightsError};
@@ -35,6 +36,8 @@ pub enum TranslatorError {
     },
     #[error("{path}: model_type {model_type:?} is not supported yet (supported: marian)")]
     UnsupportedFamily { path: PathBuf, model_type: String },
+    #[error("{dir}: Marian needs source.spm, target.spm and vocab.json")]
+    MissingMarianTokenizer { dir: PathBuf },
     #[error("cannot load the tokenizer of {dir}")]
     Tokenizer {
         dir: PathBuf,
@@ -81,11 +84,10 @@ pub fn select_device(choice: DeviceChoice) -> Result<Device, TranslatorError> {
     }
 }
 
-/// The families this build can run, read from `config.json`'s `model_type`.
-pub fn model_type(dir: &Path) -> Result<String, TranslatorError> {
-    let path = dir.join("config.json");
+/// The family named by `config.json`'s `model_type`.
+fn model_type(config_path: &Path) -> Result<String, TranslatorError> {
     let read = || -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(config_path)?)?;
         Ok(json
             .get("model_type")
             .and_then(|v| v.as_str())
@@ -93,7 +95,7 @@ pub fn model_type(dir: &Path) -> Result<String, TranslatorError> {
             .to_string())
     };
     read().map_err(|source| TranslatorError::Config {
-        path: path.clone(),
+        path: config_path.to_path_buf(),
         source,
     })
 }
@@ -105,46 +107,54 @@ pub struct Translator {
 }
 
 impl Translator {
-    /// Loads the model in `dir` (hub layout) on `device`.
+    /// Loads a resolved model on `device`; the family comes from its
+    /// `config.json`.
     pub fn load(
-        dir: &Path,
+        model: &ResolvedModel,
         device: &Device,
         overrides: &GenerationOverrides,
     ) -> Result<Self, TranslatorError> {
-        let family = model_type(dir)?;
+        let layout: &ModelLayout = &model.layout;
+        let dir = &model.dir;
+        let family = model_type(&layout.config)?;
         if family != "marian" {
             return Err(TranslatorError::UnsupportedFamily {
-                path: dir.join("config.json"),
+                path: layout.config.clone(),
                 model_type: family,
             });
         }
-        let config_path = dir.join("config.json");
-        let config: MarianConfig = std::fs::read_to_string(&config_path)
+        let config: MarianConfig = std::fs::read_to_string(&layout.config)
             .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
             .and_then(|text| serde_json::from_str(&text).map_err(|e| e.into()))
             .map_err(|source| TranslatorError::Config {
-                path: config_path.clone(),
+                path: layout.config.clone(),
                 source,
             })?;
-        let tokenizer = MarianTokenizer::from_files(
-            &dir.join("source.spm"),
-            &dir.join("target.spm"),
-            &dir.join("vocab.json"),
-        )
-        .map_err(|e| TranslatorError::Tokenizer {
-            dir: dir.to_path_buf(),
-            source: Box::new(e),
-        })?;
-        let mut generation = GenerationConfig::from_model_dir(dir).map_err(|source| {
-            TranslatorError::Generation {
-                dir: dir.to_path_buf(),
-                source,
-            }
-        })?;
+        let TokenizerFiles::Marian {
+            source_spm,
+            target_spm,
+            vocab,
+        } = &layout.tokenizer
+        else {
+            return Err(TranslatorError::MissingMarianTokenizer { dir: dir.clone() });
+        };
+        let tokenizer =
+            MarianTokenizer::from_files(source_spm, target_spm, vocab).map_err(|e| {
+                TranslatorError::Tokenizer {
+                    dir: dir.clone(),
+                    source: Box::new(e),
+                }
+            })?;
+        let mut generation =
+            GenerationConfig::from_files(&layout.config, layout.generation_config.as_deref())
+                .map_err(|source| TranslatorError::Generation {
+                    dir: dir.clone(),
+                    source,
+                })?;
         generation.apply(overrides);
-        let vb = var_builder(dir, DType::F32, device)?;
+        let vb = var_builder(&layout.weights, DType::F32, device)?;
         let model = Marian::load(config, vb).map_err(|source| TranslatorError::Model {
-            dir: dir.to_path_buf(),
+            dir: dir.clone(),
             source,
         })?;
         Ok(Self {

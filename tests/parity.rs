@@ -17,6 +17,16 @@ fn fixture_dir(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Loads a fixture directory the way `--model DIR` does.
+fn load(dir: &Path, overrides: &GenerationOverrides) -> Translator {
+    let resolved = anubad::resolve::resolve(
+        dir.to_str().expect("UTF-8 path"),
+        &anubad::resolve::ResolveOptions::default(),
+    )
+    .expect("fixture directory resolves");
+    Translator::load(&resolved, &Device::Cpu, overrides).expect("fixture model loads")
+}
+
 fn expected() -> Value {
     let path = fixture_dir("marian-tiny").join("expected.json");
     serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture present"))
@@ -66,8 +76,7 @@ fn check_generation(model_dir: &Path) {
     for setting in expected["generation"].as_array().expect("generation list") {
         let name = setting["name"].as_str().unwrap_or("?");
         let (overrides, _) = overrides(&setting["settings"]);
-        let translator =
-            Translator::load(model_dir, &Device::Cpu, &overrides).expect("fixture model loads");
+        let translator = load(model_dir, &overrides);
         let cases = setting["cases"].as_array().expect("cases");
         let sources: Vec<String> = cases
             .iter()
@@ -123,12 +132,7 @@ fn pytorch_bin_weights_give_the_same_tokens() {
 #[test]
 fn first_decoding_steps_match_transformers_logits() {
     let expected = expected();
-    let translator = Translator::load(
-        &fixture_dir("marian-tiny"),
-        &Device::Cpu,
-        &GenerationOverrides::default(),
-    )
-    .unwrap();
+    let translator = load(&fixture_dir("marian-tiny"), &GenerationOverrides::default());
     let cases = expected["logits"].as_array().expect("logits list");
     assert!(!cases.is_empty());
     for case in cases {

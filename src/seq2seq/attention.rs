@@ -5,7 +5,7 @@
 //! things (see `shared/docs/candle-notes.md`); owning this small piece is what
 //! makes a sentence's translation independent of the batch it lands in.
 
-use candle_core::{DType, Device, Result, Tensor, D};
+use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::{linear, linear_no_bias, Linear, Module, VarBuilder};
 
 /// Added to the scores of positions a query must not see. Finite, as
@@ -120,10 +120,4 @@ pub fn last_position(logits: &Tensor) -> Result<Tensor> {
         .narrow(1, seq - 1, 1)?
         .squeeze(1)?
         .to_dtype(DType::F32)
-}
-
-/// Index of the max along the last dimension; kept here so tests can check
-/// logits without the search.
-pub fn argmax_last(xs: &Tensor) -> Result<Vec<u32>> {
-    xs.argmax(D::Minus1)?.to_vec1::<u32>()
 }
