@@ -534,6 +534,28 @@ GENERATION_SETTINGS = [
     ),
     ("beam4_maxlen8", {"num_beams": 4, "do_sample": False, "max_length": 8}),
     ("greedy_maxlen8", {"num_beams": 1, "do_sample": False, "max_length": 8}),
+    # Settings that make the length normalisation and stopping rules matter.
+    (
+        "beam5_lp2.0_never",
+        {
+            "num_beams": 5,
+            "do_sample": False,
+            "max_length": MAX_LENGTH,
+            "length_penalty": 2.0,
+            "early_stopping": "never",
+        },
+    ),
+    (
+        "beam4_lp-0.5_rep1.3",
+        {
+            "num_beams": 4,
+            "do_sample": False,
+            "max_length": MAX_LENGTH,
+            "length_penalty": -0.5,
+            "repetition_penalty": 1.3,
+        },
+    ),
+    ("greedy_rep1.5", {"num_beams": 1, "do_sample": False, "max_length": MAX_LENGTH, "repetition_penalty": 1.5}),
 ]
 
 
