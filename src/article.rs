@@ -1,6 +1,7 @@
 //! Reading articles from what the user names: files, directories (walked for
-//! `.txt` and `.md`), JSONL files (one `{id, text, title?, url?, published?}`
-//! object a line) and `-` for stdin.
+//! `.txt`, `.md`, `.html` and `.htm`), JSONL files (one `{id, text|html,
+//! title?, url?, published?}` object a line) and `-` for stdin. HTML pages
+//! are reduced to their main-content text and metadata here.
 //!
 //! Every problem with one input becomes an [`InputError`] naming it and the
 //! reason, so that the batch goes on with the others.
@@ -10,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::text;
+use crate::extract::PageHints;
+use crate::{html, text};
 
 /// An article as read, before any processing.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,10 +21,12 @@ pub struct Article {
     pub raw_id: String,
     /// Where it came from, as shown to the user: a path, `path#line`, `stdin`.
     pub input: String,
-    pub title: Option<String>,
+    /// The page as text: one block a line (HTML already reduced).
     pub text: String,
     pub url: Option<String>,
-    pub published: Option<String>,
+    /// What the input itself says (JSONL fields, HTML metadata); these win
+    /// over what extraction finds in the text.
+    pub hints: PageHints,
 }
 
 /// Why one input could not be used.
@@ -66,14 +70,17 @@ impl InputError {
 #[derive(Deserialize)]
 struct Record {
     id: serde_json::Value,
-    text: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    html: Option<String>,
     title: Option<String>,
     url: Option<String>,
     published: Option<String>,
 }
 
 /// Extensions picked up when walking a directory.
-const ARTICLE_EXTENSIONS: &[&str] = &["txt", "md"];
+const ARTICLE_EXTENSIONS: &[&str] = &["txt", "md", "html", "htm"];
 
 /// Reads every article named by `inputs`, in a stable order: inputs as given,
 /// directory entries sorted by path.
@@ -89,7 +96,7 @@ pub fn read_inputs(inputs: &[String]) -> Vec<Result<Article, InputError>> {
                         input: "stdin".into(),
                         source,
                     })
-                    .and_then(|_| article_from_bytes("stdin", "stdin", &bytes)),
+                    .and_then(|_| article_from_bytes("stdin", "stdin", &bytes, false)),
             );
             continue;
         }
@@ -150,9 +157,12 @@ fn read_file(path: &Path, out: &mut Vec<Result<Article, InputError>>) {
             return;
         }
     };
-    let is_jsonl = path
+    let extension = path
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"));
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let is_jsonl = extension == "jsonl";
+    let is_html = extension == "html" || extension == "htm";
     if is_jsonl {
         match decode(&input, &bytes) {
             Ok(text) => out.extend(records(&input, &text)),
@@ -163,7 +173,7 @@ fn read_file(path: &Path, out: &mut Vec<Result<Article, InputError>>) {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "article".into());
-        out.push(article_from_bytes(&input, &stem, &bytes));
+        out.push(article_from_bytes(&input, &stem, &bytes, is_html));
     }
 }
 
@@ -180,16 +190,47 @@ fn decode(input: &str, bytes: &[u8]) -> Result<String, InputError> {
     Ok(text.strip_prefix('\u{feff}').unwrap_or(text).to_string())
 }
 
-fn article_from_bytes(input: &str, raw_id: &str, bytes: &[u8]) -> Result<Article, InputError> {
+fn article_from_bytes(
+    input: &str,
+    raw_id: &str,
+    bytes: &[u8],
+    is_html: bool,
+) -> Result<Article, InputError> {
     let text = decode(input, bytes)?;
+    page(input, raw_id, &text, is_html, PageHints::default(), None)
+}
+
+/// An article from page text or HTML; `given` holds what the input's own
+/// fields say, which wins over the HTML metadata.
+fn page(
+    input: &str,
+    raw_id: &str,
+    content: &str,
+    is_html: bool,
+    given: PageHints,
+    url: Option<String>,
+) -> Result<Article, InputError> {
+    let (text, hints) = if is_html || html::looks_like_html(content) {
+        let page = html::html_page(content);
+        let found = page.hints;
+        let hints = PageHints {
+            title: given.title.or(found.title),
+            published: given.published.or(found.published),
+            updated: given.updated.or(found.updated),
+            source: given.source.or(found.source),
+            byline: given.byline.or(found.byline),
+        };
+        (page.text, hints)
+    } else {
+        (content.to_string(), given)
+    };
     check_text(input, &text)?;
     Ok(Article {
         raw_id: raw_id.into(),
         input: input.into(),
-        title: None,
         text,
-        url: None,
-        published: None,
+        url,
+        hints,
     })
 }
 
@@ -235,14 +276,20 @@ fn records(input: &str, text: &str) -> Vec<Result<Article, InputError>> {
                 continue;
             }
         };
-        out.push(check_text(&at, &record.text).map(|()| Article {
-            raw_id,
-            input: at.clone(),
+        let given = PageHints {
             title: record.title.filter(|t| !t.trim().is_empty()),
-            text: record.text,
-            url: record.url,
             published: record.published,
-        }));
+            ..PageHints::default()
+        };
+        let article = match (record.text, record.html) {
+            (Some(text), _) => page(&at, &raw_id, &text, false, given, record.url),
+            (None, Some(html)) => page(&at, &raw_id, &html, true, given, record.url),
+            (None, None) => Err(InputError::BadRecord {
+                input: at.clone(),
+                reason: "needs a `text` or an `html` field".into(),
+            }),
+        };
+        out.push(article);
     }
     if out.is_empty() {
         out.push(Err(InputError::Empty {
@@ -265,7 +312,7 @@ mod tests {
         assert_eq!(got.len(), 3);
         let first = got[0].as_ref().unwrap();
         assert_eq!(first.raw_id, "a1");
-        assert_eq!(first.title.as_deref(), Some("বৃষ্টি"));
+        assert_eq!(first.hints.title.as_deref(), Some("বৃষ্টি"));
         assert_eq!(first.input, "in.jsonl#1");
         assert!(
             matches!(got[1], Err(InputError::BadRecord { ref input, .. }) if input == "in.jsonl#2")
@@ -276,15 +323,15 @@ mod tests {
     #[test]
     fn bad_bytes_are_named() {
         assert!(matches!(
-            article_from_bytes("x.txt", "x", b"\xff\xfe\x00a"),
+            article_from_bytes("x.txt", "x", b"\xff\xfe\x00a", false),
             Err(InputError::Binary { .. })
         ));
         assert!(matches!(
-            article_from_bytes("x.txt", "x", b"abc \xff"),
+            article_from_bytes("x.txt", "x", b"abc \xff", false),
             Err(InputError::NotUtf8 { offset: 4, .. })
         ));
         assert!(matches!(
-            article_from_bytes("x.txt", "x", b"  \n"),
+            article_from_bytes("x.txt", "x", b"  \n", false),
             Err(InputError::Empty { .. })
         ));
     }

@@ -31,6 +31,9 @@ pub enum Command {
     Run(RunArgs),
     /// Translate lines (stdin or files) to stdout: one output line per input line.
     Translate(TranslateArgs),
+    /// Print the story of each page as JSON Lines: title, dates, source,
+    /// byline, body paragraphs, and every dropped line with its reason.
+    Extract(ExtractArgs),
     /// List, download and inspect models.
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -86,7 +89,7 @@ pub struct CacheLocation {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Files, directories (walked for .txt and .md), .jsonl files, or - for stdin.
+    /// Files, directories (walked for .txt, .md, .html, .htm), .jsonl files, or - for stdin.
     #[arg(required = true)]
     pub inputs: Vec<String>,
     /// Output directory.
@@ -94,6 +97,13 @@ pub struct RunArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Files, directories (walked for .txt, .md, .html, .htm), .jsonl files, or - for stdin.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -228,14 +228,7 @@ fn initial_role(intrinsic: &Intrinsic) -> Role {
 // ---------------------------------------------------------------------------
 // Inline ads and markup
 
-const AD_WORDS: &[&str] = &[
-    "বিজ্ঞাপন",
-    "advertisement",
-    "ads",
-    "ad",
-    "স্পনসর",
-    "sponsored",
-];
+const AD_WORDS: &[&str] = &["বিজ্ঞাপন", "advertisement", "ads", "ad", "স্পনসর", "sponsored"];
 
 /// Cuts `[বিজ্ঞাপন_২]`-style placeholders out of a line; returns the line and
 /// the placeholders removed. Spaces around a cut collapse to one.
@@ -360,6 +353,8 @@ fn final_mark(text: &str) -> Option<char> {
 fn prose_strength(plain: &str, words: usize) -> Prose {
     match final_mark(plain) {
         Some('।' | '॥') => Prose::Strong,
+        // A whole sentence inside, then a credit or a stray tail.
+        _ if words >= 6 && plain.contains(['।', '॥']) => Prose::Strong,
         Some('.' | '!' | '?' | '…') if words >= 12 => Prose::Strong,
         Some('!' | '?' | '.' | '…') => Prose::Weak,
         _ if words >= 25 => Prose::Strong,
@@ -556,7 +551,9 @@ fn is_number_token(token: &str) -> bool {
 
 /// `Some(explicit)` when the line is mostly date and time words.
 fn date_like(plain: &str) -> Option<bool> {
-    if !has_digit(plain) || plain.contains(['।', '॥']) {
+    // Inner dandas are `|` separators that normalization turned into dandas
+    // (`প্রকাশ: ১২ জুলাই ২০২৫ | ২২:১৫`); a final one ends a sentence.
+    if !has_digit(plain) || matches!(final_mark(plain), Some('।' | '॥')) {
         return None;
     }
     let tokens = tokens(plain);
@@ -581,7 +578,16 @@ fn date_like(plain: &str) -> Option<bool> {
 // site's strings.
 
 const EMPTY_MARKERS: &[&str] = &[
-    "x", "img", "image", "icon", "×", "✕", "✖", "loading", "loading...", "play",
+    "x",
+    "img",
+    "image",
+    "icon",
+    "×",
+    "✕",
+    "✖",
+    "loading",
+    "loading...",
+    "play",
 ];
 
 const AD_LINES: &[&str] = &[
@@ -776,6 +782,9 @@ const RELATED_MARKERS: &[&str] = &[
     "সংশ্লিষ্ট",
 ];
 
+/// "Read more" wherever it stands in a label (`বিবিসি বাংলায় আরো পড়তে পারেন:`).
+const READ_MORE_PHRASES: &[&str] = &["আরও পড়ুন", "আরো পড়ুন", "পড়তে পারেন", "read more", "also read"];
+
 const RELATED_HEADERS: &[&str] = &[
     "আরও খবর",
     "আরো খবর",
@@ -875,6 +884,16 @@ fn classify_line(line: &Line) -> Intrinsic {
         if RELATED_HEADERS.contains(&lowered.trim_end_matches([':', 'ঃ']).trim()) {
             return Intrinsic::RelatedHeader;
         }
+        let announces_links = READ_MORE_PHRASES.iter().any(|phrase| {
+            lowered.find(phrase).is_some_and(|at| {
+                lowered[at + phrase.len()..]
+                    .trim_matches([':', 'ঃ', ' ', '-', '–'])
+                    .is_empty()
+            })
+        });
+        if announces_links && toks.len() <= 8 {
+            return Intrinsic::RelatedMarker;
+        }
         if let Some(rest) = strip_any_prefix(&lowered, RELATED_MARKERS) {
             let rest = rest.trim_start_matches([':', 'ঃ', '-', '–', '—', ' ', '|']);
             return if rest.is_empty() {
@@ -895,9 +914,10 @@ fn classify_line(line: &Line) -> Intrinsic {
 fn strip_any_prefix<'a>(text: &'a str, prefixes: &[&str]) -> Option<&'a str> {
     prefixes.iter().find_map(|prefix| {
         text.strip_prefix(prefix).filter(|rest| {
+            // A visarga right after a label is typed for a colon (`সূত্রঃ`).
             rest.chars()
                 .next()
-                .is_none_or(|c| !c.is_alphabetic() && !is_bengali_sign(c))
+                .is_none_or(|c| c == 'ঃ' || (!c.is_alphabetic() && !is_bengali_sign(c)))
         })
     })
 }
@@ -930,9 +950,7 @@ fn source_credit(plain: &str) -> Option<String> {
         let value = after_label
             .strip_prefix([':', 'ঃ', '：'])
             .or_else(|| after_label.strip_prefix(['-', '–', '—']))?;
-        // Keep the original casing: cut the same number of bytes.
-        let start = plain.len() - value.len();
-        let value = clean_credit(&plain[start..]);
+        let value = clean_credit(&original_suffix(plain, &lowered, value));
         let words = value.split_whitespace().count();
         return (1..=12).contains(&words).then_some(value);
     }
@@ -947,11 +965,24 @@ fn source_credit(plain: &str) -> Option<String> {
         .map(str::trim);
     let value = dashed.or(bracketed)?;
     let words = value.split_whitespace().count();
-    let credit_shaped = (1..=4).contains(&words)
+    let credit_shaped = (1..=3).contains(&words)
         && !has_digit(value)
         && !value.contains(['।', '?', '!', ',', ':'])
         && has_letter(value);
     credit_shaped.then(|| clean_credit(value))
+}
+
+/// The part of `original` that `lowered_suffix` (a suffix of `lowered`, the
+/// lowercased `original`) came from, in its original casing. Falls back to
+/// the lowercased text where lowercasing changed the byte length.
+fn original_suffix(original: &str, lowered: &str, lowered_suffix: &str) -> String {
+    let start = lowered.len() - lowered_suffix.len();
+    if original.len() == lowered.len() {
+        if let Some(suffix) = original.get(start..) {
+            return suffix.to_owned();
+        }
+    }
+    lowered_suffix.to_owned()
 }
 
 fn clean_credit(value: &str) -> String {
@@ -979,7 +1010,7 @@ fn photo_line(line: &Line, lowered: &str) -> Option<Intrinsic> {
     }
     let bare = lowered
         .trim_start_matches(['(', '[', '|', ' '])
-        .trim_end_matches([')', ']', ' ']);
+        .trim_end_matches([')', ']', ' ', '।', '.']);
     if LONE_PHOTO_CREDITS.contains(&bare) {
         return Some(Intrinsic::PhotoCredit);
     }
@@ -1010,7 +1041,7 @@ fn credit_is_short(credit: &str) -> bool {
 
 /// `… কিম জং উন। ছবি : সংগৃহীত`, `… (ফাইল ছবি)`, `… Photo: Reuters`.
 fn ends_with_photo_credit(lowered: &str) -> bool {
-    let tail = lowered.trim_end_matches([')', ']', ' ']);
+    let tail = lowered.trim_end_matches([')', ']', ' ', '।', '.']);
     if LONE_PHOTO_CREDITS
         .iter()
         .filter(|credit| credit.contains(' '))
@@ -1046,8 +1077,8 @@ fn byline(line: &Line, toks: &[String]) -> Option<String> {
         let value = rest_trimmed
             .strip_prefix([':', 'ঃ', ','])
             .or_else(|| lowered.starts_with("by ").then_some(rest_trimmed))?;
-        let start = plain.len() - value.len();
-        let value = plain[start..].trim();
+        let value = original_suffix(plain, &lowered, value);
+        let value = value.trim();
         return (!value.is_empty() && value.split_whitespace().count() <= 8)
             .then(|| value.to_owned());
     }
@@ -1184,8 +1215,7 @@ fn is_hard_end(line: &Line) -> bool {
 /// a story. Tabs and related boxes do not end it, as some sites put a
 /// "most read" box between paragraphs.
 fn locate_story(lines: &[Line]) -> Option<Story> {
-    let is_paragraph =
-        |line: &Line| line.role == Role::Open && line.prose == Prose::Strong && !line.duplicated;
+    let is_paragraph = |line: &Line| line.role == Role::Open && line.prose == Prose::Strong;
     let start = lines.iter().position(is_paragraph)?;
     let hard_end = lines[start..]
         .iter()
@@ -1225,14 +1255,18 @@ fn resolve_header(lines: &mut [Line], start: usize, hint_title: Option<&str>) ->
     let title_shaped = |line: &Line| {
         line.role == Role::Open && is_headline_like(line) && line.words >= 3 && !line.whole_link
     };
-    let markdown_title = (0..start)
-        .find(|&i| lines[i].heading_level == 1 && lines[i].role == Role::Open && has_letter(&lines[i].plain));
+    let markdown_title = (0..start).find(|&i| {
+        lines[i].heading_level == 1 && lines[i].role == Role::Open && has_letter(&lines[i].plain)
+    });
     let title_index = find_hint_title(&lines[..start], hint_title)
         .or(markdown_title)
+        .or_else(|| (0..start).find(|&i| title_shaped(&lines[i]) && !position_bylines.contains(&i)))
         .or_else(|| {
-            (0..start).find(|&i| title_shaped(&lines[i]) && !position_bylines.contains(&i))
-        })
-        .or_else(|| position_bylines.iter().copied().find(|&i| title_shaped(&lines[i])));
+            position_bylines
+                .iter()
+                .copied()
+                .find(|&i| title_shaped(&lines[i]))
+        });
     if let Some(index) = title_index {
         lines[index].role = Role::Drop(reason::TITLE);
     }
@@ -1260,7 +1294,7 @@ fn resolve_header(lines: &mut [Line], start: usize, hint_title: Option<&str>) ->
         let after_title = title_index.is_some_and(|title| index > title);
         lines[index].role = if after_byline {
             Role::Drop(reason::BYLINE)
-        } else if line.duplicated {
+        } else if line.duplicated && line.prose != Prose::Strong {
             Role::Drop(reason::CAPTION)
         } else if line.prose == Prose::Weak && after_title {
             Role::Body
@@ -1276,6 +1310,7 @@ fn resolve_header(lines: &mut [Line], start: usize, hint_title: Option<&str>) ->
 /// Settles the open lines between the story's first and last paragraph.
 fn resolve_story(lines: &mut [Line], story: Story) {
     let mut inside_related_block = false;
+    let mut links_in_block = 0usize;
     for index in story.start..=story.end {
         let opens_block = matches!(
             lines[index].intrinsic,
@@ -1283,6 +1318,7 @@ fn resolve_story(lines: &mut [Line], story: Story) {
         ) || lines[index].role == Role::Drop(reason::TABS);
         if opens_block {
             inside_related_block = true;
+            links_in_block = 0;
             continue;
         }
         if lines[index].role == Role::Drop(reason::NAVIGATION) {
@@ -1306,11 +1342,22 @@ fn resolve_story(lines: &mut [Line], story: Story) {
             && neighbours(lines, index)
                 .iter()
                 .any(|&n| lines[n].role == Role::Open && has_trailing_date(&lines[n].plain));
-        lines[index].role = if inside_related_block && is_headline_like(line) {
-            Role::Drop(reason::RELATED_HEADLINES)
-        } else if line.whole_link || date_marked_run {
-            Role::Drop(reason::RELATED_HEADLINES)
-        } else if !introduces_list && is_inserted_question_headline(line) {
+        // A block's links follow its label and each other without a blank
+        // line; a Markdown heading is the story's own subheading.
+        let block_link = inside_related_block
+            && is_headline_like(line)
+            && line.heading_level == 0
+            && (links_in_block == 0 || !line.blank_before);
+        if block_link {
+            links_in_block += 1;
+        } else {
+            inside_related_block = false;
+        }
+        let links_elsewhere = block_link
+            || line.whole_link
+            || date_marked_run
+            || (!introduces_list && is_inserted_question_headline(line));
+        lines[index].role = if links_elsewhere {
             Role::Drop(reason::RELATED_HEADLINES)
         } else if line.duplicated {
             Role::Drop(reason::CAPTION)
@@ -1323,8 +1370,7 @@ fn resolve_story(lines: &mut [Line], story: Story) {
 /// The nearest non-empty-marker lines above and below.
 fn neighbours(lines: &[Line], index: usize) -> Vec<usize> {
     let skip = |line: &Line| {
-        matches!(line.role, Role::Drop(reason::EMPTY_MARKER))
-            || line.intrinsic == Intrinsic::Number
+        matches!(line.role, Role::Drop(reason::EMPTY_MARKER)) || line.intrinsic == Intrinsic::Number
     };
     let above = (0..index).rev().find(|&i| !skip(&lines[i]));
     let below = (index + 1..lines.len()).find(|&i| !skip(&lines[i]));
@@ -1370,21 +1416,23 @@ fn resolve_tail(lines: &mut [Line], end: usize) {
     let soft = |line: &Line| {
         matches!(
             line.role,
-            Role::Drop(
-                reason::CAPTION | reason::DUPLICATE | reason::AD | reason::EMPTY_MARKER
-            )
+            Role::Drop(reason::CAPTION | reason::DUPLICATE | reason::AD | reason::EMPTY_MARKER)
         ) && line.intrinsic != Intrinsic::Number
     };
     // Open lines straight after the last paragraph, before any furniture.
     let mut adjoining = Vec::new();
-    for index in end + 1..lines.len() {
-        match lines[index].role {
+    for (index, line) in lines.iter().enumerate().skip(end + 1) {
+        match line.role {
             Role::Open => adjoining.push(index),
-            _ if soft(&lines[index]) => {}
+            _ if soft(line) => {}
             _ => break,
         }
     }
-    let story_ends_with_colon = final_mark(&lines[end].plain) == Some(':');
+    let introduces_list = |index: usize| final_mark(&lines[index].plain) == Some(':');
+    let story_ends_with_colon = introduces_list(end)
+        || adjoining
+            .first()
+            .is_some_and(|&first| introduces_list(first));
     let keep_adjoining = match adjoining.as_slice() {
         [single] => {
             let line = &lines[*single];
@@ -1393,8 +1441,7 @@ fn resolve_tail(lines: &mut [Line], end: usize) {
         [_, _, ..] => story_ends_with_colon,
         [] => false,
     };
-    for index in end + 1..lines.len() {
-        let line = &lines[index];
+    for (index, line) in lines.iter_mut().enumerate().skip(end + 1) {
         let new_role = match (&line.role, &line.intrinsic) {
             (Role::Open, _) if keep_adjoining && adjoining.contains(&index) => Role::Body,
             (Role::Open, _) => Role::Drop(reason::RELATED_HEADLINES),
@@ -1402,7 +1449,7 @@ fn resolve_tail(lines: &mut [Line], end: usize) {
             (_, Intrinsic::DateLike { explicit: false }) => Role::Drop(reason::RELATED_HEADLINES),
             (role, _) => *role,
         };
-        lines[index].role = new_role;
+        line.role = new_role;
     }
 }
 
@@ -1416,16 +1463,21 @@ fn resolve_furniture_only(lines: &mut [Line], hint_title: Option<&str>) -> Optio
         .iter()
         .copied()
         .find(|&i| lines[i].heading_level == 1 && has_letter(&lines[i].plain));
-    let title_index = find_hint_title(lines, hint_title).or(markdown_title).or_else(|| {
-        let headline_like = open.iter().filter(|&&i| is_headline_like(&lines[i])).count();
-        (headline_like < 3)
-            .then(|| {
-                open.iter().copied().find(|&i| {
-                    is_headline_like(&lines[i]) && lines[i].words >= 3 && !lines[i].whole_link
+    let title_index = find_hint_title(lines, hint_title)
+        .or(markdown_title)
+        .or_else(|| {
+            let headline_like = open
+                .iter()
+                .filter(|&&i| is_headline_like(&lines[i]))
+                .count();
+            (headline_like < 3)
+                .then(|| {
+                    open.iter().copied().find(|&i| {
+                        is_headline_like(&lines[i]) && lines[i].words >= 3 && !lines[i].whole_link
+                    })
                 })
-            })
-            .flatten()
-    });
+                .flatten()
+        });
     for index in open {
         lines[index].role = if Some(index) == title_index {
             Role::Drop(reason::TITLE)
@@ -1454,6 +1506,24 @@ fn drop_title_repeats(lines: &mut [Line], title_index: Option<usize>) {
             line.role = Role::Drop(reason::TITLE);
         }
     }
+}
+
+/// `১০: ১৫` → `১০:১৫`: some sites space the clock, which date parsers read
+/// as a label and a number.
+fn close_spaced_clock(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len());
+    for (index, &c) in chars.iter().enumerate() {
+        let spaced_clock = c == ' '
+            && index >= 2
+            && chars[index - 1] == ':'
+            && chars[index - 2].is_numeric()
+            && chars.get(index + 1).is_some_and(|next| next.is_numeric());
+        if !spaced_clock {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `সূত্র: আল জাজিরা`, `– রয়টার্স` or `(এএফপি)` closing the last paragraph.
@@ -1503,15 +1573,17 @@ fn assemble(
         }
         let in_header = story.is_none_or(|s| index < s.start);
         match &line.intrinsic {
-            Intrinsic::DateLike { explicit } if line.role == Role::Drop(reason::DATELINE) => {
-                if *explicit || in_header {
-                    if let Some(dateline) = parse_dateline(&line.plain) {
-                        if published.is_none() {
-                            published = dateline.published;
-                        }
-                        if updated.is_none() {
-                            updated = dateline.updated;
-                        }
+            // Only the page's own dateline: one that says so, or a bare date
+            // above the story (list items below it carry dates too).
+            Intrinsic::DateLike { explicit }
+                if line.role == Role::Drop(reason::DATELINE) && (*explicit || in_header) =>
+            {
+                if let Some(dateline) = parse_dateline(&close_spaced_clock(&line.plain)) {
+                    if published.is_none() {
+                        published = dateline.published;
+                    }
+                    if updated.is_none() {
+                        updated = dateline.updated;
                     }
                 }
             }
@@ -1545,5 +1617,551 @@ fn assemble(
         byline: hints.byline.clone().or(byline_found),
         body,
         dropped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::path::{Path, PathBuf};
+
+    fn extract(text: &str) -> Extracted {
+        extract_page(text, &PageHints::default())
+    }
+
+    fn reason_of<'a>(extracted: &'a Extracted, line: &str) -> Option<&'a str> {
+        extracted
+            .dropped
+            .iter()
+            .find(|d| d.line == line)
+            .map(|d| d.reason.as_str())
+    }
+
+    fn pages_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages")
+    }
+
+    type GoldPage = (String, String, serde_json::Value);
+
+    /// Every `<name>.gold.json` with its page (`<name>.txt` or `<name>.md`),
+    /// read once per test run.
+    fn gold_pages() -> &'static [GoldPage] {
+        static PAGES: std::sync::OnceLock<Vec<GoldPage>> = std::sync::OnceLock::new();
+        PAGES.get_or_init(read_gold_pages)
+    }
+
+    fn read_gold_pages() -> Vec<GoldPage> {
+        let mut pages = Vec::new();
+        let entries = std::fs::read_dir(pages_dir()).expect("fixture folder tests/fixtures/pages");
+        for entry in entries {
+            let path = entry.expect("readable fixture entry").path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let Some(stem) = name.strip_suffix(".gold.json") else {
+                continue;
+            };
+            let page = ["txt", "md"]
+                .iter()
+                .map(|ext| pages_dir().join(format!("{stem}.{ext}")))
+                .find(|candidate| candidate.exists())
+                .unwrap_or_else(|| panic!("no page for {name}"));
+            let gold: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("gold readable"))
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let text = std::fs::read_to_string(&page).expect("page readable");
+            pages.push((stem.to_owned(), text, gold));
+        }
+        pages.sort_by(|a, b| a.0.cmp(&b.0));
+        pages
+    }
+
+    fn gold_body(gold: &serde_json::Value) -> Vec<String> {
+        serde_json::from_value(gold["body"].clone()).expect("body is a list of strings")
+    }
+
+    fn gold_field(gold: &serde_json::Value, key: &str) -> Option<String> {
+        serde_json::from_value(gold[key].clone()).expect("string or null")
+    }
+
+    #[test]
+    fn gold_pages_match_exactly() {
+        let pages = gold_pages();
+        assert!(pages.len() >= 13, "only {} gold pages", pages.len());
+        let mut failures = Vec::new();
+        for (name, text, gold) in pages {
+            let got = extract(text);
+            let mut check = |field: &str, want: Option<String>, have: &Option<String>| {
+                if &want != have {
+                    failures.push(format!("{name}: {field}: want {want:?}, got {have:?}"));
+                }
+            };
+            check("title", gold_field(gold, "title"), &got.title);
+            check("published", gold_field(gold, "published"), &got.published);
+            check("source", gold_field(gold, "source"), &got.source);
+            if gold.get("updated").is_some() {
+                check("updated", gold_field(gold, "updated"), &got.updated);
+            }
+            let want_body = gold_body(gold);
+            if want_body != got.body {
+                failures.push(format!(
+                    "{name}: body differs\n  want: {want_body:#?}\n  got: {:#?}\n  dropped: {:#?}",
+                    got.body, got.dropped
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(pages_dir().join(name)).expect("fixture page")
+    }
+
+    #[test]
+    fn real_pages_drop_each_kind_of_furniture_with_its_reason() {
+        let kcna = extract(&fixture("real-kcna-troops-kursk.txt"));
+        assert_eq!(reason_of(&kcna, "আরআর/এসএন"), Some(reason::INITIALS));
+        assert_eq!(
+            reason_of(&kcna, "Share this news on:"),
+            Some(reason::SHARE_PROMPT)
+        );
+        assert_eq!(reason_of(&kcna, "img"), Some(reason::EMPTY_MARKER));
+        assert_eq!(reason_of(&kcna, "সর্বশেষ"), Some(reason::TABS));
+        assert_eq!(
+            reason_of(&kcna, "লবণ মাঠে বজ্রপাতে প্রাণ গেল শ্রমিকের Apr 29, 2025"),
+            Some(reason::RELATED_HEADLINES)
+        );
+        // The body's `সোমবার (২৮ এপ্রিল)` is an event date, not the dateline.
+        assert_eq!(kcna.published, None);
+
+        let kalbela = extract(&fixture("real-kalbela-kim-self-defence.txt"));
+        let caption = "রাশিয়ার প্রতিরক্ষামন্ত্রীর আন্দ্রেই বেলোসোভের সঙ্গে বৈঠকে এ মন্তব্য করেন উত্তর কোরিয়ার নেতা কিম জং অন। ছবি : সংগৃহীত";
+        let reasons: Vec<&str> = kalbela
+            .dropped
+            .iter()
+            .filter(|d| d.line == caption)
+            .map(|d| d.reason.as_str())
+            .collect();
+        assert_eq!(reasons, vec![reason::CAPTION, reason::DUPLICATE]);
+        assert_eq!(
+            reason_of(&kalbela, "মন্তব্য করুন"),
+            Some(reason::COMMENT_WIDGET)
+        );
+        assert_eq!(
+            reason_of(&kalbela, "অনলাইন সংস্করণ"),
+            Some(reason::NAVIGATION)
+        );
+        assert_eq!(reason_of(&kalbela, "১০"), Some(reason::RELATED_HEADLINES));
+        assert_eq!(reason_of(&kalbela, "X"), Some(reason::EMPTY_MARKER));
+        assert_eq!(kalbela.byline.as_deref(), Some("কালবেলা ডেস্ক"));
+    }
+
+    const STORY_ONE: &str = "উত্তর কোরিয়া প্রথমবারের মতো রাশিয়ায় সেনা পাঠানোর কথা নিশ্চিত করেছে।";
+    const STORY_TWO: &str = "কুরস্ক অঞ্চলে তাদের বাহিনী লড়াই করেছে বলে কেসিএনএ জানিয়েছে।";
+
+    #[test]
+    fn a_paragraph_repeated_next_to_itself_is_kept_once() {
+        let page = format!("{STORY_ONE}\n{STORY_ONE}\n\n{STORY_TWO}");
+        let got = extract(&page);
+        assert_eq!(got.body, vec![STORY_ONE, STORY_TWO]);
+        assert_eq!(reason_of(&got, STORY_ONE), Some(reason::DUPLICATE));
+    }
+
+    #[test]
+    fn short_line_followed_by_photo_credit_is_a_caption() {
+        let page = format!("{STORY_ONE}\n\nপিয়ংইয়ংয়ে সামরিক কুচকাওয়াজ\nছবি: রয়টার্স\n\n{STORY_TWO}");
+        let got = extract(&page);
+        assert_eq!(got.body, vec![STORY_ONE, STORY_TWO]);
+        assert_eq!(
+            reason_of(&got, "পিয়ংইয়ংয়ে সামরিক কুচকাওয়াজ"),
+            Some(reason::CAPTION)
+        );
+        assert_eq!(reason_of(&got, "ছবি: রয়টার্স"), Some(reason::CAPTION));
+        // The photo credit is not the story's source.
+        assert_eq!(got.source, None);
+    }
+
+    #[test]
+    fn a_subheading_between_paragraphs_is_kept() {
+        let page = format!("{STORY_ONE}\n\nযা বলছে দক্ষিণ কোরিয়া\n\n{STORY_TWO}");
+        assert_eq!(
+            extract(&page).body,
+            vec![STORY_ONE, "যা বলছে দক্ষিণ কোরিয়া", STORY_TWO]
+        );
+    }
+
+    #[test]
+    fn inserted_question_headline_is_a_link_but_the_storys_own_question_stays() {
+        let page = format!(
+            "{STORY_ONE}\n\nকেন রাশিয়ায় সেনা পাঠাল উত্তর কোরিয়া?\n\n{STORY_TWO}\n\nতাহলে কি যুদ্ধ আরও দীর্ঘ হবে?\n\n{STORY_ONE}"
+        );
+        let got = extract(&page);
+        assert_eq!(
+            reason_of(&got, "কেন রাশিয়ায় সেনা পাঠাল উত্তর কোরিয়া?"),
+            Some(reason::RELATED_HEADLINES)
+        );
+        assert!(got.body.iter().any(|p| p == "তাহলে কি যুদ্ধ আরও দীর্ঘ হবে?"));
+    }
+
+    #[test]
+    fn related_headlines_after_the_story_are_dropped_on_any_site() {
+        let page = format!(
+            "{STORY_ONE}\n\n{STORY_TWO}\n\nশেয়ার করুন\n\n১\nবন্যায় ক্ষতিগ্রস্ত ৫০ হাজার পরিবার\n২\nরাজধানীতে বৃষ্টি, জলাবদ্ধতা\n৩\nক্রিকেটে নতুন অধিনায়ক"
+        );
+        let got = extract(&page);
+        assert_eq!(got.body, vec![STORY_ONE, STORY_TWO]);
+        for line in ["বন্যায় ক্ষতিগ্রস্ত ৫০ হাজার পরিবার", "২", "ক্রিকেটে নতুন অধিনায়ক"]
+        {
+            assert_eq!(
+                reason_of(&got, line),
+                Some(reason::RELATED_HEADLINES),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_stray_line_right_after_the_story_is_kept() {
+        let page = format!("{STORY_ONE}\n\n{STORY_TWO}\n\n(প্রতিবেদনটি হালনাগাদ করা হচ্ছে)");
+        assert_eq!(
+            extract(&page).body,
+            vec![STORY_ONE, STORY_TWO, "(প্রতিবেদনটি হালনাগাদ করা হচ্ছে)"]
+        );
+    }
+
+    #[test]
+    fn a_list_introduced_by_a_colon_stays_in_the_body() {
+        let page = format!(
+            "{STORY_ONE}\n\nবিক্ষোভকারীদের দাবিগুলো হলো:\n১. সব রাজবন্দির মুক্তি\n২. নিরপেক্ষ তদন্ত কমিশন\n\nআরআর/এসএন"
+        );
+        let got = extract(&page);
+        assert_eq!(
+            got.body,
+            vec![
+                STORY_ONE,
+                "বিক্ষোভকারীদের দাবিগুলো হলো:",
+                "১. সব রাজবন্দির মুক্তি",
+                "২. নিরপেক্ষ তদন্ত কমিশন",
+            ]
+        );
+    }
+
+    #[test]
+    fn inline_ad_placeholders_are_cut_out_and_reported() {
+        let page = format!("{STORY_ONE} [বিজ্ঞাপন_২] {STORY_TWO}\n\n[Advertisement]");
+        let got = extract(&page);
+        assert_eq!(got.body, vec![format!("{STORY_ONE} {STORY_TWO}")]);
+        let ads: Vec<&str> = got
+            .dropped
+            .iter()
+            .filter(|d| d.reason == reason::AD)
+            .map(|d| d.line.as_str())
+            .collect();
+        assert_eq!(ads, vec!["[বিজ্ঞাপন_২]", "[Advertisement]"]);
+        // Brackets that are not ads stay.
+        assert_eq!(strip_inline_ads("দেখুন [১] ও [adam]").0, "দেখুন [১] ও [adam]");
+    }
+
+    #[test]
+    fn page_without_headline_has_no_title() {
+        let got = extract(&format!("{STORY_ONE}\n\n{STORY_TWO}"));
+        assert_eq!(got.title, None);
+        assert_eq!(got.body, vec![STORY_ONE, STORY_TWO]);
+    }
+
+    #[test]
+    fn reporter_name_above_the_dateline_is_the_byline() {
+        let page = format!(
+            "রাশিয়ায় সেনা পাঠিয়েছে উত্তর কোরিয়া\n\nরাহীদ এজাজ\nপ্রকাশ: ০১ ডিসেম্বর ২০২৪, ১২:৪৩ পিএম\n\n{STORY_ONE}"
+        );
+        let got = extract(&page);
+        assert_eq!(got.title.as_deref(), Some("রাশিয়ায় সেনা পাঠিয়েছে উত্তর কোরিয়া"));
+        assert_eq!(got.byline.as_deref(), Some("রাহীদ এজাজ"));
+        assert_eq!(got.published.as_deref(), Some("2024-12-01T12:43:00+06:00"));
+        assert_eq!(got.body, vec![STORY_ONE]);
+    }
+
+    #[test]
+    fn credits_in_every_common_form_give_the_source() {
+        for (credit, source) in [
+            ("– রয়টার্স", "রয়টার্স"),
+            ("(এএফপি)", "এএফপি"),
+            ("তথ্যসূত্র: বিবিসি, আল জাজিরা", "বিবিসি, আল জাজিরা"),
+            ("Source: Reuters", "Reuters"),
+            ("সূত্রঃ দ্য গার্ডিয়ান।", "দ্য গার্ডিয়ান"),
+        ] {
+            let got = extract(&format!("{STORY_ONE}\n\n{credit}"));
+            assert_eq!(got.source.as_deref(), Some(source), "{credit}");
+            assert_eq!(got.body, vec![STORY_ONE], "{credit}");
+            assert_eq!(reason_of(&got, credit), Some(reason::SOURCE_CREDIT));
+        }
+        // A credit closing the last paragraph names the source; the paragraph
+        // itself is left as it was.
+        let inline = format!("{STORY_ONE} সূত্র: আল জাজিরা");
+        let got = extract(&inline);
+        assert_eq!(got.source.as_deref(), Some("আল জাজিরা"));
+        assert_eq!(got.body, vec![inline]);
+        // `সূত্র জানায়` (sources said) opens a sentence, it is no credit.
+        let sentence = "সূত্র জানায়, বৈঠকে দুই দেশের প্রতিরক্ষা সহযোগিতা নিয়ে আলোচনা হয়েছে।";
+        let got = extract(sentence);
+        assert_eq!(got.source, None);
+        assert_eq!(got.body, vec![sentence]);
+    }
+
+    #[test]
+    fn credits_whose_case_changes_length_do_not_panic() {
+        let got = extract(&format!("{STORY_ONE}\n\nSource: İSTANBUL TİMES\nBy: KİM"));
+        assert_eq!(got.source.as_deref(), Some("i̇stanbul ti̇mes"));
+        assert_eq!(got.byline.as_deref(), Some("ki̇m"));
+        let kept_case = extract(&format!("{STORY_ONE}\n\nSource: Reuters"));
+        assert_eq!(kept_case.source.as_deref(), Some("Reuters"));
+    }
+
+    #[test]
+    fn hints_win_over_what_the_text_says() {
+        let page = fixture("real-kalbela-kim-self-defence.txt");
+        let hints = PageHints {
+            title: Some("কিম: রাশিয়ার আত্মরক্ষার অধিকার আছে".to_owned()),
+            published: Some("2024-12-01T06:43:00Z".to_owned()),
+            updated: Some("2024-12-02".to_owned()),
+            source: Some("Reuters".to_owned()),
+            byline: Some("Desk".to_owned()),
+        };
+        let got = extract_page(&page, &hints);
+        assert_eq!(got.title, hints.title);
+        assert_eq!(got.published, hints.published);
+        assert_eq!(got.updated, hints.updated);
+        assert_eq!(got.source, hints.source);
+        assert_eq!(got.byline, hints.byline);
+        // The page's own headline still leaves the body.
+        assert_eq!(got.body, extract(&page).body);
+    }
+
+    #[test]
+    fn hint_title_found_in_the_page_is_dropped_as_title() {
+        let page = format!("অনলাইন ডেস্ক\n\nসেনা পাঠাল উত্তর কোরিয়া\n\n{STORY_ONE}");
+        let hints = PageHints {
+            title: Some("সেনা পাঠাল উত্তর কোরিয়া".to_owned()),
+            ..PageHints::default()
+        };
+        let got = extract_page(&page, &hints);
+        assert_eq!(reason_of(&got, "সেনা পাঠাল উত্তর কোরিয়া"), Some(reason::TITLE));
+        assert_eq!(got.body, vec![STORY_ONE]);
+    }
+
+    #[test]
+    fn empty_and_furniture_only_input_give_an_empty_body() {
+        let empty = extract("");
+        assert!(empty.body.is_empty() && empty.dropped.is_empty());
+        assert_eq!(empty.title, None);
+        let furniture = extract("img\nX\nShare this news on:\nমন্তব্য করুন\n১\n২");
+        assert!(furniture.body.is_empty());
+        assert_eq!(furniture.dropped.len(), 6);
+    }
+
+    // ---- properties -------------------------------------------------------
+
+    /// Lines that exercise every rule, for building random pages.
+    const LINE_POOL: &[&str] = &[
+        STORY_ONE,
+        STORY_TWO,
+        "কিম বলেছেন, ‘যারা লড়াই করেছেন তারা সকলেই বীর।’",
+        "ইউক্রেন যুদ্ধে রাশিয়ার পক্ষে সেনা পাঠাতে প্রস্তুত কিম",
+        "কালবেলা ডেস্ক",
+        "প্রকাশ : ০১ ডিসেম্বর ২০২৪, ১২:৪৩ পিএম",
+        "- আপডেট সময় ০১:২৮:৩১ অপরাহ্ন, রবিবার, ১৩ জুলাই ২০২৫",
+        "Published : 14 Jul 2025, 08:15 PM",
+        "আরআর/এসএন",
+        "Share this news on:",
+        "মন্তব্য করুন",
+        "• সর্বশেষ",
+        "img",
+        "X",
+        "১০",
+        "লবণ মাঠে বজ্রপাতে প্রাণ গেল শ্রমিকের Apr 29, 2025",
+        "কেন রাশিয়ায় সেনা পাঠাল উত্তর কোরিয়া?",
+        "আরও পড়ুন",
+        "আরও পড়ুন: নতুন বাজেটে কী থাকছে",
+        "বৈঠকে কিম। ছবি : সংগৃহীত",
+        "ছবি: রয়টার্স",
+        "সূত্র: আল জাজিরা",
+        "(এএফপি)",
+        "– রয়টার্স",
+        "[বিজ্ঞাপন_২]",
+        "কিম বলেন [বিজ্ঞাপন_১] যুদ্ধ চলবে।",
+        "# শিরোনাম এখানে",
+        "**নিজস্ব প্রতিবেদক**",
+        "[লিংক](https://example.com)",
+        "![ছবি](https://example.com/a.jpg)",
+        "প্রচ্ছদ » আন্তর্জাতিক",
+        "বিষয়: রাশিয়া",
+        "দাবিগুলো হলো:",
+        "১. প্রথম দাবি",
+        "",
+        " ",
+        "[",
+        "]",
+        "[বিজ্ঞাপন",
+        "সূত্র:",
+        "ছবি:",
+        "/",
+        "//",
+        "-",
+        "(",
+        "()",
+    ];
+
+    fn pool_page() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(LINE_POOL), 0..30)
+            .prop_map(|lines| lines.join("\n"))
+    }
+
+    /// What the body may contain: the normalized input with ad placeholders
+    /// cut out, the only edit extraction makes.
+    fn allowed_text(input: &str) -> String {
+        normalize(input)
+            .lines()
+            .map(|line| strip_inline_ads(line).0)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn check_never_invents(input: &str) -> Result<(), TestCaseError> {
+        let got = extract(input);
+        let normalized = normalize(input);
+        let allowed = allowed_text(input);
+        let cut_ads = got.dropped.iter().any(|d| d.reason == reason::AD);
+        for paragraph in &got.body {
+            prop_assert!(!paragraph.is_empty());
+            prop_assert!(allowed.contains(paragraph.as_str()), "{:?}", paragraph);
+            if !cut_ads {
+                prop_assert!(normalized.contains(paragraph.as_str()), "{:?}", paragraph);
+            }
+        }
+        for dropped in &got.dropped {
+            prop_assert!(normalized.contains(dropped.line.as_str()), "{:?}", dropped);
+        }
+        Ok(())
+    }
+
+    /// Furniture that sits above a story.
+    const HEADER_FURNITURE: &[&str] = &[
+        "নিজস্ব প্রতিবেদক",
+        "প্রকাশ: ১৪ জুলাই ২০২৫, ১০:১৫ পিএম",
+        "আপডেট: ১৪ জুলাই ২০২৫, ১১:০২ পিএম",
+        "প্রচ্ছদ » জাতীয়",
+        "অনলাইন সংস্করণ",
+        "ফলো করুন",
+        "img",
+        "X",
+        "Share this news on:",
+    ];
+
+    /// Furniture that sites put between paragraphs (lines of one unit are
+    /// joined by single line breaks).
+    const INLINE_FURNITURE: &[&str] = &[
+        "[বিজ্ঞাপন_১]",
+        "বিজ্ঞাপন",
+        "img",
+        "X",
+        "আরও পড়ুন: নতুন বাজেটে কী থাকছে",
+        "আরও পড়ুন\nবন্যায় ক্ষতিগ্রস্ত কৃষকেরা সহায়তা পাবেন কবে",
+        "কেন বাড়ছে চালের দাম?",
+        "বৈঠকে উপস্থিত নেতারা। ছবি: সংগৃহীত\nবৈঠকে উপস্থিত নেতারা। ছবি: সংগৃহীত",
+        "নদীর তীরে অপেক্ষমাণ মানুষ\nছবি: রয়টার্স",
+        "শেয়ার করুন",
+        "সবচেয়ে বেশি পঠিত\n1. ঢাকায় বাড়িভাড়া কেন এত বাড়ছে\n2. পদ্মা সেতুতে রেকর্ড টোল আদায়\nEnd of সবচেয়ে বেশি পঠিত",
+    ];
+
+    /// What may open the furniture below a story.
+    const TAIL_SEPARATORS: &[&str] = &[
+        "আরআর/এসএন",
+        "Share this news on:",
+        "মন্তব্য করুন",
+        "সর্বশেষ",
+        "সূত্র: রয়টার্স",
+    ];
+
+    const TAIL_FURNITURE: &[&str] = &[
+        "img",
+        "১",
+        "২",
+        "X",
+        "ভয়াল ২৯ এপ্রিল, এখনো অরক্ষিত উপকূল Apr 29, 2025",
+        "দাবি আদায় না হওয়া পর্যন্ত বন্ধ থাকবে সব পলিটেকনিক",
+        "ঘুম কম হলে কি শুক্রাণুর মান কমে যায়? যা বলছে গবেষণা",
+        "মন্তব্য করুন",
+        "• জনপ্রিয়",
+    ];
+
+    /// Which gold page, which header furniture, which inline furniture in
+    /// which gap, which tail separator, which tail furniture.
+    type Layout = (usize, Vec<usize>, Vec<(usize, usize)>, usize, Vec<usize>);
+
+    fn furniture_layout() -> impl Strategy<Value = Layout> {
+        (
+            any::<usize>(),
+            prop::collection::vec(0..HEADER_FURNITURE.len(), 0..6),
+            prop::collection::vec((0..INLINE_FURNITURE.len(), any::<usize>()), 0..8),
+            0..TAIL_SEPARATORS.len(),
+            prop::collection::vec(0..TAIL_FURNITURE.len(), 0..10),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn never_panics_and_never_invents_text_on_any_string(input in any::<String>()) {
+            check_never_invents(&input)?;
+        }
+
+        #[test]
+        fn never_panics_and_never_invents_text_on_page_like_input(input in pool_page()) {
+            check_never_invents(&input)?;
+        }
+
+        #[test]
+        fn no_gold_sentence_is_lost_when_furniture_is_shuffled_around_it(
+            (page_pick, header, inline, separator, tail) in furniture_layout()
+        ) {
+            let pages: Vec<_> = gold_pages()
+                .iter()
+                .filter(|(_, _, gold)| !gold_body(gold).is_empty())
+                .collect();
+            let (name, _, gold) = &pages[page_pick % pages.len()];
+            let body = gold_body(gold);
+            let mut units: Vec<String> = Vec::new();
+            if let Some(title) = gold_field(gold, "title") {
+                units.push(title);
+            }
+            units.extend(header.iter().map(|&i| HEADER_FURNITURE[i].to_owned()));
+            let mut gaps: Vec<Vec<&str>> = vec![Vec::new(); body.len()];
+            for &(furniture, gap) in &inline {
+                // Only between paragraphs: the story starts and ends with its own.
+                if body.len() > 1 {
+                    gaps[1 + gap % (body.len() - 1)].push(INLINE_FURNITURE[furniture]);
+                }
+            }
+            for (paragraph, inserted) in body.iter().zip(&gaps) {
+                units.extend(inserted.iter().map(|s| (*s).to_owned()));
+                units.push(paragraph.clone());
+            }
+            units.push(TAIL_SEPARATORS[separator].to_owned());
+            units.extend(tail.iter().map(|&i| TAIL_FURNITURE[i].to_owned()));
+            let page = units.join("\n\n");
+
+            let got = extract(&page);
+            for paragraph in &body {
+                for sentence in crate::text::split_sentences(paragraph) {
+                    prop_assert!(
+                        got.body.iter().any(|p| p.contains(&sentence)),
+                        "{}: lost {:?}\npage:\n{}\nbody: {:#?}",
+                        name, sentence, page, got.body
+                    );
+                }
+            }
+        }
     }
 }

@@ -1,19 +1,26 @@
 //! anubad: batch translation of Bengali news articles into English with local
 //! models on candle.
 //!
-//! The pieces, in the order an article meets them: [`article`] reads inputs,
-//! [`text`] normalizes and segments them, [`resolve`] finds the model's files
+//! The pieces, in the order an article meets them: [`article`] reads inputs
+//! ([`html`] reduces web pages to text), [`extract`] separates the story from
+//! the site furniture (with [`dates`] for datelines), [`text`] normalizes and
+//! segments it, [`resolve`] finds the model's files
 //! (preset, hub or local directory), [`translator`] loads the model family
 //! named by its `config.json` ([`seq2seq`]) and decodes with the one search in
-//! [`generate`], [`cache`] remembers every translated segment, [`summary`]
-//! picks summary sentences, and [`output`] writes the files; [`pipeline`]
+//! [`generate`], [`cache`] remembers every translated segment, [`numbers`]
+//! checks that numbers survived translation, [`summary`] picks summary
+//! sentences, and [`output`] writes the files; [`pipeline`]
 //! strings them together. Nothing here prints to stdout.
 
 pub mod article;
 pub mod bench;
 pub mod cache;
+pub mod dates;
+pub mod extract;
 pub mod generate;
+pub mod html;
 pub mod marian_tokenizer;
+pub mod numbers;
 pub mod output;
 pub mod pipeline;
 pub mod resolve;

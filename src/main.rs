@@ -14,8 +14,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use anubad::article::read_inputs;
 use anubad::cache::{default_cache_dir, Cache};
+use anubad::extract::extract_page;
 use anubad::generate::GenerationOverrides;
-use anubad::output::ModelInfo;
+use anubad::output::{IdAllocator, ModelInfo};
 use anubad::pipeline::{self, Event, ModelContext, RunOptions, SegmentTranslator};
 use anubad::resolve::{self, ResolveOptions};
 use anubad::translator::{select_device, Translator};
@@ -66,6 +67,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Translate(args) => translate(args),
+        Command::Extract(args) => extract(args),
         Command::Models(command) => models(command),
         Command::Cache(args) => cache(args),
         Command::Bench(args) => bench(args),
@@ -266,13 +268,15 @@ fn run(args: cli::RunArgs) -> Result<u8, Failure> {
     if !args.model.quiet {
         let lookups = report.cache_hits + report.cache_misses;
         eprintln!(
-            "{} articles ok ({} unchanged), {} failed; {} sentences, cache hits {}/{}; {:.1}s; digest {}",
+            "{} articles ok ({} unchanged), {} failed; {} sentences, cache hits {}/{}, \
+             warnings {}; {:.1}s; digest {}",
             report.ok + report.unchanged,
             report.unchanged,
             report.failed,
             report.segments,
             report.cache_hits,
             lookups,
+            report.warnings,
             report.elapsed.as_secs_f64(),
             args.out.join("digest.md").display()
         );
@@ -348,6 +352,38 @@ fn translate(args: cli::TranslateArgs) -> Result<u8, Failure> {
         let _ = cache.record_run(segments.hits, segments.misses);
     }
     Ok(0)
+}
+
+fn extract(args: cli::ExtractArgs) -> Result<u8, Failure> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut ids = IdAllocator::new();
+    let mut failed = 0;
+    for input in read_inputs(&args.inputs) {
+        match input {
+            Ok(article) => {
+                let story = extract_page(&article.text, &article.hints);
+                let record = serde_json::json!({
+                    "id": ids.allocate(&article.raw_id),
+                    "input": article.input,
+                    "url": article.url,
+                    "title": story.title,
+                    "published": story.published,
+                    "updated": story.updated,
+                    "source": story.source,
+                    "byline": story.byline,
+                    "body": story.body,
+                    "dropped": story.dropped,
+                });
+                writeln!(out, "{record}").map_err(run_failure)?;
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                failed += 1;
+            }
+        }
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
 }
 
 fn models(command: ModelsCommand) -> Result<u8, Failure> {

@@ -80,7 +80,11 @@ pub struct ArticleOutput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byline: Option<String>,
     pub paragraphs: Vec<Vec<SentencePair>>,
     pub summary: Summary,
     pub model: ModelInfo,
@@ -379,9 +383,19 @@ fn known(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// The date a reader sorts by: publication, else the last update.
+fn article_date(article: &ArticleOutput) -> Option<&str> {
+    known(&article.published).or_else(|| known(&article.updated))
+}
+
 /// "2024-05-01 · Prothom Alo", or `None` when neither is known.
 fn date_and_source(article: &ArticleOutput) -> Option<String> {
-    let parts: Vec<String> = [known(&article.published), known(&article.source)]
+    let date = match (known(&article.published), known(&article.updated)) {
+        (Some(published), _) => Some(published.to_string()),
+        (None, Some(updated)) => Some(format!("updated {updated}")),
+        (None, None) => None,
+    };
+    let parts: Vec<String> = [date.as_deref(), known(&article.source)]
         .into_iter()
         .flatten()
         .map(escape_markdown)
@@ -488,7 +502,7 @@ fn render_article_markdown(article: &ArticleOutput) -> String {
 fn digest_order(articles: &[ArticleOutput]) -> Vec<&ArticleOutput> {
     let mut ordered: Vec<&ArticleOutput> = articles.iter().collect();
     ordered.sort_by(|a, b| {
-        let date_order = match (known(&a.published), known(&b.published)) {
+        let date_order = match (article_date(a), article_date(b)) {
             (Some(x), Some(y)) => y.cmp(x),
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
@@ -588,7 +602,9 @@ mod tests {
             },
             url: Some("https://example.com/a (1)".to_string()),
             published: published.map(str::to_string),
+            updated: None,
             source: Some("Prothom Alo".to_string()),
+            byline: None,
             paragraphs: vec![
                 vec![
                     pair("আজ ঢাকায় বৃষ্টি হয়েছে।", "It rained in Dhaka today."),

@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 
 use crate::article::{Article, InputError};
 use crate::cache::{Cache, CacheKey, SCHEMA_VERSION};
+use crate::extract::{extract_page, Extracted};
+use crate::numbers::check_numbers;
 use crate::output::{
     self, ArticleOutput, Bilingual, IdAllocator, ModelInfo, OutputError, SentencePair, Summary,
     Timings,
@@ -80,6 +82,9 @@ pub struct RunReport {
     pub cache_hits: u64,
     pub cache_misses: u64,
     pub generated_tokens: usize,
+    /// Warnings written into the articles (numbers lost in translation,
+    /// pages without story text).
+    pub warnings: usize,
     pub elapsed: Duration,
 }
 
@@ -211,6 +216,7 @@ impl<'a> SegmentTranslator<'a> {
 /// An article ready to translate.
 struct Prepared {
     article: Article,
+    story: Extracted,
     id: String,
     title: String,
     title_segments: Vec<String>,
@@ -240,33 +246,26 @@ fn fingerprint(parts: &[&str]) -> String {
         .collect()
 }
 
-/// Splits text into segments the model can take whole.
-pub fn segment_text(translator: &Translator, text: &str) -> Vec<Vec<String>> {
+/// Sentences of one paragraph, each short enough for the model.
+fn paragraph_segments(translator: &Translator, paragraph: &str) -> Vec<String> {
     let count = |s: &str| translator.token_count(s);
-    text::segment(text, translator.max_source_tokens(), &count)
+    text::split_sentences(paragraph)
+        .iter()
+        .flat_map(|sentence| text::split_long(sentence, translator.max_source_tokens(), &count))
+        .collect()
 }
 
 fn prepare(article: Article, id: String, model: &ModelContext, settings: &str) -> Prepared {
-    let normalized = text::normalize(&article.text);
-    let (title, body) = match &article.title {
-        Some(title) => (text::normalize(title), normalized),
-        None => {
-            // The first non-empty line is the headline.
-            let mut lines = normalized.lines();
-            let title = lines
-                .by_ref()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or_default()
-                .trim()
-                .to_string();
-            (title, lines.collect::<Vec<_>>().join("\n"))
-        }
-    };
-    let title_segments: Vec<String> = segment_text(model.translator, &title)
-        .into_iter()
-        .flatten()
+    let story = extract_page(&article.text, &article.hints);
+    let title = story.title.clone().unwrap_or_default();
+    let title_segments = paragraph_segments(model.translator, &title);
+    let paragraphs: Vec<Vec<String>> = story
+        .body
+        .iter()
+        .map(|p| paragraph_segments(model.translator, p))
+        .filter(|p| !p.is_empty())
         .collect();
-    let paragraphs = segment_text(model.translator, &body);
+    let body = story.body.join("\n");
     let fingerprint = fingerprint(&[
         &model.identity,
         settings,
@@ -275,10 +274,14 @@ fn prepare(article: Article, id: String, model: &ModelContext, settings: &str) -
         &title,
         &body,
         article.url.as_deref().unwrap_or(""),
-        article.published.as_deref().unwrap_or(""),
+        story.published.as_deref().unwrap_or(""),
+        story.updated.as_deref().unwrap_or(""),
+        story.source.as_deref().unwrap_or(""),
+        story.byline.as_deref().unwrap_or(""),
     ]);
     Prepared {
         article,
+        story,
         id,
         title,
         title_segments,
@@ -318,6 +321,23 @@ fn assemble(
                 .collect()
         })
         .collect();
+    let mut warnings = Vec::new();
+    for (p, paragraph) in paragraphs.iter().enumerate() {
+        for (i, pair) in paragraph.iter().enumerate() {
+            for missing in check_numbers(&pair.bn, &pair.en) {
+                warnings.push(format!(
+                    "paragraph {}, sentence {}: number {} ({}) is not in the translation",
+                    p + 1,
+                    i + 1,
+                    missing.source,
+                    missing.value
+                ));
+            }
+        }
+    }
+    if paragraphs.is_empty() {
+        warnings.push("no story text found on the page; only the title was translated".into());
+    }
     let sentences: Vec<String> = paragraphs.iter().flatten().map(|p| p.en.clone()).collect();
     let summary = if sentences.is_empty() {
         title_en.clone()
@@ -336,8 +356,10 @@ fn assemble(
             en: title_en,
         },
         url: prepared.article.url,
-        published: prepared.article.published,
-        source: None,
+        published: prepared.story.published,
+        updated: prepared.story.updated,
+        source: prepared.story.source,
+        byline: prepared.story.byline,
         paragraphs,
         summary: Summary {
             text: summary,
@@ -345,7 +367,7 @@ fn assemble(
         },
         model: model.info.clone(),
         generation: model.translator.generation().settings_json(),
-        warnings: Vec::new(),
+        warnings,
         timings,
         fingerprint: prepared.fingerprint,
     }
@@ -376,8 +398,7 @@ pub fn run(
     });
     let mut window: Vec<Prepared> = Vec::new();
     let mut window_segments = 0;
-    let total = inputs.len();
-    for (index, input) in inputs.into_iter().enumerate() {
+    for input in inputs {
         match input {
             Err(error) => {
                 let message = error.to_string();
@@ -387,6 +408,16 @@ pub fn run(
             Ok(article) => {
                 let id = ids.allocate(&article.raw_id);
                 let prepared = prepare(article, id, model, &settings);
+                if prepared.title.is_empty() && prepared.paragraphs.is_empty() {
+                    let message = format!(
+                        "{}: no story text found ({} lines of site furniture dropped)",
+                        prepared.article.input,
+                        prepared.story.dropped.len()
+                    );
+                    observe(Event::ArticleFailed { error: &message });
+                    failed.push((prepared.article.input.clone(), message));
+                    continue;
+                }
                 if output::existing_fingerprint(&options.out_dir, &prepared.id).as_deref()
                     == Some(prepared.fingerprint.as_str())
                 {
@@ -396,6 +427,7 @@ pub fn run(
                             unchanged: true,
                         });
                         report.unchanged += 1;
+                        report.warnings += previous.warnings.len();
                         report.segments += prepared.segments().count();
                         // Served from the up-to-date output instead of a
                         // lookup: no model call, so it counts as a hit.
@@ -409,7 +441,7 @@ pub fn run(
                 window.push(prepared);
             }
         }
-        if window_segments >= WINDOW_SEGMENTS || (index + 1 == total && !window.is_empty()) {
+        if window_segments >= WINDOW_SEGMENTS {
             flush_window(
                 std::mem::take(&mut window),
                 &mut segments,
@@ -422,6 +454,18 @@ pub fn run(
             )?;
             window_segments = 0;
         }
+    }
+    if !window.is_empty() {
+        flush_window(
+            window,
+            &mut segments,
+            model,
+            options,
+            &mut report,
+            &mut written,
+            &mut failed,
+            observe,
+        )?;
     }
     report.failed = failed.len();
     report.cache_hits = segments.hits;
@@ -475,6 +519,7 @@ fn flush_window(
         article.timings.total_ms =
             article.timings.translate_ms + article_started.elapsed().as_millis() as u64;
         report.segments += count;
+        report.warnings += article.warnings.len();
         match output::write_article(&options.out_dir, &article) {
             Ok(()) => {
                 observe(Event::ArticleDone {
@@ -504,7 +549,6 @@ pub fn translate_lines(
 ) -> Result<Vec<String>, TranslatorError> {
     let translator = segments.model.translator;
     let count = |s: &str| translator.token_count(s);
-    let limit = translator.max_source_tokens();
     let split: Vec<Vec<String>> = lines
         .iter()
         .map(|line| {
@@ -513,12 +557,9 @@ pub fn translate_lines(
             if line.is_empty() {
                 Vec::new()
             } else if whole_lines {
-                text::split_long(line, limit, &count)
+                text::split_long(line, translator.max_source_tokens(), &count)
             } else {
-                text::split_sentences(line)
-                    .iter()
-                    .flat_map(|s| text::split_long(s, limit, &count))
-                    .collect()
+                paragraph_segments(translator, line)
             }
         })
         .collect();

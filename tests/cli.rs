@@ -639,3 +639,26 @@ fn offline_without_the_files_says_what_to_download() {
     assert!(err.contains("Helsinki-NLP/opus-mt-bn-en"), "{err}");
     assert!(err.contains("--model"), "{err}");
 }
+
+#[test]
+fn a_changed_article_is_rewritten_even_when_the_last_input_is_unchanged() {
+    let work = tempfile::tempdir().unwrap();
+    let inputs = work.path().join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    for name in ["kim-troops.txt", "lavrov-visit.md", "self-defence.txt"] {
+        std::fs::copy(articles_dir().join(name), inputs.join(name)).unwrap();
+    }
+    let out = work.path().join("out");
+    assert!(run_articles(work.path(), &[&inputs], &out, &[])
+        .status
+        .success());
+    // Sorted by path, kim-troops comes first and self-defence last.
+    let edited = "ঢাকায় নতুন বৃষ্টির খবর\n\nঢাকায় আজ বৃষ্টি হয়েছে।\n";
+    std::fs::write(inputs.join("kim-troops.txt"), edited).unwrap();
+    let rerun = run_articles(work.path(), &[&inputs], &out, &[]);
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    assert!(stderr(&rerun).contains("2 unchanged"), "{}", stderr(&rerun));
+    let json = read_json(&out.join("kim-troops.json"));
+    assert_eq!(json["title"]["bn"], "ঢাকায় নতুন বৃষ্টির খবর");
+    assert_eq!(json["paragraphs"][0][0]["bn"], "ঢাকায় আজ বৃষ্টি হয়েছে।");
+}

@@ -72,6 +72,9 @@ impl Attention {
     ) -> Result<Tensor> {
         let (batch, seq, _) = xs.dims3()?;
         let queries = self.split_heads(&self.q_proj.forward(xs)?)?;
+        if seq == 1 {
+            return self.attend_one(&queries, keys, values, mask);
+        }
         let mut scores = (queries.matmul(&keys.t()?.contiguous()?)? * self.scale)?;
         if let Some(mask) = mask {
             scores = scores.broadcast_add(mask)?;
@@ -82,6 +85,31 @@ impl Attention {
             .transpose(1, 2)?
             .reshape((batch, seq, self.heads * self.head_dim))?;
         self.out_proj.forward(&context)
+    }
+
+    /// One query position per row (a decoding step). candle's CPU matmul runs
+    /// one small multithreaded gemm per (row, head), whose scheduling costs
+    /// far more than the arithmetic; a broadcast multiply and a sum do the
+    /// same work as a few large vectorised operations.
+    fn attend_one(
+        &self,
+        queries: &Tensor,
+        keys: &Tensor,
+        values: &Tensor,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let batch = queries.dim(0)?;
+        // [batch, heads, 1, dim] * [batch, heads, keys, dim] -> [batch, heads, keys]
+        let mut scores = (keys.broadcast_mul(queries)?.sum(3)? * self.scale)?;
+        if let Some(mask) = mask {
+            // [batch, 1, 1, keys] -> [batch, 1, keys]
+            scores = scores.broadcast_add(&mask.squeeze(2)?)?;
+        }
+        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+        // [batch, heads, keys, 1] * [batch, heads, keys, dim] -> [batch, heads, dim]
+        let context = values.broadcast_mul(&weights.unsqueeze(3)?)?.sum(2)?;
+        self.out_proj
+            .forward(&context.reshape((batch, 1, self.heads * self.head_dim))?)
     }
 }
 
