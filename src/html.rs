@@ -1212,7 +1212,7 @@ fn strip_site_suffix(title: &str, site_name: Option<&str>) -> String {
 /// Checks an ISO 8601 date or timestamp and returns it in a uniform shape:
 /// a date alone as `YYYY-MM-DD`, a timestamp as given (trimmed, a space
 /// between date and time turned into `T`), with its offset or `Z` if it has
-/// one. Anything else (`12 May 2025`, Bengali month names) is `None`.
+/// one, else with `+06:00`. Anything else (`12 May 2025`, Bengali month names) is `None`.
 fn normalize_date(raw: &str) -> Option<String> {
     let text: String = raw
         .trim()
@@ -1244,9 +1244,16 @@ fn normalize_date(raw: &str) -> Option<String> {
     let date = format!("{year:04}-{month:02}-{day:02}");
     match rest {
         None => Some(date),
+        // A time without an offset is Bangladesh time, as the text rules
+        // (`dates`) read datelines.
+        Some(time) if valid_time(time) && !has_offset(time) => Some(format!("{date}T{time}+06:00")),
         Some(time) if valid_time(time) => Some(format!("{date}T{time}")),
         Some(_) => None,
     }
+}
+
+fn has_offset(time: &str) -> bool {
+    time.ends_with(['Z', 'z']) || time.contains(['+', '-'])
 }
 
 fn digits(text: &str) -> Option<u32> {
@@ -1443,7 +1450,7 @@ mod tests {
             PageHints {
                 // JSON-LD headline is empty, so the page's <h1>.
                 title: some("সিলেটে বন্যা পরিস্থিতির অবনতি"),
-                published: some("2025-06-02T18:45:00"),
+                published: some("2025-06-02T18:45:00+06:00"),
                 updated: some("2025-06-02T20:05:00+0600"),
                 // From JSON-LD wrapped in CDATA with a raw newline and `;`.
                 source: some("বাসস"),
@@ -1676,6 +1683,10 @@ mod tests {
             some("2025-04-28T10:30:00+0600")
         );
         assert_eq!(normalize_date("২০২৫-০৪-২৮"), some("2025-04-28"));
+        assert_eq!(
+            normalize_date("2025-06-02 18:45:00"),
+            some("2025-06-02T18:45:00+06:00")
+        );
         for bad in [
             "",
             "28 April 2025",

@@ -662,3 +662,114 @@ fn a_changed_article_is_rewritten_even_when_the_last_input_is_unchanged() {
     assert_eq!(json["title"]["bn"], "ঢাকায় নতুন বৃষ্টির খবর");
     assert_eq!(json["paragraphs"][0][0]["bn"], "ঢাকায় আজ বৃষ্টি হয়েছে।");
 }
+
+/// Every page with a `.gold.json` next to it, through `anubad extract`.
+#[test]
+fn extract_gives_the_gold_story_of_every_committed_page() {
+    let work = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for folder in ["tests/fixtures/html", "tests/fixtures/pages"] {
+        for entry in std::fs::read_dir(root().join(folder)).unwrap() {
+            let gold_path = entry.unwrap().path();
+            let Some(name) = gold_path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let Some(stem) = name.strip_suffix(".gold.json") else {
+                continue;
+            };
+            let page = ["html", "txt", "md"]
+                .iter()
+                .map(|ext| gold_path.with_file_name(format!("{stem}.{ext}")))
+                .find(|p| p.exists())
+                .expect("page next to its gold");
+            let gold = read_json(&gold_path);
+            let output = anubad(work.path())
+                .arg("extract")
+                .arg(&page)
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}: {}",
+                page.display(),
+                stderr(&output)
+            );
+            let got: Value = serde_json::from_slice(&output.stdout).unwrap();
+            for key in ["title", "published", "source", "body"] {
+                assert_eq!(got[key], gold[key], "{}: {key}", page.display());
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} gold pages");
+}
+
+#[test]
+fn run_translates_only_the_story_of_an_html_page_and_keeps_its_metadata() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let page = root().join("tests/fixtures/html/jugantor.html");
+    let output = run_articles(work.path(), &[&page], &out, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json = read_json(&out.join("jugantor.json"));
+    let gold = read_json(&root().join("tests/fixtures/html/jugantor.gold.json"));
+    assert_eq!(json["title"]["bn"], gold["title"]);
+    assert_eq!(json["published"], gold["published"]);
+    assert_eq!(json["source"], gold["source"]);
+    let translated: Vec<String> = json["paragraphs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p.as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["bn"].as_str().unwrap())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let body: Vec<String> = gold["body"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        translated, body,
+        "exactly the story paragraphs are translated"
+    );
+    let digest = std::fs::read_to_string(out.join("digest.md")).unwrap();
+    assert!(digest.contains("2025-06-02T18:45:00+06:00"), "{digest}");
+}
+
+#[test]
+fn pages_without_a_story_fail_by_name() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let pages = root().join("tests/fixtures");
+    let output = run_articles(
+        work.path(),
+        &[
+            &pages.join("html/no-body.html"),
+            &pages.join("html/boilerplate.html"),
+            &pages.join("pages/allfurniture-section-index.txt"),
+            &articles_dir().join("kim-troops.txt"),
+        ],
+        &out,
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    for (file, reason) in [
+        ("no-body.html", "empty"),
+        ("boilerplate.html", "no Bengali"),
+        ("allfurniture-section-index.txt", "no story text"),
+    ] {
+        assert!(
+            err.lines().any(|l| l.contains(file) && l.contains(reason)),
+            "no line for {file} ({reason}) in:\n{err}"
+        );
+    }
+    assert!(out.join("kim-troops.json").exists());
+}
