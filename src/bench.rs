@@ -77,9 +77,24 @@ pub fn run(
     let config = opus_mt_base_config();
     let varmap = VarMap::new();
     let started = Instant::now();
-    let model = Marian::load(
+    // Loading through a VarMap creates the random weights as trainable
+    // variables; candle then records every result's inputs for backprop,
+    // which would keep each step's KV cache alive. Real weights (safetensors,
+    // pytorch_model.bin) are plain tensors, so the benchmark uses those too.
+    Marian::load(
         config.clone(),
         VarBuilder::from_varmap(&varmap, DType::F32, &device),
+    )?;
+    let weights = varmap
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::Msg("weights lock poisoned".into()))?
+        .iter()
+        .map(|(name, var)| (name.clone(), var.as_tensor().detach()))
+        .collect();
+    let model = Marian::load(
+        config.clone(),
+        VarBuilder::from_tensors(weights, DType::F32, &device),
     )?;
     log(format!(
         "random opus-mt-sized model built in {:.1}s",

@@ -87,6 +87,49 @@ impl Attention {
         self.out_proj.forward(&context)
     }
 
+    /// Cross-attention for a decoding step where every `copies` consecutive
+    /// rows (the beams of one source) share one source's keys and values:
+    /// `xs` is `[sources * copies, 1, d_model]`, `keys`/`values` are
+    /// `[sources, heads, len, dim]` and `mask` is `[sources, 1, 1, len]`.
+    /// Keeping them per source instead of per row saves memory and the
+    /// re-gathering at every beam reorder.
+    pub fn attend_shared(
+        &self,
+        xs: &Tensor,
+        keys: &Tensor,
+        values: &Tensor,
+        mask: &Tensor,
+        copies: usize,
+    ) -> Result<Tensor> {
+        let (rows, seq, _) = xs.dims3()?;
+        if copies == 1 {
+            return self.attend(xs, keys, values, Some(mask));
+        }
+        if seq != 1 {
+            candle_core::bail!("shared cross-attention takes one position per row");
+        }
+        let sources = rows / copies;
+        let queries = self.split_heads(&self.q_proj.forward(xs)?)?.reshape((
+            sources,
+            copies,
+            self.heads,
+            1,
+            self.head_dim,
+        ))?;
+        // [s, 1, h, len, d] * [s, copies, h, 1, d] -> [s, copies, h, len]
+        let scores = (keys.unsqueeze(1)?.broadcast_mul(&queries)?.sum(4)? * self.scale)?;
+        // [s, 1, 1, len] broadcasts over copies and heads.
+        let scores = scores.broadcast_add(mask)?;
+        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+        // [s, 1, h, len, d] * [s, copies, h, len, 1] -> [s, copies, h, d]
+        let context = values
+            .unsqueeze(1)?
+            .broadcast_mul(&weights.unsqueeze(4)?)?
+            .sum(3)?;
+        self.out_proj
+            .forward(&context.reshape((rows, 1, self.heads * self.head_dim))?)
+    }
+
     /// One query position per row (a decoding step). candle's CPU matmul runs
     /// one small multithreaded gemm per (row, head), whose scheduling costs
     /// far more than the arithmetic; a broadcast multiply and a sum do the

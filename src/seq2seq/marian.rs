@@ -278,23 +278,17 @@ impl EncoderDecoder for Marian {
         copies: usize,
     ) -> Result<Box<dyn DecodeSession + 'a>> {
         let (hidden, mask) = self.encode(sources)?;
-        let copies = copies.max(1);
-        let expand: Vec<u32> = (0..sources.len() as u32)
-            .flat_map(|s| std::iter::repeat_n(s, copies))
-            .collect();
-        let expand = Tensor::new(expand.as_slice(), &self.device)?;
         let cross = self
             .decoder_layers
             .iter()
-            .map(|layer| {
-                let (k, v) = layer.encoder_attn.keys_values(&hidden)?;
-                Ok((k.index_select(&expand, 0)?, v.index_select(&expand, 0)?))
-            })
+            .map(|layer| layer.encoder_attn.keys_values(&hidden))
             .collect::<Result<Vec<_>>>()?;
         Ok(Box::new(MarianSession {
             model: self,
-            encoder_mask: mask.index_select(&expand, 0)?,
+            encoder_mask: mask,
             cross,
+            copies: copies.max(1),
+            sources: sources.len(),
             self_cache: vec![None; self.decoder_layers.len()],
             past: 0,
         }))
@@ -315,8 +309,13 @@ impl EncoderDecoder for Marian {
 
 struct MarianSession<'a> {
     model: &'a Marian,
+    /// Per source, not per row: `[sources, 1, 1, len]`.
     encoder_mask: Tensor,
+    /// Per source, not per row: `[sources, heads, len, dim]` for each layer.
     cross: Vec<(Tensor, Tensor)>,
+    /// Rows per source (the beam width); rows of a source are consecutive.
+    copies: usize,
+    sources: usize,
     self_cache: Vec<Option<(Tensor, Tensor)>>,
     past: usize,
 }
@@ -348,10 +347,13 @@ impl DecodeSession for MarianSession<'_> {
             hidden = layer.self_attn_layer_norm.forward(&(hidden + attended)?)?;
 
             let (cross_k, cross_v) = &self.cross[i];
-            let attended =
-                layer
-                    .encoder_attn
-                    .attend(&hidden, cross_k, cross_v, Some(&self.encoder_mask))?;
+            let attended = layer.encoder_attn.attend_shared(
+                &hidden,
+                cross_k,
+                cross_v,
+                &self.encoder_mask,
+                self.copies,
+            )?;
             hidden = layer
                 .encoder_attn_layer_norm
                 .forward(&(hidden + attended)?)?;
@@ -365,12 +367,29 @@ impl DecodeSession for MarianSession<'_> {
     }
 
     fn select_rows(&mut self, rows: &[u32]) -> Result<()> {
-        let index = Tensor::new(rows, &self.model.device)?;
-        self.encoder_mask = self.encoder_mask.index_select(&index, 0)?;
-        for (k, v) in &mut self.cross {
-            *k = k.index_select(&index, 0)?;
-            *v = v.index_select(&index, 0)?;
+        let copies = self.copies as u32;
+        if rows.len() % self.copies != 0 {
+            candle_core::bail!("rows must come in groups of {copies}, one group per source");
         }
+        // Beams move only within their source; the sources kept, in order.
+        let mut kept = Vec::with_capacity(rows.len() / self.copies);
+        for group in rows.chunks(self.copies) {
+            let source = group[0] / copies;
+            if group.iter().any(|row| row / copies != source) {
+                candle_core::bail!("a row group mixes sources: {group:?}");
+            }
+            kept.push(source);
+        }
+        if kept.len() != self.sources || kept.iter().enumerate().any(|(i, &s)| s != i as u32) {
+            let index = Tensor::new(kept.as_slice(), &self.model.device)?;
+            self.encoder_mask = self.encoder_mask.index_select(&index, 0)?;
+            for (k, v) in &mut self.cross {
+                *k = k.index_select(&index, 0)?;
+                *v = v.index_select(&index, 0)?;
+            }
+            self.sources = kept.len();
+        }
+        let index = Tensor::new(rows, &self.model.device)?;
         for (k, v) in self.self_cache.iter_mut().flatten() {
             *k = k.index_select(&index, 0)?;
             *v = v.index_select(&index, 0)?;

@@ -22,7 +22,9 @@ pub trait DecodeSession {
 
     /// Keeps the rows named by `rows`, in that order: row `i` of the new state
     /// is row `rows[i]` of the old one. Used for beam reordering and for
-    /// dropping rows whose search is over.
+    /// dropping sources whose search is over. Rows come in groups of
+    /// `copies` (as given to [`EncoderDecoder::start`]), each group from one
+    /// source, so per-source state needs no copying while beams move.
     fn select_rows(&mut self, rows: &[u32]) -> candle_core::Result<()>;
 }
 
