@@ -408,23 +408,24 @@ impl BeamItem {
     }
 }
 
-/// Indices of the `k` largest values, largest first; equal values keep index
-/// order.
-fn top_k(values: &[f32], k: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    let k = k.min(values.len());
-    let cmp = |a: &usize, b: &usize| {
-        values[*b]
-            .partial_cmp(&values[*a])
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.cmp(b))
-    };
-    if k < order.len() {
-        order.select_nth_unstable_by(k, cmp);
-        order.truncate(k);
+/// The `k` largest of `values` as `(index, value)`, largest first; equal
+/// values keep index order (as `torch.topk` returns them here). One pass,
+/// no sorting of the whole input: k is a few beams, the input a vocabulary.
+fn top_k(values: impl IntoIterator<Item = f32>, k: usize) -> Vec<(usize, f32)> {
+    let mut best: Vec<(usize, f32)> = Vec::with_capacity(k + 1);
+    if k == 0 {
+        return best;
     }
-    order.sort_by(cmp);
-    order
+    for (index, value) in values.into_iter().enumerate() {
+        // A later index never displaces an equal value.
+        if best.len() == k && !(value > best[k - 1].1) {
+            continue;
+        }
+        let at = best.partition_point(|&(_, v)| v >= value);
+        best.insert(at, (index, value));
+        best.truncate(k);
+    }
+    best
 }
 
 /// transformers computes `sum_logprobs / (len ** length_penalty)` with the
@@ -455,7 +456,7 @@ fn beam_search(
                     .map(|h| vec![*h.tokens.last().unwrap_or(&0)])
             })
             .collect();
-        let rows = rows_to_host(&session.step(&feed)?, true)?;
+        let mut rows = rows_to_host(&session.step(&feed)?, true)?;
         let vocab = rows.first().map(Vec::len).unwrap_or(0);
         let mut reorder: Vec<u32> = Vec::with_capacity(live.len() * beams);
         let mut still_live = Vec::with_capacity(live.len());
@@ -463,26 +464,26 @@ fn beam_search(
         for (slot, &source) in live.iter().enumerate() {
             let item = &mut items[source];
             // b. log-probs, processors, plus the running scores.
-            let mut accumulated = Vec::with_capacity(beams * vocab);
-            for (k, hyp) in item.running.iter().enumerate() {
-                let mut scores = rows[slot * beams + k].clone();
-                process(config, &hyp.tokens, &mut scores);
-                accumulated.extend(scores.into_iter().map(|s| s + hyp.score));
+            let mut item_rows: Vec<Vec<f32>> = (0..beams)
+                .map(|k| std::mem::take(&mut rows[slot * beams + k]))
+                .collect();
+            for (scores, hyp) in item_rows.iter_mut().zip(&item.running) {
+                process(config, &hyp.tokens, scores);
             }
+            let accumulated = item_rows
+                .iter()
+                .zip(&item.running)
+                .flat_map(|(scores, hyp)| scores.iter().map(move |s| s + hyp.score));
             // c. top-k continuations over all beams.
-            let candidates: Vec<(usize, Hypothesis, bool)> = top_k(&accumulated, keep_count)
+            let candidates: Vec<(usize, Hypothesis, bool)> = top_k(accumulated, keep_count)
                 .into_iter()
-                .map(|flat| {
+                .map(|(flat, score)| {
                     let (beam, token) = (flat / vocab, (flat % vocab) as u32);
                     let mut tokens = item.running[beam].tokens.clone();
                     tokens.push(token);
                     // d. stopping criteria: EOS, or max_length reached.
                     let stops = config.is_eos(token) || tokens.len() >= config.max_length;
-                    let hyp = Hypothesis {
-                        tokens,
-                        score: accumulated[flat],
-                    };
-                    (beam, hyp, stops)
+                    (beam, Hypothesis { tokens, score }, stops)
                 })
                 .collect();
             // e. the best non-finished continuations keep running.
@@ -490,7 +491,10 @@ fn beam_search(
                 .iter()
                 .map(|(_, h, stops)| h.score + if *stops { RETIRED } else { 0.0 })
                 .collect();
-            let next = top_k(&running_scores, beams);
+            let next: Vec<usize> = top_k(running_scores.iter().copied(), beams)
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect();
             for &i in &next {
                 reorder.push((slot * beams + candidates[i].0) as u32);
             }
@@ -524,10 +528,9 @@ fn beam_search(
                     just_finished,
                 ));
             }
-            let merged_scores: Vec<f32> = merged.iter().map(|(h, _)| h.score).collect();
-            item.finished = top_k(&merged_scores, beams)
+            item.finished = top_k(merged.iter().map(|(h, _)| h.score), beams)
                 .into_iter()
-                .map(|i| merged[i].clone())
+                .map(|(i, _)| merged[i].clone())
                 .collect();
             item.running = new_running;
             if candidates.iter().all(|(_, _, stops)| *stops) {
@@ -642,7 +645,17 @@ mod tests {
 
     #[test]
     fn top_k_orders_by_value_then_index() {
-        assert_eq!(top_k(&[1.0, 3.0, 3.0, 2.0], 3), vec![1, 2, 3]);
-        assert_eq!(top_k(&[1.0], 4), vec![0]);
+        let indices = |v: &[f32], k| {
+            top_k(v.iter().copied(), k)
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(indices(&[1.0, 3.0, 3.0, 2.0], 3), vec![1, 2, 3]);
+        assert_eq!(indices(&[1.0], 4), vec![0]);
+        assert_eq!(
+            indices(&[f32::NEG_INFINITY, 0.5, f32::NEG_INFINITY], 3),
+            vec![1, 0, 2]
+        );
     }
 }
