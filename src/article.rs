@@ -50,6 +50,15 @@ pub enum InputError {
     BadRecord { input: String, reason: String },
     #[error("{input}: no such file or directory")]
     NotFound { input: String },
+    #[error(
+        "{input}: {size} bytes is too large for one article (limit {limit} bytes); \
+         split it, or give many articles as a .jsonl file"
+    )]
+    TooLarge {
+        input: String,
+        size: u64,
+        limit: u64,
+    },
 }
 
 impl InputError {
@@ -62,7 +71,8 @@ impl InputError {
             | InputError::Empty { input }
             | InputError::NoBengali { input }
             | InputError::BadRecord { input, .. }
-            | InputError::NotFound { input } => input,
+            | InputError::NotFound { input }
+            | InputError::TooLarge { input, .. } => input,
         }
     }
 }
@@ -79,6 +89,11 @@ struct Record {
     published: Option<String>,
 }
 
+/// The largest single page read: far beyond any news article (a long story
+/// is ~100 KB of text, a heavy web page a few MB), small enough that a stray
+/// dump cannot start hours of translation or exhaust memory.
+pub const MAX_ARTICLE_BYTES: u64 = 20 * 1024 * 1024;
+
 /// Extensions picked up when walking a directory.
 const ARTICLE_EXTENSIONS: &[&str] = &["txt", "md", "html", "htm"];
 
@@ -91,12 +106,22 @@ pub fn read_inputs(inputs: &[String]) -> Vec<Result<Article, InputError>> {
             let mut bytes = Vec::new();
             articles.push(
                 std::io::stdin()
+                    .take(MAX_ARTICLE_BYTES + 1)
                     .read_to_end(&mut bytes)
                     .map_err(|source| InputError::Read {
                         input: "stdin".into(),
                         source,
                     })
-                    .and_then(|_| article_from_bytes("stdin", "stdin", &bytes, false)),
+                    .and_then(|_| {
+                        if bytes.len() as u64 > MAX_ARTICLE_BYTES {
+                            return Err(InputError::TooLarge {
+                                input: "stdin".into(),
+                                size: bytes.len() as u64,
+                                limit: MAX_ARTICLE_BYTES,
+                            });
+                        }
+                        article_from_bytes("stdin", "stdin", &bytes, false)
+                    }),
             );
             continue;
         }
@@ -150,6 +175,19 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Result<Article, I
 
 fn read_file(path: &Path, out: &mut Vec<Result<Article, InputError>>) {
     let input = path.display().to_string();
+    let is_jsonl = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"));
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !is_jsonl && meta.len() > MAX_ARTICLE_BYTES {
+            out.push(Err(InputError::TooLarge {
+                input,
+                size: meta.len(),
+                limit: MAX_ARTICLE_BYTES,
+            }));
+            return;
+        }
+    }
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(source) => {
@@ -161,7 +199,6 @@ fn read_file(path: &Path, out: &mut Vec<Result<Article, InputError>>) {
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    let is_jsonl = extension == "jsonl";
     let is_html = extension == "html" || extension == "htm";
     if is_jsonl {
         match decode(&input, &bytes) {

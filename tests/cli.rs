@@ -317,6 +317,8 @@ fn bad_inputs_are_reported_by_name_and_the_batch_goes_on() {
     std::fs::write(inputs.join("empty.txt"), b"\n  \n").unwrap();
     std::fs::write(inputs.join("binary.txt"), b"\x7fELF\x00\x01\x02").unwrap();
     std::fs::write(inputs.join("english.md"), "Only English text here.\n").unwrap();
+    let huge = "ঢাকায় বৃষ্টি হয়েছে।\n".repeat(800_000);
+    std::fs::write(inputs.join("huge.txt"), huge).unwrap();
     let out = work.path().join("out");
     let output = run_articles(work.path(), &[&inputs], &out, &[]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
@@ -326,6 +328,7 @@ fn bad_inputs_are_reported_by_name_and_the_batch_goes_on() {
         ("empty.txt", "empty"),
         ("binary.txt", "binary"),
         ("english.md", "no Bengali"),
+        ("huge.txt", "too large"),
     ] {
         assert!(
             err.lines().any(|l| l.contains(file) && l.contains(reason)),
