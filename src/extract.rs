@@ -2110,7 +2110,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases(512)))]
 
         #[test]
         fn never_panics_and_never_invents_text_on_any_string(input in any::<String>()) {

@@ -30,3 +30,13 @@ pub mod summary;
 pub mod text;
 pub mod translator;
 pub mod weights;
+
+/// Cases for a property test: `PROPTEST_CASES` when set (for long fuzzing
+/// runs), else the test's own default, which keeps `cargo test` quick.
+#[cfg(test)]
+pub(crate) fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

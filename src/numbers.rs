@@ -1180,7 +1180,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases(2000)))]
 
         #[test]
         fn never_panics_on_arbitrary_text(bengali in any::<String>(), english in any::<String>()) {
