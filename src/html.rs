@@ -1635,7 +1635,7 @@ mod tests {
             PageHints {
                 title: some("শিরোনাম এখানে"),
                 published: some("2025-04-28"),
-                updated: some("2025-04-28T21:03"),
+                updated: some("2025-04-28T21:03+06:00"),
                 source: some("রয়টার্স"),
                 byline: some("কূটনৈতিক প্রতিবেদক"),
             }

@@ -157,7 +157,10 @@ fn open_cache(location: &CacheLocation, quiet: bool) -> Option<Cache> {
     match Cache::open(&dir) {
         Ok(cache) => Some(cache),
         Err(e) => {
-            eprintln!("warning: {e}; running without a cache");
+            eprintln!(
+                "warning: {}; running without a cache",
+                pipeline::with_causes(&e)
+            );
             None
         }
     }

@@ -128,10 +128,10 @@ impl<'a> SegmentTranslator<'a> {
         CacheKey::new(&self.model.identity, &self.settings, segment)
     }
 
-    fn disable_cache(&mut self, error: &dyn std::fmt::Display, observe: &mut dyn FnMut(Event)) {
+    fn disable_cache(&mut self, error: &dyn std::error::Error, observe: &mut dyn FnMut(Event)) {
         self.cache = None;
         observe(Event::CacheDisabled {
-            reason: error.to_string(),
+            reason: with_causes(error),
         });
     }
 
@@ -211,6 +211,18 @@ impl<'a> SegmentTranslator<'a> {
         }
         Ok(done)
     }
+}
+
+/// "error: cause: deeper cause", for one-line warnings.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// An article ready to translate.
