@@ -14,6 +14,8 @@
 
 use serde::Serialize;
 
+use crate::text::{DANDA, DOUBLE_DANDA, ZWJ, ZWNJ};
+
 /// Bangladesh Standard Time, the zone of every Bangladeshi news site.
 const BANGLADESH_OFFSET_MINUTES: i32 = 6 * 60;
 /// Datelines are short; a longer line is story text that mentions a date.
@@ -25,10 +27,6 @@ const MAX_UNKNOWN_WORDS_WITH_KEYWORD: usize = 4;
 /// (`ঢাকা, ১৩ জুলাই ২০২৫`) but not a headline (`লবণ মাঠে বজ্রপাতে … Apr 29, 2025`).
 const MAX_UNKNOWN_WORDS_BARE: usize = 2;
 
-const DANDA: char = '\u{0964}';
-const DOUBLE_DANDA: char = '\u{0965}';
-const ZWNJ: char = '\u{200C}';
-const ZWJ: char = '\u{200D}';
 const NUKTA: char = '\u{09BC}';
 const VOWEL_SIGN_E: char = '\u{09C7}';
 const VOWEL_SIGN_AA: char = '\u{09BE}';

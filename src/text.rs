@@ -5,11 +5,11 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-const DANDA: char = '\u{0964}';
-const DOUBLE_DANDA: char = '\u{0965}';
+pub(crate) const DANDA: char = '\u{0964}';
+pub(crate) const DOUBLE_DANDA: char = '\u{0965}';
 const BENGALI_CURRENCY_FOUR: char = '\u{09F7}';
-const ZWJ: char = '\u{200D}';
-const ZWNJ: char = '\u{200C}';
+pub(crate) const ZWJ: char = '\u{200D}';
+pub(crate) const ZWNJ: char = '\u{200C}';
 const BENGALI_TA: char = '\u{09A4}';
 const BENGALI_VIRAMA: char = '\u{09CD}';
 const BENGALI_KHANDA_TA: char = '\u{09CE}';
