@@ -49,8 +49,8 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// Deterministic pseudo-random source ids (no end token: the model must not
-/// see one mid-sentence).
+/// Deterministic pseudo-random source ids, each ending in the end-of-sequence
+/// id 0 as a tokenized sentence does (ids 1.. elsewhere, so none mid-sentence).
 fn sources(count: usize, length: usize, vocab: u32) -> Vec<Vec<u32>> {
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     (0..count)

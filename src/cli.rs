@@ -121,10 +121,7 @@ pub struct TranslateArgs {
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
     /// The presets: family, size, licence, downloaded or not.
-    List {
-        #[arg(long)]
-        offline: bool,
-    },
+    List,
     /// Download a model into the Hugging Face cache and print its directory.
     Pull {
         /// Preset name or hub id (owner/name[@revision]).

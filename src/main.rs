@@ -393,7 +393,7 @@ fn models(command: ModelsCommand) -> Result<u8, Failure> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match command {
-        ModelsCommand::List { offline: _ } => {
+        ModelsCommand::List => {
             writeln!(
                 out,
                 "{:<24} {:<8} {:>7} {:>9} {:>12} {:<14} DOWNLOADED",

@@ -399,86 +399,56 @@ pub fn run(
     observe: &mut dyn FnMut(Event),
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
-    let mut report = RunReport::default();
-    let mut segments = SegmentTranslator::new(model, cache, options.batch_size);
-    let settings = segments.settings().to_string();
-    let mut ids = IdAllocator::new();
-    let mut written: Vec<ArticleOutput> = Vec::new();
-    let mut failed: Vec<(String, String)> = Vec::new();
     observe(Event::Started {
         articles: inputs.len(),
     });
+    let mut run = Run {
+        model,
+        options,
+        segments: SegmentTranslator::new(model, cache, options.batch_size),
+        report: RunReport::default(),
+        written: Vec::new(),
+        failed: Vec::new(),
+        observe,
+    };
+    let settings = run.segments.settings().to_string();
+    let mut ids = IdAllocator::new();
     let mut window: Vec<Prepared> = Vec::new();
     let mut window_segments = 0;
     for input in inputs {
-        match input {
+        let article = match input {
+            Ok(article) => article,
             Err(error) => {
-                let message = error.to_string();
-                observe(Event::ArticleFailed { error: &message });
-                failed.push((error.input().to_string(), message));
+                run.fail(error.input().to_string(), error.to_string());
+                continue;
             }
-            Ok(article) => {
-                let id = ids.allocate(&article.raw_id);
-                let prepared = prepare(article, id, model, &settings);
-                if prepared.title.is_empty() && prepared.paragraphs.is_empty() {
-                    let message = format!(
-                        "{}: no story text found ({} lines of site furniture dropped)",
-                        prepared.article.input,
-                        prepared.story.dropped.len()
-                    );
-                    observe(Event::ArticleFailed { error: &message });
-                    failed.push((prepared.article.input.clone(), message));
-                    continue;
-                }
-                if output::existing_fingerprint(&options.out_dir, &prepared.id).as_deref()
-                    == Some(prepared.fingerprint.as_str())
-                {
-                    if let Some(previous) = output::read_article(&options.out_dir, &prepared.id) {
-                        observe(Event::ArticleDone {
-                            id: &previous.id,
-                            unchanged: true,
-                        });
-                        report.unchanged += 1;
-                        report.warnings += previous.warnings.len();
-                        report.segments += prepared.segments().count();
-                        // Served from the up-to-date output instead of a
-                        // lookup: no model call, so it counts as a hit.
-                        let distinct: HashSet<&String> = prepared.segments().collect();
-                        segments.hits += distinct.len() as u64;
-                        written.push(previous);
-                        continue;
-                    }
-                }
-                window_segments += prepared.segments().count();
-                window.push(prepared);
+        };
+        let id = ids.allocate(&article.raw_id);
+        let prepared = prepare(article, id, model, &settings);
+        if prepared.title.is_empty() && prepared.paragraphs.is_empty() {
+            let message = format!(
+                "{}: no story text found ({} lines of site furniture dropped)",
+                prepared.article.input,
+                prepared.story.dropped.len()
+            );
+            run.fail(prepared.article.input.clone(), message);
+        } else if !run.reuse_unchanged(&prepared) {
+            window_segments += prepared.segments().count();
+            window.push(prepared);
+            if window_segments >= WINDOW_SEGMENTS {
+                run.flush(std::mem::take(&mut window))?;
+                window_segments = 0;
             }
         }
-        if window_segments >= WINDOW_SEGMENTS {
-            flush_window(
-                std::mem::take(&mut window),
-                &mut segments,
-                model,
-                options,
-                &mut report,
-                &mut written,
-                &mut failed,
-                observe,
-            )?;
-            window_segments = 0;
-        }
     }
-    if !window.is_empty() {
-        flush_window(
-            window,
-            &mut segments,
-            model,
-            options,
-            &mut report,
-            &mut written,
-            &mut failed,
-            observe,
-        )?;
-    }
+    run.flush(window)?;
+    let Run {
+        mut report,
+        segments,
+        written,
+        failed,
+        ..
+    } = run;
     report.failed = failed.len();
     report.cache_hits = segments.hits;
     report.cache_misses = segments.misses;
@@ -493,62 +463,97 @@ pub fn run(
     Ok(report)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn flush_window(
-    window: Vec<Prepared>,
-    segments: &mut SegmentTranslator,
-    model: &ModelContext,
-    options: &RunOptions,
-    report: &mut RunReport,
-    written: &mut Vec<ArticleOutput>,
-    failed: &mut Vec<(String, String)>,
-    observe: &mut dyn FnMut(Event),
-) -> Result<(), RunError> {
-    let all: Vec<String> = window.iter().flat_map(|p| p.segments().cloned()).collect();
-    let misses_before = segments.misses;
-    let started = Instant::now();
-    let translations = segments.translate_all(&all, observe)?;
-    let translate_ms = started.elapsed().as_millis() as u64;
-    let window_misses = (segments.misses - misses_before).max(1);
-    for prepared in window {
-        let article_started = Instant::now();
-        let count = prepared.segments().count();
-        let distinct: HashSet<&String> = prepared.segments().collect();
-        let cached = distinct
-            .iter()
-            .filter(|s| translations.get(s.as_str()).is_some_and(|t| t.cached))
-            .count();
-        let translated = distinct.len() - cached;
-        let timings = Timings {
-            // The window's model time, shared out by the segments each article sent.
-            translate_ms: translate_ms * translated as u64 / window_misses,
-            total_ms: 0,
-            cached_segments: cached,
-            translated_segments: translated,
+/// The state of one `run`: what was written, what failed, the counts.
+struct Run<'a, 'o> {
+    model: &'a ModelContext<'a>,
+    options: &'a RunOptions,
+    segments: SegmentTranslator<'a>,
+    report: RunReport,
+    written: Vec<ArticleOutput>,
+    failed: Vec<(String, String)>,
+    observe: &'o mut dyn FnMut(Event),
+}
+
+impl Run<'_, '_> {
+    fn fail(&mut self, input: String, message: String) {
+        (self.observe)(Event::ArticleFailed { error: &message });
+        self.failed.push((input, message));
+    }
+
+    /// Keeps the previous output when its fingerprint matches; true if it did.
+    fn reuse_unchanged(&mut self, prepared: &Prepared) -> bool {
+        let out_dir = &self.options.out_dir;
+        if output::existing_fingerprint(out_dir, &prepared.id).as_deref()
+            != Some(prepared.fingerprint.as_str())
+        {
+            return false;
+        }
+        let Some(previous) = output::read_article(out_dir, &prepared.id) else {
+            return false;
         };
-        let input = prepared.article.input.clone();
-        let mut article = assemble(prepared, &translations, model, timings);
-        article.timings.total_ms =
-            article.timings.translate_ms + article_started.elapsed().as_millis() as u64;
-        report.segments += count;
-        report.warnings += article.warnings.len();
-        match output::write_article(&options.out_dir, &article) {
-            Ok(()) => {
-                observe(Event::ArticleDone {
-                    id: &article.id,
-                    unchanged: false,
-                });
-                report.ok += 1;
-                written.push(article);
-            }
-            Err(e) => {
-                let message = format!("{input}: {e}");
-                observe(Event::ArticleFailed { error: &message });
-                failed.push((input, message));
+        (self.observe)(Event::ArticleDone {
+            id: &previous.id,
+            unchanged: true,
+        });
+        self.report.unchanged += 1;
+        self.report.warnings += previous.warnings.len();
+        self.report.segments += prepared.segments().count();
+        // Served from the up-to-date output instead of a lookup: no model
+        // call, so it counts as a hit.
+        let distinct: HashSet<&String> = prepared.segments().collect();
+        self.segments.hits += distinct.len() as u64;
+        self.written.push(previous);
+        true
+    }
+
+    /// Translates the pooled articles together and writes each one.
+    fn flush(&mut self, window: Vec<Prepared>) -> Result<(), RunError> {
+        if window.is_empty() {
+            return Ok(());
+        }
+        let all: Vec<String> = window.iter().flat_map(|p| p.segments().cloned()).collect();
+        let misses_before = self.segments.misses;
+        let started = Instant::now();
+        let translations = self.segments.translate_all(&all, &mut *self.observe)?;
+        let translate_ms = started.elapsed().as_millis() as u64;
+        let window_misses = (self.segments.misses - misses_before).max(1);
+        for prepared in window {
+            let article_started = Instant::now();
+            let count = prepared.segments().count();
+            let distinct: HashSet<&String> = prepared.segments().collect();
+            let cached = distinct
+                .iter()
+                .filter(|s| translations.get(s.as_str()).is_some_and(|t| t.cached))
+                .count();
+            let translated = distinct.len() - cached;
+            let timings = Timings {
+                // The window's model time, shared out by the segments each
+                // article sent.
+                translate_ms: translate_ms * translated as u64 / window_misses,
+                total_ms: 0,
+                cached_segments: cached,
+                translated_segments: translated,
+            };
+            let input = prepared.article.input.clone();
+            let mut article = assemble(prepared, &translations, self.model, timings);
+            article.timings.total_ms =
+                article.timings.translate_ms + article_started.elapsed().as_millis() as u64;
+            self.report.segments += count;
+            self.report.warnings += article.warnings.len();
+            match output::write_article(&self.options.out_dir, &article) {
+                Ok(()) => {
+                    (self.observe)(Event::ArticleDone {
+                        id: &article.id,
+                        unchanged: false,
+                    });
+                    self.report.ok += 1;
+                    self.written.push(article);
+                }
+                Err(e) => self.fail(input.clone(), format!("{input}: {e}")),
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// `anubad translate`: one output line per input line. With `whole_lines`
