@@ -10,6 +10,7 @@ use candle_nn::{VarBuilder, VarMap};
 
 use crate::generate::{generate, EarlyStopping, GenerationConfig};
 use crate::seq2seq::marian::{Marian, MarianConfig};
+use crate::weights::Weights;
 
 pub struct BenchOptions {
     pub batch_sizes: Vec<usize>,
@@ -83,7 +84,7 @@ pub fn run(
     // pytorch_model.bin) are plain tensors, so the benchmark uses those too.
     Marian::load(
         config.clone(),
-        VarBuilder::from_varmap(&varmap, DType::F32, &device),
+        Weights::from_var_builder(VarBuilder::from_varmap(&varmap, DType::F32, &device), None),
     )?;
     let weights = varmap
         .data()
@@ -94,7 +95,7 @@ pub fn run(
         .collect();
     let model = Marian::load(
         config.clone(),
-        VarBuilder::from_tensors(weights, DType::F32, &device),
+        Weights::from_var_builder(VarBuilder::from_tensors(weights, DType::F32, &device), None),
     )?;
     log(format!(
         "random opus-mt-sized model built in {:.1}s",

@@ -230,6 +230,9 @@ pub enum WeightFiles {
     },
     /// A PyTorch pickle, `pytorch_model.bin`.
     PytorchBin(PathBuf),
+    /// One GGUF file of (usually quantized) tensors; `config.json` beside it
+    /// still gives the dimensions.
+    Gguf(PathBuf),
 }
 
 /// Which tokenizer files the model ships.
@@ -257,7 +260,7 @@ impl ModelLayout {
                 files.extend(index.as_deref());
                 files.extend(shards.iter().map(PathBuf::as_path));
             }
-            WeightFiles::PytorchBin(path) => files.push(path),
+            WeightFiles::PytorchBin(path) | WeightFiles::Gguf(path) => files.push(path),
         }
         match &self.tokenizer {
             TokenizerFiles::TokenizerJson(path) | TokenizerFiles::SentencePiece(path) => {
@@ -789,16 +792,38 @@ trait FileSource {
     /// `Some(path)` when the file exists (downloading it if need be), `None`
     /// when it does not.
     fn fetch(&mut self, name: &str) -> Result<Option<PathBuf>, ResolveError>;
+
+    /// Names of the `.gguf` files the source can list (a directory can; the
+    /// hub is only asked for files by name).
+    fn gguf_files(&mut self) -> Result<Vec<String>, ResolveError> {
+        Ok(Vec::new())
+    }
 }
 
 /// A directory on disk: a local model directory or a cache snapshot.
 struct DirSource {
     dir: Option<PathBuf>,
+    /// A preset's pinned files: other files in a cache snapshot (fetched by
+    /// someone else) must not change which weights a preset loads.
+    only: Option<Vec<String>>,
 }
 
 impl DirSource {
     fn new(dir: Option<PathBuf>) -> Self {
-        Self { dir }
+        Self { dir, only: None }
+    }
+
+    fn pinned(dir: Option<PathBuf>, files: Option<&[String]>) -> Self {
+        Self {
+            dir,
+            only: files.map(<[String]>::to_vec),
+        }
+    }
+
+    fn allowed(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|files| files.iter().any(|file| file == name))
     }
 }
 
@@ -809,8 +834,32 @@ impl FileSource for DirSource {
         Ok(self
             .dir
             .as_ref()
+            .filter(|_| self.allowed(name))
             .map(|dir| dir.join(name))
             .filter(|path| path.is_file()))
+    }
+
+    fn gguf_files(&mut self) -> Result<Vec<String>, ResolveError> {
+        let Some(dir) = &self.dir else {
+            return Ok(Vec::new());
+        };
+        let io_error = |source| ResolveError::Io {
+            path: dir.clone(),
+            source,
+        };
+        let mut names = Vec::new();
+        for entry in fs::read_dir(dir).map_err(io_error)? {
+            let name = entry
+                .map_err(io_error)?
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            if name.ends_with(".gguf") && self.allowed(&name) && dir.join(&name).is_file() {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
     }
 }
 
@@ -821,7 +870,8 @@ enum Discovery {
 }
 
 const WEIGHTS_WANTED: &str =
-    "weights (model.safetensors, or model.safetensors.index.json with its shards, or pytorch_model.bin)";
+    "weights (model.safetensors, or model.safetensors.index.json with its \
+     shards, or pytorch_model.bin, or one .gguf file)";
 const TOKENIZER_WANTED: &str =
     "tokenizer (tokenizer.json, or source.spm + target.spm + vocab.json, or spiece.model)";
 
@@ -881,6 +931,21 @@ fn find_weights(
     }
     if let Some(pickle) = source.fetch("pytorch_model.bin")? {
         return Ok(Some(WeightFiles::PytorchBin(pickle)));
+    }
+    match source.gguf_files()?.as_slice() {
+        [] => {}
+        [single] => {
+            if let Some(path) = source.fetch(single)? {
+                return Ok(Some(WeightFiles::Gguf(path)));
+            }
+        }
+        several => {
+            missing.push(format!(
+                "a single .gguf file (found {}; keep the one to use)",
+                several.join(", ")
+            ));
+            return Ok(None);
+        }
     }
     missing.push(WEIGHTS_WANTED.to_string());
     Ok(None)
@@ -1153,7 +1218,7 @@ fn resolve_hub(request: &HubRequest, opts: &ResolveOptions) -> Result<ResolvedMo
             if !missing.is_empty() {
                 return Err(incomplete(missing));
             }
-            match discover_layout(&mut DirSource::new(hub.snapshot_dir()))? {
+            match discover_layout(&mut DirSource::pinned(hub.snapshot_dir(), Some(files)))? {
                 Discovery::Complete(layout) => layout,
                 Discovery::Incomplete(missing) => return Err(incomplete(missing)),
             }
@@ -1195,10 +1260,12 @@ fn check_snapshot(
             return Ok(Err(missing));
         }
     }
-    Ok(match discover_layout(&mut DirSource::new(Some(dir)))? {
-        Discovery::Complete(layout) => Ok(layout),
-        Discovery::Incomplete(missing) => Err(missing),
-    })
+    Ok(
+        match discover_layout(&mut DirSource::pinned(Some(dir), pinned_files))? {
+            Discovery::Complete(layout) => Ok(layout),
+            Discovery::Incomplete(missing) => Err(missing),
+        },
+    )
 }
 
 fn hub_resolved(

@@ -13,7 +13,7 @@ use crate::marian_tokenizer::MarianTokenizer;
 use crate::resolve::{ModelLayout, ResolvedModel, TokenizerFiles};
 use crate::seq2seq::marian::{Marian, MarianConfig};
 use crate::seq2seq::EncoderDecoder;
-use crate::weights::{var_builder, WeightsError};
+use crate::weights::{Weights, WeightsError};
 
 /// Where the model runs. CUDA and Metal need the crate built with the
 /// `cuda` or `metal` feature.
@@ -152,8 +152,8 @@ impl Translator {
                     source,
                 })?;
         generation.apply(overrides);
-        let vb = var_builder(&layout.weights, DType::F32, device)?;
-        let model = Marian::load(config, vb).map_err(|source| TranslatorError::Model {
+        let weights = Weights::open(&layout.weights, DType::F32, device, None)?;
+        let model = Marian::load(config, weights).map_err(|source| TranslatorError::Model {
             dir: dir.clone(),
             source,
         })?;

@@ -5,8 +5,9 @@
 //! things (see `shared/docs/candle-notes.md`); owning this small piece is what
 //! makes a sentence's translation independent of the batch it lands in.
 
-use candle_core::{DType, Device, Result, Tensor};
-use candle_nn::{linear, linear_no_bias, Linear, Module, VarBuilder};
+use candle_core::{DType, Device, Module, Result, Tensor};
+
+use crate::weights::{Linear, Weights};
 
 /// Added to the scores of positions a query must not see. Finite, as
 /// transformers uses `finfo.min`, so a fully masked row cannot produce NaN.
@@ -24,26 +25,37 @@ pub struct Attention {
 }
 
 impl Attention {
-    /// Loads `q_proj`, `k_proj`, `v_proj`, `out_proj` under `vb` (BART/Marian
-    /// naming). `scale` multiplies the scores (1/sqrt(head_dim) for Marian).
-    pub fn load(vb: VarBuilder, d_model: usize, heads: usize, bias: bool) -> Result<Self> {
+    /// Loads `q_proj`, `k_proj`, `v_proj`, `out_proj` under `weights`
+    /// (BART/Marian/M2M100 naming), scores scaled by 1/sqrt(head_dim).
+    pub fn load(weights: &Weights, d_model: usize, heads: usize, bias: bool) -> Result<Self> {
         let head_dim = d_model / heads;
-        let make = |name: &str| {
-            if bias {
-                linear(d_model, d_model, vb.pp(name))
-            } else {
-                linear_no_bias(d_model, d_model, vb.pp(name))
-            }
-        };
-        Ok(Self {
-            q_proj: make("q_proj")?,
-            k_proj: make("k_proj")?,
-            v_proj: make("v_proj")?,
-            out_proj: make("out_proj")?,
+        let make = |name: &str| weights.pp(name).linear(d_model, d_model, bias);
+        Ok(Self::new(
+            [
+                make("q_proj")?,
+                make("k_proj")?,
+                make("v_proj")?,
+                make("out_proj")?,
+            ],
             heads,
             head_dim,
-            scale: (head_dim as f64).powf(-0.5),
-        })
+            (head_dim as f64).powf(-0.5),
+        ))
+    }
+
+    /// From projections `[query, key, value, output]` mapping to and from
+    /// `heads * head_dim`; `scale` multiplies the scores (T5 uses 1).
+    pub fn new(projections: [Linear; 4], heads: usize, head_dim: usize, scale: f64) -> Self {
+        let [q_proj, k_proj, v_proj, out_proj] = projections;
+        Self {
+            q_proj,
+            k_proj,
+            v_proj,
+            out_proj,
+            heads,
+            head_dim,
+            scale,
+        }
     }
 
     /// `[batch, seq, d_model]` -> `[batch, heads, seq, head_dim]`.

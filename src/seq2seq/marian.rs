@@ -9,10 +9,10 @@
 //! keeps no state between inputs except inside a [`DecodeSession`].
 
 use candle_core::{Device, Module, Result, Tensor};
-use candle_nn::{
-    embedding, layer_norm, linear, Activation, Embedding, LayerNorm, Linear, VarBuilder,
-};
+use candle_nn::{Activation, Embedding, LayerNorm};
 use serde::Deserialize;
+
+use crate::weights::{Linear, Weights};
 
 use super::attention::{append, causal_mask, last_position, padding_mask, Attention};
 use super::{DecodeSession, EncoderDecoder};
@@ -95,10 +95,10 @@ struct FeedForward {
 }
 
 impl FeedForward {
-    fn load(vb: &VarBuilder, d_model: usize, ffn: usize, activation: Activation) -> Result<Self> {
+    fn load(w: &Weights, d_model: usize, ffn: usize, activation: Activation) -> Result<Self> {
         Ok(Self {
-            fc1: linear(d_model, ffn, vb.pp("fc1"))?,
-            fc2: linear(ffn, d_model, vb.pp("fc2"))?,
+            fc1: w.pp("fc1").linear(d_model, ffn, true)?,
+            fc2: w.pp("fc2").linear(ffn, d_model, true)?,
             activation,
         })
     }
@@ -118,13 +118,13 @@ struct EncoderLayer {
 }
 
 impl EncoderLayer {
-    fn load(vb: VarBuilder, cfg: &MarianConfig) -> Result<Self> {
+    fn load(w: Weights, cfg: &MarianConfig) -> Result<Self> {
         let d = cfg.d_model;
         Ok(Self {
-            self_attn: Attention::load(vb.pp("self_attn"), d, cfg.encoder_attention_heads, true)?,
-            self_attn_layer_norm: layer_norm(d, LAYER_NORM_EPS, vb.pp("self_attn_layer_norm"))?,
-            feed_forward: FeedForward::load(&vb, d, cfg.encoder_ffn_dim, cfg.activation_function)?,
-            final_layer_norm: layer_norm(d, LAYER_NORM_EPS, vb.pp("final_layer_norm"))?,
+            self_attn: Attention::load(&w.pp("self_attn"), d, cfg.encoder_attention_heads, true)?,
+            self_attn_layer_norm: w.pp("self_attn_layer_norm").layer_norm(d, LAYER_NORM_EPS)?,
+            feed_forward: FeedForward::load(&w, d, cfg.encoder_ffn_dim, cfg.activation_function)?,
+            final_layer_norm: w.pp("final_layer_norm").layer_norm(d, LAYER_NORM_EPS)?,
         })
     }
 
@@ -148,20 +148,18 @@ struct DecoderLayer {
 }
 
 impl DecoderLayer {
-    fn load(vb: VarBuilder, cfg: &MarianConfig) -> Result<Self> {
+    fn load(w: Weights, cfg: &MarianConfig) -> Result<Self> {
         let d = cfg.d_model;
         let heads = cfg.decoder_attention_heads;
         Ok(Self {
-            self_attn: Attention::load(vb.pp("self_attn"), d, heads, true)?,
-            self_attn_layer_norm: layer_norm(d, LAYER_NORM_EPS, vb.pp("self_attn_layer_norm"))?,
-            encoder_attn: Attention::load(vb.pp("encoder_attn"), d, heads, true)?,
-            encoder_attn_layer_norm: layer_norm(
-                d,
-                LAYER_NORM_EPS,
-                vb.pp("encoder_attn_layer_norm"),
-            )?,
-            feed_forward: FeedForward::load(&vb, d, cfg.decoder_ffn_dim, cfg.activation_function)?,
-            final_layer_norm: layer_norm(d, LAYER_NORM_EPS, vb.pp("final_layer_norm"))?,
+            self_attn: Attention::load(&w.pp("self_attn"), d, heads, true)?,
+            self_attn_layer_norm: w.pp("self_attn_layer_norm").layer_norm(d, LAYER_NORM_EPS)?,
+            encoder_attn: Attention::load(&w.pp("encoder_attn"), d, heads, true)?,
+            encoder_attn_layer_norm: w
+                .pp("encoder_attn_layer_norm")
+                .layer_norm(d, LAYER_NORM_EPS)?,
+            feed_forward: FeedForward::load(&w, d, cfg.decoder_ffn_dim, cfg.activation_function)?,
+            final_layer_norm: w.pp("final_layer_norm").layer_norm(d, LAYER_NORM_EPS)?,
         })
     }
 }
@@ -182,32 +180,36 @@ pub struct Marian {
 
 impl Marian {
     /// Builds the model from weights named as in `MarianMTModel`'s state dict.
-    pub fn load(config: MarianConfig, vb: VarBuilder) -> Result<Self> {
-        let device = vb.device().clone();
+    pub fn load(config: MarianConfig, w: Weights) -> Result<Self> {
+        let device = w.device().clone();
         let d = config.d_model;
-        let model = vb.pp("model");
-        let shared = embedding(config.vocab_size, d, model.pp("shared"))?;
+        let model = w.pp("model");
+        let shared = model.pp("shared").embedding(config.vocab_size, d)?;
         let (encoder_embed, decoder_embed) = if config.share_encoder_decoder_embeddings {
             (shared.clone(), shared.clone())
         } else {
             (
-                embedding(config.vocab_size, d, model.pp("encoder.embed_tokens"))?,
-                embedding(config.decoder_vocab(), d, model.pp("decoder.embed_tokens"))?,
+                model
+                    .pp("encoder.embed_tokens")
+                    .embedding(config.vocab_size, d)?,
+                model
+                    .pp("decoder.embed_tokens")
+                    .embedding(config.decoder_vocab(), d)?,
             )
         };
         let head_weight = if config.tie_word_embeddings {
             decoder_embed.embeddings().clone()
         } else {
-            vb.get((config.decoder_vocab(), d), "lm_head.weight")?
+            w.get((config.decoder_vocab(), d), "lm_head.weight")?
         };
         // A buffer in transformers; checkpoints written without it mean zeros.
-        let bias = if vb.contains_tensor("final_logits_bias") {
-            vb.get((1, config.decoder_vocab()), "final_logits_bias")?
+        let bias = if w.contains("final_logits_bias") {
+            w.get((1, config.decoder_vocab()), "final_logits_bias")?
                 .squeeze(0)?
         } else {
-            Tensor::zeros(config.decoder_vocab(), vb.dtype(), &device)?
+            Tensor::zeros(config.decoder_vocab(), w.dtype(), &device)?
         };
-        let lm_head = Linear::new(head_weight, Some(bias));
+        let lm_head = w.linear_from(head_weight, Some(bias))?;
         let encoder_layers = (0..config.encoder_layers)
             .map(|i| EncoderLayer::load(model.pp(format!("encoder.layers.{i}")), &config))
             .collect::<Result<Vec<_>>>()?;
@@ -215,7 +217,7 @@ impl Marian {
             .map(|i| DecoderLayer::load(model.pp(format!("decoder.layers.{i}")), &config))
             .collect::<Result<Vec<_>>>()?;
         let positions = sinusoidal_positions(config.max_position_embeddings, d, &device)?
-            .to_dtype(vb.dtype())?;
+            .to_dtype(w.dtype())?;
         let embed_scale = if config.scale_embedding {
             (d as f64).sqrt()
         } else {
