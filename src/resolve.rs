@@ -64,8 +64,13 @@ pub struct Preset {
     #[serde(default)]
     pub params: Option<String>,
     /// Files to download from the repo at `revision`; together they must form
-    /// a complete layout (config, weights, tokenizer).
+    /// a complete layout (config, weights, tokenizer). Shards named by a
+    /// listed `*.index.json` are fetched too.
     pub files: Vec<String>,
+    /// Files fetched when the repo has them (their presence at the pinned
+    /// revision is not confirmed); a 404 is not an error.
+    #[serde(default)]
+    pub optional_files: Vec<String>,
     #[serde(default)]
     pub notes: String,
     /// FLORES-200 devtest chrF++ for the preset's direction, where published.
@@ -230,6 +235,11 @@ pub enum WeightFiles {
     },
     /// A PyTorch pickle, `pytorch_model.bin`.
     PytorchBin(PathBuf),
+    /// Pickle shards listed by `pytorch_model.bin.index.json` (NLLB-200-3.3B).
+    PytorchShards {
+        index: PathBuf,
+        shards: Vec<PathBuf>,
+    },
     /// One GGUF file of (usually quantized) tensors; `config.json` beside it
     /// still gives the dimensions.
     Gguf(PathBuf),
@@ -261,6 +271,10 @@ impl ModelLayout {
                 files.extend(shards.iter().map(PathBuf::as_path));
             }
             WeightFiles::PytorchBin(path) | WeightFiles::Gguf(path) => files.push(path),
+            WeightFiles::PytorchShards { index, shards } => {
+                files.push(index);
+                files.extend(shards.iter().map(PathBuf::as_path));
+            }
         }
         match &self.tokenizer {
             TokenizerFiles::TokenizerJson(path) | TokenizerFiles::SentencePiece(path) => {
@@ -440,6 +454,7 @@ pub fn resolve(spec: &str, opts: &ResolveOptions) -> Result<ResolvedModel, Resol
                 revision: revision.unwrap_or_else(|| preset.revision.clone()),
                 licence: Some(preset.licence.clone()),
                 files: pinned_files,
+                optional_files: preset.optional_files.clone(),
             };
             resolve_hub(&request, opts)
         }
@@ -450,6 +465,7 @@ pub fn resolve(spec: &str, opts: &ResolveOptions) -> Result<ResolvedModel, Resol
                 revision: revision.unwrap_or_else(|| "main".to_string()),
                 licence: None,
                 files: None,
+                optional_files: Vec::new(),
             };
             resolve_hub(&request, opts)
         }
@@ -912,25 +928,22 @@ fn find_weights(
             shards: vec![single],
         }));
     }
-    if let Some(index) = source.fetch("model.safetensors.index.json")? {
-        let mut shards = Vec::new();
-        let mut complete = true;
-        for name in safetensors_shard_names(&index)? {
-            match source.fetch(&name)? {
-                Some(path) => shards.push(path),
-                None => {
-                    complete = false;
-                    missing.push(format!("{name} (listed in model.safetensors.index.json)"));
+    if let Some(index) = source.fetch(SAFETENSORS_INDEX)? {
+        return Ok(
+            fetch_shards(source, &index, SAFETENSORS_INDEX, missing)?.map(|shards| {
+                WeightFiles::Safetensors {
+                    index: Some(index),
+                    shards,
                 }
-            }
-        }
-        return Ok(complete.then_some(WeightFiles::Safetensors {
-            index: Some(index),
-            shards,
-        }));
+            }),
+        );
     }
     if let Some(pickle) = source.fetch("pytorch_model.bin")? {
         return Ok(Some(WeightFiles::PytorchBin(pickle)));
+    }
+    if let Some(index) = source.fetch(PYTORCH_INDEX)? {
+        return Ok(fetch_shards(source, &index, PYTORCH_INDEX, missing)?
+            .map(|shards| WeightFiles::PytorchShards { index, shards }));
     }
     match source.gguf_files()?.as_slice() {
         [] => {}
@@ -949,6 +962,31 @@ fn find_weights(
     }
     missing.push(WEIGHTS_WANTED.to_string());
     Ok(None)
+}
+
+const SAFETENSORS_INDEX: &str = "model.safetensors.index.json";
+const PYTORCH_INDEX: &str = "pytorch_model.bin.index.json";
+
+/// The shards an index lists, or `None` (with what is missing) when some
+/// are absent.
+fn fetch_shards(
+    source: &mut dyn FileSource,
+    index: &Path,
+    index_name: &str,
+    missing: &mut Vec<String>,
+) -> Result<Option<Vec<PathBuf>>, ResolveError> {
+    let mut shards = Vec::new();
+    let mut complete = true;
+    for name in shard_names(index)? {
+        match source.fetch(&name)? {
+            Some(path) => shards.push(path),
+            None => {
+                complete = false;
+                missing.push(format!("{name} (listed in {index_name})"));
+            }
+        }
+    }
+    Ok(complete.then_some(shards))
 }
 
 fn find_tokenizer(
@@ -985,8 +1023,9 @@ fn find_tokenizer(
     Ok(None)
 }
 
-/// Shard file names from a safetensors index, deduplicated, in sorted order.
-fn safetensors_shard_names(index_path: &Path) -> Result<Vec<String>, ResolveError> {
+/// Shard file names from a safetensors or pickle index, deduplicated, in
+/// sorted order.
+fn shard_names(index_path: &Path) -> Result<Vec<String>, ResolveError> {
     let index = read_json(index_path)?;
     let mut names: Vec<String> = index
         .get("weight_map")
@@ -1038,6 +1077,8 @@ struct HubRequest {
     licence: Option<String>,
     /// A preset's pinned file list; `None` means discover the layout.
     files: Option<Vec<String>>,
+    /// Fetched with `files` when present.
+    optional_files: Vec<String>,
 }
 
 struct HubSettings {
@@ -1174,7 +1215,11 @@ fn resolve_hub(request: &HubRequest, opts: &ResolveOptions) -> Result<ResolvedMo
     // updates. Presets pin commits, so there is nothing to update; for a
     // branch, pin a commit (or delete the ref) to move on.
     let cached = snapshot_dir(&settings.hub_cache, &request.repo, &request.revision);
-    let missing = match check_snapshot(cached.clone(), request.files.as_deref())? {
+    let missing = match check_snapshot(
+        cached.clone(),
+        request.files.as_deref(),
+        &request.optional_files,
+    )? {
         Ok(layout) => {
             let dir = cached.ok_or(ResolveError::NoCacheDir)?;
             return Ok(hub_resolved(request, dir, layout, Vec::new()));
@@ -1210,15 +1255,30 @@ fn resolve_hub(request: &HubRequest, opts: &ResolveOptions) -> Result<ResolvedMo
     let layout = match &request.files {
         Some(files) => {
             let mut missing = Vec::new();
+            let mut allowed = files.clone();
             for file in files {
-                if hub.fetch(file)?.is_none() {
-                    missing.push(file.clone());
+                match hub.fetch(file)? {
+                    None => missing.push(file.clone()),
+                    Some(path) if file.ends_with(".index.json") => {
+                        for shard in shard_names(&path)? {
+                            if hub.fetch(&shard)?.is_none() {
+                                missing.push(format!("{shard} (listed in {file})"));
+                            }
+                            allowed.push(shard);
+                        }
+                    }
+                    Some(_) => {}
                 }
             }
             if !missing.is_empty() {
                 return Err(incomplete(missing));
             }
-            match discover_layout(&mut DirSource::pinned(hub.snapshot_dir(), Some(files)))? {
+            for file in &request.optional_files {
+                if hub.fetch(file)?.is_some() {
+                    allowed.push(file.clone());
+                }
+            }
+            match discover_layout(&mut DirSource::pinned(hub.snapshot_dir(), Some(&allowed)))? {
                 Discovery::Complete(layout) => layout,
                 Discovery::Incomplete(missing) => return Err(incomplete(missing)),
             }
@@ -1238,6 +1298,7 @@ fn resolve_hub(request: &HubRequest, opts: &ResolveOptions) -> Result<ResolvedMo
 fn check_snapshot(
     snapshot: Option<PathBuf>,
     pinned_files: Option<&[String]>,
+    optional_files: &[String],
 ) -> Result<Result<ModelLayout, Vec<String>>, ResolveError> {
     let Some(dir) = snapshot else {
         let missing = match pinned_files {
@@ -1250,6 +1311,7 @@ fn check_snapshot(
         };
         return Ok(Err(missing));
     };
+    let mut allowed = Vec::new();
     if let Some(files) = pinned_files {
         let missing: Vec<String> = files
             .iter()
@@ -1259,9 +1321,17 @@ fn check_snapshot(
         if !missing.is_empty() {
             return Ok(Err(missing));
         }
+        allowed.extend(files.iter().cloned());
+        for index in files.iter().filter(|file| file.ends_with(".index.json")) {
+            allowed.extend(shard_names(&dir.join(index))?);
+        }
+        // An optional file absent from the snapshot may simply not exist in
+        // the repo; it cannot make the snapshot incomplete.
+        allowed.extend(optional_files.iter().cloned());
     }
+    let only = pinned_files.map(|_| allowed.as_slice());
     Ok(
-        match discover_layout(&mut DirSource::pinned(Some(dir), pinned_files))? {
+        match discover_layout(&mut DirSource::pinned(Some(dir), only))? {
             Discovery::Complete(layout) => Ok(layout),
             Discovery::Incomplete(missing) => Err(missing),
         },
@@ -1784,6 +1854,105 @@ mod tests {
         assert_eq!(
             resolved.layout.tokenizer,
             TokenizerFiles::SentencePiece(root.join("spiece.model"))
+        );
+    }
+
+    #[test]
+    fn a_single_gguf_file_is_the_weights_and_two_are_ambiguous() {
+        let dir = temp_dir();
+        write(dir.path(), "config.json", br#"{"model_type":"t5"}"#);
+        write(dir.path(), "tokenizer.json", b"{}");
+        write(dir.path(), "model-q4k.gguf", b"GGUF");
+        let root = fs::canonicalize(dir.path()).expect("canonical");
+        let resolved =
+            resolve(&dir.path().to_string_lossy(), &ResolveOptions::default()).expect("gguf");
+        assert_eq!(
+            resolved.layout.weights,
+            WeightFiles::Gguf(root.join("model-q4k.gguf"))
+        );
+
+        write(dir.path(), "model-q8_0.gguf", b"GGUF");
+        let message = resolve(&dir.path().to_string_lossy(), &ResolveOptions::default())
+            .expect_err("two candidates")
+            .to_string();
+        assert!(
+            message.contains("model-q4k.gguf, model-q8_0.gguf"),
+            "{message}"
+        );
+
+        // Dense weights win over a GGUF file beside them.
+        write(dir.path(), "model.safetensors", b"dense");
+        let resolved =
+            resolve(&dir.path().to_string_lossy(), &ResolveOptions::default()).expect("dense");
+        assert!(matches!(
+            resolved.layout.weights,
+            WeightFiles::Safetensors { .. }
+        ));
+    }
+
+    #[test]
+    fn pickle_shards_come_from_their_index() {
+        let dir = temp_dir();
+        write(dir.path(), "config.json", br#"{"model_type":"m2m_100"}"#);
+        write(dir.path(), "tokenizer.json", b"{}");
+        write(
+            dir.path(),
+            "pytorch_model.bin.index.json",
+            br#"{"weight_map":{"a":"pytorch_model-00001-of-00002.bin","b":"pytorch_model-00002-of-00002.bin"}}"#,
+        );
+        write(dir.path(), "pytorch_model-00001-of-00002.bin", b"one");
+        let message = resolve(&dir.path().to_string_lossy(), &ResolveOptions::default())
+            .expect_err("a shard is missing")
+            .to_string();
+        assert!(
+            message.contains("pytorch_model-00002-of-00002.bin"),
+            "{message}"
+        );
+        write(dir.path(), "pytorch_model-00002-of-00002.bin", b"two");
+        let root = fs::canonicalize(dir.path()).expect("canonical");
+        let resolved =
+            resolve(&dir.path().to_string_lossy(), &ResolveOptions::default()).expect("complete");
+        assert_eq!(
+            resolved.layout.weights,
+            WeightFiles::PytorchShards {
+                index: root.join("pytorch_model.bin.index.json"),
+                shards: vec![
+                    root.join("pytorch_model-00001-of-00002.bin"),
+                    root.join("pytorch_model-00002-of-00002.bin"),
+                ],
+            }
+        );
+    }
+
+    #[test]
+    fn a_preset_loads_only_its_pinned_files_from_a_shared_snapshot() {
+        let dir = temp_dir();
+        write(dir.path(), "config.json", br#"{"model_type":"t5"}"#);
+        write(dir.path(), "tokenizer.json", b"{}");
+        write(dir.path(), "model-q4k.gguf", b"GGUF");
+        // Someone else fetched the 12 GB dense weights into the same snapshot.
+        write(dir.path(), "model.safetensors", b"dense");
+        let pinned = ["config.json", "tokenizer.json", "model-q4k.gguf"].map(String::from);
+        let layout = check_snapshot(Some(dir.path().to_path_buf()), Some(&pinned), &[])
+            .expect("readable")
+            .expect("complete");
+        assert_eq!(
+            layout.weights,
+            WeightFiles::Gguf(dir.path().join("model-q4k.gguf"))
+        );
+        // An optional file is used when present and not required otherwise.
+        let optional = ["tokenizer_config.json".to_string()];
+        let layout = check_snapshot(Some(dir.path().to_path_buf()), Some(&pinned), &optional)
+            .expect("readable")
+            .expect("complete without the optional file");
+        assert_eq!(layout.tokenizer_config, None);
+        write(dir.path(), "tokenizer_config.json", b"{}");
+        let layout = check_snapshot(Some(dir.path().to_path_buf()), Some(&pinned), &optional)
+            .expect("readable")
+            .expect("complete");
+        assert_eq!(
+            layout.tokenizer_config,
+            Some(dir.path().join("tokenizer_config.json"))
         );
     }
 

@@ -85,6 +85,61 @@ impl GgufTensors {
     }
 }
 
+/// Several `pytorch_model-*.bin` shards read as one checkpoint.
+struct ShardedPickles {
+    shards: Vec<candle_core::pickle::PthTensors>,
+}
+
+impl ShardedPickles {
+    fn open(paths: &[PathBuf]) -> Result<Self> {
+        let shards = paths
+            .iter()
+            .map(|path| candle_core::pickle::PthTensors::new(path, None))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { shards })
+    }
+
+    fn shard_with(&self, name: &str) -> Result<&candle_core::pickle::PthTensors> {
+        self.shards
+            .iter()
+            .find(|shard| shard.tensor_infos().contains_key(name))
+            .ok_or_else(|| candle_core::Error::Msg(format!("tensor {name} not found in any shard")))
+    }
+}
+
+impl candle_nn::var_builder::SimpleBackend for ShardedPickles {
+    fn get(
+        &self,
+        shape: Shape,
+        name: &str,
+        hints: candle_nn::Init,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<Tensor> {
+        candle_nn::var_builder::SimpleBackend::get(
+            self.shard_with(name)?,
+            shape,
+            name,
+            hints,
+            dtype,
+            device,
+        )
+    }
+
+    fn get_unchecked(&self, name: &str, dtype: DType, device: &Device) -> Result<Tensor> {
+        candle_nn::var_builder::SimpleBackend::get_unchecked(
+            self.shard_with(name)?,
+            name,
+            dtype,
+            device,
+        )
+    }
+
+    fn contains_tensor(&self, name: &str) -> bool {
+        self.shard_with(name).is_ok()
+    }
+}
+
 #[derive(Clone)]
 enum Store {
     Dense(VarBuilder<'static>),
@@ -125,6 +180,16 @@ impl Weights {
                 let vb = unsafe { VarBuilder::from_mmaped_safetensors(shards, dtype, device) };
                 (first, vb.map(Store::Dense))
             }
+            WeightFiles::PytorchShards { index, shards } => (
+                index,
+                ShardedPickles::open(shards).map(|backend| {
+                    Store::Dense(VarBuilder::from_backend(
+                        Box::new(backend),
+                        dtype,
+                        device.clone(),
+                    ))
+                }),
+            ),
             WeightFiles::Gguf(path) => (
                 path,
                 GgufTensors::read(path, device).map(|t| Store::Gguf(Arc::new(t))),
@@ -335,7 +400,7 @@ impl Module for Linear {
 mod tests {
     use super::*;
 
-    fn random_weights(quantize: Option<Quantization>) -> Weights {
+    fn random_tensors() -> HashMap<String, Tensor> {
         let device = Device::Cpu;
         let mut tensors = HashMap::new();
         tensors.insert(
@@ -350,19 +415,24 @@ mod tests {
             "odd.weight".to_string(),
             Tensor::randn(0f32, 1.0, (8, 20), &device).unwrap(),
         );
+        tensors
+    }
+
+    fn weights(tensors: &HashMap<String, Tensor>, quantize: Option<Quantization>) -> Weights {
         Weights::from_var_builder(
-            VarBuilder::from_tensors(tensors, DType::F32, &device),
+            VarBuilder::from_tensors(tensors.clone(), DType::F32, &Device::Cpu),
             quantize,
         )
     }
 
     #[test]
     fn q8_0_linear_stays_close_to_the_dense_one() {
-        let dense = random_weights(None)
+        let tensors = random_tensors();
+        let dense = weights(&tensors, None)
             .pp("layer")
             .linear(64, 8, true)
             .unwrap();
-        let quantized = random_weights(Some(Quantization::Q8_0))
+        let quantized = weights(&tensors, Some(Quantization::Q8_0))
             .pp("layer")
             .linear(64, 8, true)
             .unwrap();
@@ -391,11 +461,36 @@ mod tests {
 
     #[test]
     fn widths_that_are_not_whole_blocks_stay_dense() {
-        let linear = random_weights(Some(Quantization::Q8_0))
+        let linear = weights(&random_tensors(), Some(Quantization::Q8_0))
             .pp("odd")
             .linear(20, 8, false)
             .unwrap();
         assert!(matches!(linear, Linear::Dense(_)));
+    }
+
+    #[test]
+    fn pickle_shards_read_as_one_checkpoint() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pickle-shards");
+        let files = WeightFiles::PytorchShards {
+            index: dir.join("pytorch_model.bin.index.json"),
+            shards: vec![
+                dir.join("pytorch_model-00001-of-00002.bin"),
+                dir.join("pytorch_model-00002-of-00002.bin"),
+            ],
+        };
+        let weights = Weights::open(&files, DType::F32, &Device::Cpu, None).unwrap();
+        let encoder = weights.get((2, 3), "encoder.weight").unwrap();
+        assert_eq!(
+            encoder.to_vec2::<f32>().unwrap(),
+            vec![vec![0.0, 1.0, 2.0], vec![3.0, 4.0, 5.0]]
+        );
+        let decoder = weights.pp("decoder").get(4, "weight").unwrap();
+        assert_eq!(
+            decoder.to_vec1::<f32>().unwrap(),
+            vec![0.0, 10.0, 20.0, 30.0]
+        );
+        assert!(!weights.contains("lm_head.weight"));
+        assert!(weights.get(4, "lm_head.weight").is_err());
     }
 
     #[test]
