@@ -1,7 +1,9 @@
-//! `anubad bench`: translation speed on a Marian model of opus-mt-bn-en's
-//! real size (d_model 512, 6+6 layers, 8 heads, ffn 2048, vocabulary 58101)
-//! with random weights and a fixed output length, so that anyone can rerun it
-//! without downloading anything and compare numbers from one run.
+//! `anubad bench`: translation speed on models of real sizes with random
+//! weights and a fixed output length, so that anyone can rerun it without
+//! downloading anything and compare numbers from one run: Marian at
+//! opus-mt-bn-en's size (d_model 512, 6+6 layers, vocabulary 58101) and
+//! M2M100 at NLLB-200-distilled-600M's (d_model 1024, 12+12 layers,
+//! vocabulary 256206), in f32, bf16 or with Q8_0 linear layers.
 
 use std::time::Instant;
 
@@ -9,10 +11,37 @@ use candle_core::{DType, Device};
 use candle_nn::{VarBuilder, VarMap};
 
 use crate::generate::{generate, EarlyStopping, GenerationConfig};
+use crate::seq2seq::m2m100::{M2M100Config, M2M100};
 use crate::seq2seq::marian::{Marian, MarianConfig};
-use crate::weights::Weights;
+use crate::seq2seq::EncoderDecoder;
+use crate::translator::Precision;
+use crate::weights::{Quantization, Weights};
+
+/// Which model shape to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum BenchModel {
+    /// Marian, opus-mt-bn-en's dimensions (~77M parameters).
+    #[default]
+    #[value(name = "opus-mt")]
+    OpusMt,
+    /// M2M100, NLLB-200-distilled-600M's dimensions (~615M parameters).
+    #[value(name = "nllb-600m")]
+    Nllb600m,
+}
+
+impl BenchModel {
+    pub fn describe(self) -> &'static str {
+        match self {
+            BenchModel::OpusMt => "Marian at opus-mt-bn-en's size",
+            BenchModel::Nllb600m => "M2M100 at NLLB-200-distilled-600M's size",
+        }
+    }
+}
 
 pub struct BenchOptions {
+    pub model: BenchModel,
+    pub precision: Precision,
+    pub quantize: Option<Quantization>,
     pub batch_sizes: Vec<usize>,
     pub sentences: usize,
     pub source_tokens: usize,
@@ -43,6 +72,20 @@ pub fn opus_mt_base_config() -> MarianConfig {
     .expect("static config is valid")
 }
 
+/// facebook/nllb-200-distilled-600M's dimensions, from its config.json.
+pub fn nllb_600m_config() -> M2M100Config {
+    serde_json::from_value(serde_json::json!({
+        "vocab_size": 256206, "d_model": 1024,
+        "encoder_layers": 12, "decoder_layers": 12,
+        "encoder_attention_heads": 16, "decoder_attention_heads": 16,
+        "encoder_ffn_dim": 4096, "decoder_ffn_dim": 4096,
+        "activation_function": "relu", "max_position_embeddings": 1024,
+        "scale_embedding": true, "pad_token_id": 1, "bos_token_id": 0,
+        "eos_token_id": 2, "decoder_start_token_id": 2
+    }))
+    .expect("static config is valid")
+}
+
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -51,8 +94,9 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 /// Deterministic pseudo-random source ids, each ending in the end-of-sequence
-/// id 0 as a tokenized sentence does (ids 1.. elsewhere, so none mid-sentence).
-fn sources(count: usize, length: usize, vocab: u32) -> Vec<Vec<u32>> {
+/// id as a tokenized sentence does (ids 3.. elsewhere, so no special token
+/// mid-sentence).
+fn sources(count: usize, length: usize, vocab: u32, eos: u32) -> Vec<Vec<u32>> {
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     (0..count)
         .map(|_| {
@@ -61,13 +105,44 @@ fn sources(count: usize, length: usize, vocab: u32) -> Vec<Vec<u32>> {
                     state ^= state << 13;
                     state ^= state >> 7;
                     state ^= state << 17;
-                    1 + (state % (vocab as u64 - 2)) as u32
+                    3 + (state % (vocab as u64 - 4)) as u32
                 })
                 .collect();
-            ids.push(0);
+            ids.push(eos);
             ids
         })
         .collect()
+}
+
+/// Random weights for whatever `load` reads, as plain tensors.
+///
+/// Built through a `VarMap`, they would be trainable variables: candle then
+/// records every result's inputs for backprop and keeps every step's KV cache
+/// alive. Real weights (safetensors, pytorch_model.bin) are plain tensors, so
+/// the benchmark detaches them first.
+fn random_weights<T>(
+    dtype: DType,
+    device: &Device,
+    quantize: Option<Quantization>,
+    load: impl Fn(Weights) -> candle_core::Result<T>,
+) -> candle_core::Result<T> {
+    let varmap = VarMap::new();
+    load(Weights::from_var_builder(
+        VarBuilder::from_varmap(&varmap, DType::F32, device),
+        None,
+    ))?;
+    let tensors = varmap
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::Msg("weights lock poisoned".into()))?
+        .iter()
+        .map(|(name, var)| Ok((name.clone(), var.as_tensor().detach().to_dtype(dtype)?)))
+        .collect::<candle_core::Result<_>>()?;
+    drop(varmap);
+    load(Weights::from_var_builder(
+        VarBuilder::from_tensors(tensors, dtype, device),
+        quantize,
+    ))
 }
 
 pub fn run(
@@ -75,30 +150,29 @@ pub fn run(
     log: &mut dyn FnMut(String),
 ) -> candle_core::Result<Vec<BenchRow>> {
     let device = Device::Cpu;
-    let config = opus_mt_base_config();
-    let varmap = VarMap::new();
+    let dtype = options.precision.dtype();
     let started = Instant::now();
-    // Loading through a VarMap creates the random weights as trainable
-    // variables; candle then records every result's inputs for backprop,
-    // which would keep each step's KV cache alive. Real weights (safetensors,
-    // pytorch_model.bin) are plain tensors, so the benchmark uses those too.
-    Marian::load(
-        config.clone(),
-        Weights::from_var_builder(VarBuilder::from_varmap(&varmap, DType::F32, &device), None),
-    )?;
-    let weights = varmap
-        .data()
-        .lock()
-        .map_err(|_| candle_core::Error::Msg("weights lock poisoned".into()))?
-        .iter()
-        .map(|(name, var)| (name.clone(), var.as_tensor().detach()))
-        .collect();
-    let model = Marian::load(
-        config.clone(),
-        Weights::from_var_builder(VarBuilder::from_tensors(weights, DType::F32, &device), None),
-    )?;
+    let (model, pad, eos, start): (Box<dyn EncoderDecoder>, u32, u32, u32) = match options.model {
+        BenchModel::OpusMt => {
+            let config = opus_mt_base_config();
+            let (pad, eos) = (config.pad_token_id, config.eos_token_id);
+            let model = random_weights(dtype, &device, options.quantize, |w| {
+                Marian::load(config.clone(), w)
+            })?;
+            (Box::new(model), pad, eos, pad)
+        }
+        BenchModel::Nllb600m => {
+            let config = nllb_600m_config();
+            let (pad, eos) = (config.pad_token_id, config.eos_token_id);
+            let model = random_weights(dtype, &device, options.quantize, |w| {
+                M2M100::load(config.clone(), w)
+            })?;
+            (Box::new(model), pad, eos, eos)
+        }
+    };
     log(format!(
-        "random opus-mt-sized model built in {:.1}s",
+        "random model ({}) built in {:.1}s",
+        options.model.describe(),
         started.elapsed().as_secs_f64()
     ));
     // No end token and no forced end: every sentence generates exactly
@@ -107,30 +181,32 @@ pub fn run(
         num_beams: options.beams.max(1),
         max_length: options.output_tokens + 1,
         min_length: 0,
-        decoder_start_token_id: config.pad_token_id,
+        decoder_start_token_id: start,
         eos_token_ids: Vec::new(),
-        pad_token_id: config.pad_token_id,
+        pad_token_id: pad,
         forced_bos_token_id: None,
         forced_eos_token_ids: Vec::new(),
-        bad_words_ids: vec![vec![config.pad_token_id]],
+        bad_words_ids: vec![vec![pad]],
         no_repeat_ngram_size: 0,
         repetition_penalty: 1.0,
         length_penalty: 1.0,
         early_stopping: EarlyStopping::Heuristic,
     };
+    let model = model.as_ref();
     let inputs = sources(
         options.sentences,
         options.source_tokens,
-        config.vocab_size as u32,
+        model.vocab_size() as u32,
+        eos,
     );
     // One warm-up batch so that first-touch page faults are not timed.
-    generate(&model, &inputs[..1.min(inputs.len())], &generation)?;
+    generate(model, &inputs[..1.min(inputs.len())], &generation)?;
     let mut rows = Vec::new();
     for &batch_size in &options.batch_sizes {
         let started = Instant::now();
         let mut tokens = 0usize;
         for batch in inputs.chunks(batch_size.max(1)) {
-            for sequence in generate(&model, batch, &generation)? {
+            for sequence in generate(model, batch, &generation)? {
                 tokens += sequence.len() - 1;
             }
         }
@@ -153,9 +229,15 @@ pub fn run(
 
 pub fn markdown_table(options: &BenchOptions, rows: &[BenchRow]) -> String {
     let mut table = format!(
-        "{} sentences of {} tokens, {} output tokens each, beams {}, threads {}\n\n\
+        "{}, {}{}: {} sentences of {} tokens, {} output tokens each, beams {}, threads {}\n\n\
          | batch | seconds | sentences/s | target tokens/s | peak RSS (MiB) |\n\
          |---:|---:|---:|---:|---:|\n",
+        options.model.describe(),
+        options.precision.name(),
+        options
+            .quantize
+            .map(|q| format!(", linear layers {}", q.name()))
+            .unwrap_or_default(),
         options.sentences,
         options.source_tokens,
         options.output_tokens,

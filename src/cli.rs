@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use anubad::translator::DeviceChoice;
+use anubad::bench::BenchModel;
+use anubad::translator::{DeviceChoice, Precision};
+use anubad::weights::Quantization;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,7 +41,7 @@ pub enum Command {
     Models(ModelsCommand),
     /// Inspect or clear the translation cache.
     Cache(CacheArgs),
-    /// Measure translation speed on a random model of opus-mt's size.
+    /// Measure translation speed on a random model of a real model's size.
     Bench(BenchArgs),
 }
 
@@ -64,6 +66,21 @@ pub struct ModelArgs {
     /// Longest output in tokens, start token included (default: the model's).
     #[arg(long)]
     pub max_length: Option<usize>,
+    /// Forbid repeating any n-gram of this size (NLLB can loop; 3 or 4 helps).
+    #[arg(long, value_name = "N")]
+    pub no_repeat_ngram_size: Option<usize>,
+    /// Penalize tokens already generated (1.0 = off; 1.2 is a common choice).
+    #[arg(long, value_name = "PENALTY")]
+    pub repetition_penalty: Option<f32>,
+    /// Precision of weights and arithmetic (bf16/f16 halve memory; f32 is what
+    /// the reference outputs are measured in).
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    pub precision: Precision,
+    /// Quantize linear layers while loading (q8_0: about a quarter of f32's
+    /// memory, faster on CPU, slightly different output). GGUF models are
+    /// quantized already.
+    #[arg(long, value_enum)]
+    pub quantize: Option<Quantization>,
     /// Use only files already on disk; never contact the hub.
     #[arg(long)]
     pub offline: bool,
@@ -129,6 +146,20 @@ pub enum ModelsCommand {
         #[arg(long)]
         offline: bool,
     },
+    /// Write a quantized copy of a model (GGUF weights plus its config and
+    /// tokenizer files) into a directory that `--model` accepts.
+    Quantize {
+        /// Preset name, hub id or local directory (dense weights).
+        name: String,
+        /// Directory to write.
+        #[arg(long, short = 'o')]
+        out: PathBuf,
+        /// Quantization of the linear layers.
+        #[arg(long = "type", value_enum, default_value_t = Quantization::Q8_0)]
+        quantization: Quantization,
+        #[arg(long)]
+        offline: bool,
+    },
     /// Show a model's family, dimensions, files and licence.
     Info {
         /// Preset name, hub id or local directory.
@@ -156,6 +187,15 @@ pub enum CacheAction {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    /// Model shape (random weights).
+    #[arg(long, value_enum, default_value_t = BenchModel::OpusMt)]
+    pub model: BenchModel,
+    /// Precision of weights and arithmetic.
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    pub precision: Precision,
+    /// Quantize linear layers.
+    #[arg(long, value_enum)]
+    pub quantize: Option<Quantization>,
     /// Batch sizes to measure.
     #[arg(long, value_delimiter = ',', default_values_t = [1usize, 8, 32])]
     pub batch_sizes: Vec<usize>,

@@ -13,11 +13,14 @@
 //! strings them together. Nothing here prints to stdout.
 
 pub mod article;
+pub mod bangla_normalizer;
 pub mod bench;
 pub mod cache;
 pub mod dates;
 pub mod extract;
 pub mod generate;
+pub mod gguf_export;
+pub mod hf_tokenizer;
 pub mod html;
 pub mod marian_tokenizer;
 pub mod numbers;
@@ -27,6 +30,7 @@ pub mod resolve;
 pub mod seq2seq;
 pub mod spm;
 pub mod summary;
+pub mod t5_tokenizer;
 pub mod text;
 pub mod translator;
 pub mod weights;

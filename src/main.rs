@@ -19,7 +19,7 @@ use anubad::generate::GenerationOverrides;
 use anubad::output::{IdAllocator, ModelInfo};
 use anubad::pipeline::{self, Event, ModelContext, RunOptions, SegmentTranslator};
 use anubad::resolve::{self, ResolveOptions};
-use anubad::translator::{select_device, Translator};
+use anubad::translator::{select_device, LoadOptions, Translator};
 
 use cli::{CacheAction, CacheArgs, CacheLocation, Cli, Command, ModelArgs, ModelsCommand};
 
@@ -104,14 +104,28 @@ fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
             eprintln!("warning: {warning}");
         }
     }
-    let device = select_device(args.device).map_err(config)?;
-    let overrides = GenerationOverrides {
-        num_beams: args.beams,
-        max_length: args.max_length,
-        ..GenerationOverrides::default()
+    let options = LoadOptions {
+        device: select_device(args.device).map_err(config)?,
+        precision: args.precision,
+        quantize: args.quantize,
+        overrides: GenerationOverrides {
+            num_beams: args.beams,
+            max_length: args.max_length,
+            no_repeat_ngram_size: args.no_repeat_ngram_size,
+            repetition_penalty: args.repetition_penalty,
+            ..GenerationOverrides::default()
+        },
     };
+    if let (Some(licence), false) = (&resolved.licence, args.quiet) {
+        if is_non_commercial(licence) {
+            eprintln!(
+                "note: {} is licensed {licence}: non-commercial use only",
+                resolved.name
+            );
+        }
+    }
     let started = Instant::now();
-    let translator = Translator::load(&resolved, &device, &overrides).map_err(config)?;
+    let translator = Translator::load(&resolved, &options).map_err(config)?;
     if args.verbose {
         eprintln!(
             "model {} from {} loaded in {:.1}s; identity {}",
@@ -120,7 +134,11 @@ fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
             started.elapsed().as_secs_f32(),
             resolved.identity
         );
-        eprintln!("generation {}", translator.generation().settings_json());
+        eprintln!(
+            "family {}; settings {}",
+            translator.family().name(),
+            translator.settings_json()
+        );
     }
     let cache = if args.no_cache {
         None
@@ -140,6 +158,12 @@ fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
         identity: resolved.identity,
         cache,
     })
+}
+
+/// Creative Commons NC licences (NLLB-200's CC-BY-NC-4.0) forbid commercial
+/// use; newsrooms need to know before they publish.
+fn is_non_commercial(licence: &str) -> bool {
+    licence.to_ascii_uppercase().contains("-NC")
 }
 
 fn cache_dir(location: &CacheLocation) -> Option<std::path::PathBuf> {
@@ -396,7 +420,7 @@ fn models(command: ModelsCommand) -> Result<u8, Failure> {
         ModelsCommand::List => {
             writeln!(
                 out,
-                "{:<24} {:<8} {:>7} {:>9} {:>12} {:<14} DOWNLOADED",
+                "{:<24} {:<8} {:>7} {:>9} {:>13}  {:<16} DOWNLOADED",
                 "NAME", "FAMILY", "PARAMS", "SIZE", "FLORES chrF++", "LICENCE"
             )
             .map_err(run_failure)?;
@@ -404,7 +428,7 @@ fn models(command: ModelsCommand) -> Result<u8, Failure> {
                 let downloaded = resolve::is_downloaded(&preset);
                 writeln!(
                     out,
-                    "{:<24} {:<8} {:>7} {:>9} {:>12} {:<14} {}",
+                    "{:<24} {:<8} {:>7} {:>9} {:>13}  {:<16} {}",
                     preset.name,
                     preset.family,
                     preset.params.as_deref().unwrap_or("-"),
@@ -430,6 +454,39 @@ fn models(command: ModelsCommand) -> Result<u8, Failure> {
                 eprintln!("{}: licence {licence}", resolved.name);
             }
             writeln!(out, "{}", resolved.dir.display()).map_err(run_failure)?;
+            Ok(0)
+        }
+        ModelsCommand::Quantize {
+            name,
+            out: out_dir,
+            quantization,
+            offline,
+        } => {
+            let options = ResolveOptions {
+                offline,
+                ..ResolveOptions::default()
+            };
+            let resolved = resolve::resolve(&name, &options).map_err(config)?;
+            let family = anubad::translator::model_family(&resolved).map_err(config)?;
+            let report = anubad::gguf_export::export_model_dir(
+                &resolved,
+                family.name(),
+                quantization.ggml(),
+                &out_dir,
+            )
+            .map_err(config)?;
+            eprintln!(
+                "{} tensors {}, {} kept f32; {:.1} MB -> {:.1} MB",
+                report.quantized,
+                quantization.name(),
+                report.kept_f32,
+                report.input_bytes as f64 / 1e6,
+                report.output_bytes as f64 / 1e6
+            );
+            if let Some(licence) = &resolved.licence {
+                eprintln!("licence of the weights: {licence}");
+            }
+            writeln!(out, "{}", out_dir.display()).map_err(run_failure)?;
             Ok(0)
         }
         ModelsCommand::Info { name, offline } => {
@@ -491,6 +548,9 @@ fn cache(args: CacheArgs) -> Result<u8, Failure> {
 fn bench(args: cli::BenchArgs) -> Result<u8, Failure> {
     set_threads(args.threads);
     let options = anubad::bench::BenchOptions {
+        model: args.model,
+        precision: args.precision,
+        quantize: args.quantize,
         batch_sizes: args.batch_sizes,
         sentences: args.sentences,
         source_tokens: args.source_tokens,

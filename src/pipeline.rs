@@ -108,7 +108,7 @@ pub struct SegmentTranslator<'a> {
 
 impl<'a> SegmentTranslator<'a> {
     pub fn new(model: &'a ModelContext<'a>, cache: Option<&'a Cache>, batch_size: usize) -> Self {
-        let settings = model.translator.generation().settings_json().to_string();
+        let settings = model.translator.settings_json().to_string();
         Self {
             model,
             cache,
@@ -378,7 +378,7 @@ fn assemble(
             method: METHOD_EXTRACTIVE.to_string(),
         },
         model: model.info.clone(),
-        generation: model.translator.generation().settings_json(),
+        generation: model.translator.settings_json(),
         warnings,
         timings,
         fingerprint: prepared.fingerprint,

@@ -31,10 +31,36 @@ use sha2::{Digest, Sha256};
 
 /// Every preset shipped with the binary. Embedded so that the tool works from
 /// any directory; the `presets_parse_and_are_pinned` test guards their syntax.
-const PRESET_SOURCES: &[(&str, &str)] = &[(
-    "opus-mt-bn-en.toml",
-    include_str!("../models/opus-mt-bn-en.toml"),
-)];
+const PRESET_SOURCES: &[(&str, &str)] = &[
+    (
+        "opus-mt-bn-en.toml",
+        include_str!("../models/opus-mt-bn-en.toml"),
+    ),
+    (
+        "nllb-200-distilled-600M.toml",
+        include_str!("../models/nllb-200-distilled-600M.toml"),
+    ),
+    (
+        "nllb-200-distilled-1.3B.toml",
+        include_str!("../models/nllb-200-distilled-1.3B.toml"),
+    ),
+    (
+        "nllb-200-3.3B.toml",
+        include_str!("../models/nllb-200-3.3B.toml"),
+    ),
+    (
+        "banglat5-nmt-bn-en.toml",
+        include_str!("../models/banglat5-nmt-bn-en.toml"),
+    ),
+    (
+        "madlad400-3b-mt.toml",
+        include_str!("../models/madlad400-3b-mt.toml"),
+    ),
+    (
+        "madlad400-3b-mt-q4k.toml",
+        include_str!("../models/madlad400-3b-mt-q4k.toml"),
+    ),
+];
 
 /// Where `hf-hub` and the Python client download from unless `HF_ENDPOINT`
 /// or [`ResolveOptions::endpoint`] says otherwise.
@@ -1631,6 +1657,60 @@ mod tests {
             .join(commit);
         fs::create_dir_all(&dir).expect("snapshot dir");
         dir
+    }
+
+    /// Every preset, laid out in the HF cache as its hub repo is (its pinned
+    /// files, with placeholder contents), resolves offline to the weights and
+    /// tokenizer its family loads. The loading code of each kind is exercised
+    /// on real fixtures by tests/parity*.rs and tests/cli.rs.
+    #[test]
+    fn every_preset_resolves_from_a_snapshot_of_its_pinned_files() {
+        for preset in presets() {
+            let hf_home = temp_dir();
+            let snapshot = python_style_snapshot(hf_home.path(), &preset.repo, &preset.revision);
+            for file in &preset.files {
+                if file.ends_with(".index.json") {
+                    write(
+                        &snapshot,
+                        file,
+                        br#"{"weight_map":{"a":"pytorch_model-00001-of-00002.bin","b":"pytorch_model-00002-of-00002.bin"}}"#,
+                    );
+                    write(&snapshot, "pytorch_model-00001-of-00002.bin", b"one");
+                    write(&snapshot, "pytorch_model-00002-of-00002.bin", b"two");
+                } else {
+                    write(&snapshot, file, b"placeholder");
+                }
+            }
+            let resolved = resolve(&preset.name, &offline_options(hf_home.path()))
+                .unwrap_or_else(|e| panic!("{}: {e}", preset.name));
+            let weights_kind = match &resolved.layout.weights {
+                WeightFiles::Safetensors { .. } => "safetensors",
+                WeightFiles::PytorchBin(_) => "pickle",
+                WeightFiles::PytorchShards { shards, .. } => {
+                    assert_eq!(shards.len(), 2, "{}", preset.name);
+                    "pickle shards"
+                }
+                WeightFiles::Gguf(_) => "gguf",
+            };
+            let tokenizer_kind = match &resolved.layout.tokenizer {
+                TokenizerFiles::TokenizerJson(_) => "tokenizer.json",
+                TokenizerFiles::Marian { .. } => "marian",
+                TokenizerFiles::SentencePiece(_) => "spiece",
+            };
+            let expected = match preset.name.as_str() {
+                "opus-mt-bn-en" => ("pickle", "marian"),
+                "nllb-200-distilled-600M" | "nllb-200-distilled-1.3B" => {
+                    ("pickle", "tokenizer.json")
+                }
+                "nllb-200-3.3B" => ("pickle shards", "tokenizer.json"),
+                "banglat5-nmt-bn-en" => ("pickle", "spiece"),
+                "madlad400-3b-mt" => ("safetensors", "tokenizer.json"),
+                "madlad400-3b-mt-q4k" => ("gguf", "tokenizer.json"),
+                other => panic!("preset {other} has no expected layout in this test"),
+            };
+            assert_eq!((weights_kind, tokenizer_kind), expected, "{}", preset.name);
+            assert_eq!(resolved.licence.as_deref(), Some(preset.licence.as_str()));
+        }
     }
 
     #[test]

@@ -8,12 +8,17 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device};
 
+use crate::bangla_normalizer;
 use crate::generate::{generate, GenerationConfig, GenerationConfigError, GenerationOverrides};
+use crate::hf_tokenizer::HfTokenizer;
 use crate::marian_tokenizer::MarianTokenizer;
-use crate::resolve::{ModelLayout, ResolvedModel, TokenizerFiles};
-use crate::seq2seq::marian::{Marian, MarianConfig};
+use crate::resolve::{ModelLayout, ResolvedModel, TokenizerFiles, WeightFiles};
+use crate::seq2seq::m2m100::M2M100;
+use crate::seq2seq::marian::Marian;
+use crate::seq2seq::t5::T5;
 use crate::seq2seq::EncoderDecoder;
-use crate::weights::{Weights, WeightsError};
+use crate::t5_tokenizer::T5Tokenizer;
+use crate::weights::{Quantization, Weights, WeightsError};
 
 /// Where the model runs. CUDA and Metal need the crate built with the
 /// `cuda` or `metal` feature.
@@ -34,10 +39,15 @@ pub enum TranslatorError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("{path}: model_type {model_type:?} is not supported yet (supported: marian)")]
+    #[error(
+        "{path}: model_type {model_type:?} is not supported (supported: marian, m2m_100, t5, mt5)"
+    )]
     UnsupportedFamily { path: PathBuf, model_type: String },
-    #[error("{dir}: Marian needs source.spm, target.spm and vocab.json")]
-    MissingMarianTokenizer { dir: PathBuf },
+    #[error("{dir}: the tokenizer has no {language} token to choose the language")]
+    MissingLanguage {
+        dir: PathBuf,
+        language: &'static str,
+    },
     #[error("cannot load the tokenizer of {dir}")]
     Tokenizer {
         dir: PathBuf,
@@ -84,84 +94,365 @@ pub fn select_device(choice: DeviceChoice) -> Result<Device, TranslatorError> {
     }
 }
 
-/// The family named by `config.json`'s `model_type`.
-fn model_type(config_path: &Path) -> Result<String, TranslatorError> {
-    let read = || -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(config_path)?)?;
-        Ok(json
-            .get("model_type")
-            .and_then(|v| v.as_str())
-            .ok_or("no model_type field")?
-            .to_string())
+/// The model families this tool runs, named by `config.json`'s
+/// `model_type` (or a GGUF file's `general.architecture`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Marian,
+    /// M2M100 and NLLB-200.
+    M2M100,
+    /// T5 v1.1, mT5, BanglaT5, MADLAD-400.
+    T5,
+}
+
+impl Family {
+    pub fn from_model_type(model_type: &str) -> Option<Self> {
+        match model_type {
+            "marian" => Some(Family::Marian),
+            "m2m_100" | "nllb" => Some(Family::M2M100),
+            "t5" | "mt5" => Some(Family::T5),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Marian => "marian",
+            Family::M2M100 => "m2m_100",
+            Family::T5 => "t5",
+        }
+    }
+}
+
+/// The family of a resolved model, from its GGUF metadata or `config.json`.
+pub fn model_family(model: &ResolvedModel) -> Result<Family, TranslatorError> {
+    let layout = &model.layout;
+    let config_json = read_config(&layout.config)?;
+    let gguf_architecture = match &layout.weights {
+        WeightFiles::Gguf(path) => gguf_architecture(path),
+        _ => None,
+    };
+    family_of(&layout.config, &config_json, gguf_architecture.as_deref())
+}
+
+/// `general.architecture` of a GGUF file, read from its header only.
+fn gguf_architecture(path: &Path) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let content = candle_core::quantized::gguf_file::Content::read(&mut file).ok()?;
+    content
+        .metadata
+        .get("general.architecture")?
+        .to_string()
+        .ok()
+        .cloned()
+}
+
+fn family_of(
+    config_path: &Path,
+    config_json: &serde_json::Value,
+    gguf_architecture: Option<&str>,
+) -> Result<Family, TranslatorError> {
+    let model_type = gguf_architecture
+        .or_else(|| config_json.get("model_type").and_then(|v| v.as_str()))
+        .unwrap_or_default();
+    Family::from_model_type(model_type).ok_or_else(|| TranslatorError::UnsupportedFamily {
+        path: config_path.to_path_buf(),
+        model_type: model_type.to_string(),
+    })
+}
+
+/// Numeric precision of the weights and activations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Precision {
+    #[default]
+    F32,
+    F16,
+    Bf16,
+}
+
+impl Precision {
+    pub fn dtype(self) -> DType {
+        match self {
+            Precision::F32 => DType::F32,
+            Precision::F16 => DType::F16,
+            Precision::Bf16 => DType::BF16,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
+
+/// How to load a model.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub device: Device,
+    pub precision: Precision,
+    /// Quantize the linear layers of dense weights while loading.
+    pub quantize: Option<Quantization>,
+    pub overrides: GenerationOverrides,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            device: Device::Cpu,
+            precision: Precision::F32,
+            quantize: None,
+            overrides: GenerationOverrides::default(),
+        }
+    }
+}
+
+/// The source language NLLB and M2M100 are told (their tokenizers prepend a
+/// language token) and the target they are forced to start with.
+const NLLB_SOURCE: &str = "ben_Beng";
+const NLLB_TARGET: &str = "eng_Latn";
+const M2M100_SOURCE: &str = "__bn__";
+const M2M100_TARGET: &str = "__en__";
+/// MADLAD-400 picks its output language from a prefix token on the source.
+const MADLAD_TARGET_PREFIX: &str = "<2en>";
+
+fn read_config(path: &Path) -> Result<serde_json::Value, TranslatorError> {
+    let read = || -> Result<serde_json::Value, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
     };
     read().map_err(|source| TranslatorError::Config {
-        path: config_path.to_path_buf(),
+        path: path.to_path_buf(),
         source,
     })
 }
 
+fn parse_config<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    json: &serde_json::Value,
+) -> Result<T, TranslatorError> {
+    serde_json::from_value(json.clone()).map_err(|source| TranslatorError::Config {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    })
+}
+
+/// Text in, token ids out, for whichever tokenizer files the model ships.
+enum SourceTokenizer {
+    Marian(MarianTokenizer),
+    Json(HfTokenizer),
+    T5(T5Tokenizer),
+}
+
+/// What is done to a segment's text before tokenization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SourcePreparation {
+    None,
+    /// BanglaT5 was trained on text passed through its authors' normalizer.
+    BanglaNormalizer,
+    /// MADLAD-400: `<2en> ` before the text.
+    Prefix(String),
+}
+
+impl SourcePreparation {
+    fn apply<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        match self {
+            SourcePreparation::None => text.into(),
+            SourcePreparation::BanglaNormalizer => bangla_normalizer::normalize(text).into(),
+            SourcePreparation::Prefix(prefix) => format!("{prefix} {text}").into(),
+        }
+    }
+
+    fn describe(&self) -> serde_json::Value {
+        match self {
+            SourcePreparation::None => serde_json::Value::Null,
+            SourcePreparation::BanglaNormalizer => {
+                serde_json::json!({"normalizer": bangla_normalizer::UPSTREAM})
+            }
+            SourcePreparation::Prefix(prefix) => serde_json::json!({ "prefix": prefix }),
+        }
+    }
+}
+
+impl SourceTokenizer {
+    fn encode(&self, text: &str) -> Result<Vec<u32>, TranslatorError> {
+        let tokenize = |e: Box<dyn std::error::Error + Send + Sync>| TranslatorError::Tokenize(e);
+        match self {
+            SourceTokenizer::Marian(t) => t.encode(text).map_err(|e| tokenize(Box::new(e))),
+            SourceTokenizer::Json(t) => t.encode(text).map_err(|e| tokenize(Box::new(e))),
+            SourceTokenizer::T5(t) => t.encode(text).map_err(|e| tokenize(Box::new(e))),
+        }
+    }
+
+    fn token_count(&self, text: &str) -> usize {
+        match self {
+            SourceTokenizer::Marian(t) => t.token_count(text),
+            SourceTokenizer::Json(t) => t.token_count(text),
+            SourceTokenizer::T5(t) => t.token_count(text),
+        }
+    }
+
+    fn decode(&self, ids: &[u32]) -> Result<String, TranslatorError> {
+        let tokenize = |e: Box<dyn std::error::Error + Send + Sync>| TranslatorError::Tokenize(e);
+        match self {
+            SourceTokenizer::Marian(t) => t.decode(ids).map_err(|e| tokenize(Box::new(e))),
+            SourceTokenizer::Json(t) => t.decode(ids).map_err(|e| tokenize(Box::new(e))),
+            SourceTokenizer::T5(t) => t.decode(ids).map_err(|e| tokenize(Box::new(e))),
+        }
+    }
+
+    fn token_id(&self, token: &str) -> Option<u32> {
+        match self {
+            SourceTokenizer::Marian(_) => None,
+            SourceTokenizer::Json(t) => t.token_id(token),
+            SourceTokenizer::T5(t) => t.token_id(token),
+        }
+    }
+}
+
 pub struct Translator {
+    family: Family,
     model: Box<dyn EncoderDecoder>,
-    tokenizer: MarianTokenizer,
+    tokenizer: SourceTokenizer,
+    preparation: SourcePreparation,
     generation: GenerationConfig,
+    precision: Precision,
+    quantization: Option<&'static str>,
 }
 
 impl Translator {
-    /// Loads a resolved model on `device`; the family comes from its
-    /// `config.json`.
-    pub fn load(
-        model: &ResolvedModel,
-        device: &Device,
-        overrides: &GenerationOverrides,
-    ) -> Result<Self, TranslatorError> {
+    /// Loads a resolved model; the family comes from its `config.json` (or
+    /// the GGUF file's metadata), never from a flag.
+    pub fn load(model: &ResolvedModel, options: &LoadOptions) -> Result<Self, TranslatorError> {
         let layout: &ModelLayout = &model.layout;
         let dir = &model.dir;
-        let family = model_type(&layout.config)?;
-        if family != "marian" {
-            return Err(TranslatorError::UnsupportedFamily {
-                path: layout.config.clone(),
-                model_type: family,
-            });
-        }
-        let config: MarianConfig = std::fs::read_to_string(&layout.config)
-            .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
-            .and_then(|text| serde_json::from_str(&text).map_err(|e| e.into()))
-            .map_err(|source| TranslatorError::Config {
-                path: layout.config.clone(),
+        let dtype = options.precision.dtype();
+        let weights = Weights::open(&layout.weights, dtype, &options.device, options.quantize)?;
+        let config_json = read_config(&layout.config)?;
+        let family = family_of(
+            &layout.config,
+            &config_json,
+            weights.gguf().and_then(|gguf| gguf.architecture()),
+        )?;
+        let tokenizer_error =
+            |source: Box<dyn std::error::Error + Send + Sync>| TranslatorError::Tokenizer {
+                dir: dir.clone(),
                 source,
-            })?;
-        let TokenizerFiles::Marian {
-            source_spm,
-            target_spm,
-            vocab,
-        } = &layout.tokenizer
-        else {
-            return Err(TranslatorError::MissingMarianTokenizer { dir: dir.clone() });
+            };
+        let tokenizer = match &layout.tokenizer {
+            TokenizerFiles::Marian {
+                source_spm,
+                target_spm,
+                vocab,
+            } => SourceTokenizer::Marian(
+                MarianTokenizer::from_files(source_spm, target_spm, vocab)
+                    .map_err(|e| tokenizer_error(Box::new(e)))?,
+            ),
+            TokenizerFiles::TokenizerJson(path) => {
+                let tokenizer =
+                    HfTokenizer::from_file(path).map_err(|e| tokenizer_error(Box::new(e)))?;
+                let tokenizer = if family == Family::M2M100 {
+                    let source = if tokenizer.token_id(NLLB_SOURCE).is_some() {
+                        NLLB_SOURCE
+                    } else {
+                        M2M100_SOURCE
+                    };
+                    tokenizer
+                        .with_source_language(source)
+                        .map_err(|e| tokenizer_error(Box::new(e)))?
+                } else {
+                    tokenizer
+                };
+                SourceTokenizer::Json(tokenizer)
+            }
+            TokenizerFiles::SentencePiece(spiece) => SourceTokenizer::T5(
+                T5Tokenizer::from_files(spiece, layout.tokenizer_config.as_deref())
+                    .map_err(|e| tokenizer_error(Box::new(e)))?,
+            ),
         };
-        let tokenizer =
-            MarianTokenizer::from_files(source_spm, target_spm, vocab).map_err(|e| {
-                TranslatorError::Tokenizer {
-                    dir: dir.clone(),
-                    source: Box::new(e),
-                }
-            })?;
         let mut generation =
             GenerationConfig::from_files(&layout.config, layout.generation_config.as_deref())
                 .map_err(|source| TranslatorError::Generation {
                     dir: dir.clone(),
                     source,
                 })?;
-        generation.apply(overrides);
-        let weights = Weights::open(&layout.weights, DType::F32, device, None)?;
-        let model = Marian::load(config, weights).map_err(|source| TranslatorError::Model {
+        let mut preparation = SourcePreparation::None;
+        match family {
+            Family::Marian => {}
+            Family::M2M100 => {
+                let target = [NLLB_TARGET, M2M100_TARGET]
+                    .into_iter()
+                    .find_map(|language| tokenizer.token_id(language))
+                    .ok_or_else(|| TranslatorError::MissingLanguage {
+                        dir: dir.clone(),
+                        language: NLLB_TARGET,
+                    })?;
+                generation.forced_bos_token_id = Some(target);
+            }
+            Family::T5 => {
+                preparation = if tokenizer.token_id(MADLAD_TARGET_PREFIX).is_some() {
+                    SourcePreparation::Prefix(MADLAD_TARGET_PREFIX.to_string())
+                } else {
+                    SourcePreparation::BanglaNormalizer
+                };
+            }
+        }
+        generation.apply(&options.overrides);
+        let model_error = |source| TranslatorError::Model {
             dir: dir.clone(),
             source,
-        })?;
+        };
+        let network: Box<dyn EncoderDecoder> = match family {
+            Family::Marian => Box::new(
+                Marian::load(parse_config(&layout.config, &config_json)?, weights)
+                    .map_err(model_error)?,
+            ),
+            Family::M2M100 => Box::new(
+                M2M100::load(parse_config(&layout.config, &config_json)?, weights)
+                    .map_err(model_error)?,
+            ),
+            Family::T5 => Box::new(
+                T5::load(parse_config(&layout.config, &config_json)?, weights)
+                    .map_err(model_error)?,
+            ),
+        };
+        let quantization = match &layout.weights {
+            WeightFiles::Gguf(_) => Some("gguf"),
+            _ => options.quantize.map(Quantization::name),
+        };
         Ok(Self {
-            model: Box::new(model),
+            family,
+            model: network,
             tokenizer,
+            preparation,
             generation,
+            precision: options.precision,
+            quantization,
         })
+    }
+
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
+    /// Every setting that can change an output: generation settings,
+    /// precision, quantization and source preparation. Part of the cache key.
+    pub fn settings_json(&self) -> serde_json::Value {
+        let mut settings = self.generation.settings_json();
+        if let Some(map) = settings.as_object_mut() {
+            if self.precision != Precision::F32 {
+                map.insert("precision".into(), self.precision.name().into());
+            }
+            if let Some(quantization) = self.quantization {
+                map.insert("quantization".into(), quantization.into());
+            }
+            let preparation = self.preparation.describe();
+            if !preparation.is_null() {
+                map.insert("source_preparation".into(), preparation);
+            }
+        }
+        settings
     }
 
     pub fn generation(&self) -> &GenerationConfig {
@@ -174,14 +465,12 @@ impl Translator {
     }
 
     pub fn token_count(&self, text: &str) -> usize {
-        self.tokenizer.token_count(text)
+        self.tokenizer.token_count(&self.preparation.apply(text))
     }
 
     /// Token ids of a segment, as the model sees it.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>, TranslatorError> {
-        self.tokenizer
-            .encode(text)
-            .map_err(|e| TranslatorError::Tokenize(Box::new(e)))
+        self.tokenizer.encode(&self.preparation.apply(text))
     }
 
     /// Translates one batch of encoded segments; every output depends on its
@@ -196,10 +485,7 @@ impl Translator {
         generated
             .iter()
             .map(|ids| {
-                let text = self
-                    .tokenizer
-                    .decode(ids)
-                    .map_err(|e| TranslatorError::Tokenize(Box::new(e)))?;
+                let text = self.tokenizer.decode(ids)?;
                 Ok((text, ids.len().saturating_sub(1)))
             })
             .collect()

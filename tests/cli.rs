@@ -84,11 +84,15 @@ fn last_run(work: &Path) -> (u64, u64) {
 }
 
 fn translate(work: &Path, input: &str, extra: &[&str]) -> Output {
+    translate_with(&model_dir(), work, input, extra)
+}
+
+fn translate_with(model: &Path, work: &Path, input: &str, extra: &[&str]) -> Output {
     use std::io::Write;
     let mut child = anubad(work)
         .arg("translate")
         .arg("--model")
-        .arg(model_dir())
+        .arg(model)
         .arg("--cache-dir")
         .arg(work.join("cache"))
         .args(extra)
@@ -106,8 +110,9 @@ fn translate(work: &Path, input: &str, extra: &[&str]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn expected_generation(name: &str) -> Vec<(String, String)> {
-    let expected = read_json(&model_dir().join("expected.json"));
+/// `(source, text)` pairs and the `max_length` of one recorded setting.
+fn expected_generation(fixture: &Path, name: &str) -> (Vec<(String, String)>, Option<u64>) {
+    let expected = read_json(&fixture.join("expected.json"));
     let setting = expected["generation"]
         .as_array()
         .unwrap()
@@ -115,7 +120,7 @@ fn expected_generation(name: &str) -> Vec<(String, String)> {
         .find(|s| s["name"] == name)
         .unwrap_or_else(|| panic!("fixture has setting {name}"))
         .clone();
-    setting["cases"]
+    let cases = setting["cases"]
         .as_array()
         .unwrap()
         .iter()
@@ -125,23 +130,29 @@ fn expected_generation(name: &str) -> Vec<(String, String)> {
                 c["text"].as_str().unwrap().to_string(),
             )
         })
-        .collect()
+        .collect();
+    (cases, setting["settings"]["max_length"].as_u64())
 }
 
-fn check_translate_parity(setting: &str, beams: &str) {
+/// `anubad translate --model FIXTURE` prints, line for line, the text
+/// transformers' `generate()` + `batch_decode` gave for the same model.
+fn check_translate_parity(fixture: &str, setting: &str, beams: &str) {
     let work = tempfile::tempdir().unwrap();
+    let fixture = root().join("tests/fixtures").join(fixture);
+    let (cases, max_length) = expected_generation(&fixture, setting);
     // An empty line must give an empty line here; transformers would
     // translate the bare end token (tests/parity.rs checks that case).
-    let cases: Vec<_> = expected_generation(setting)
+    let cases: Vec<_> = cases
         .into_iter()
         .filter(|(source, _)| !source.trim().is_empty())
         .collect();
     let input: String = cases.iter().map(|(s, _)| format!("{s}\n")).collect();
-    let output = translate(
-        work.path(),
-        &input,
-        &["--whole-lines", "--beams", beams, "--no-cache"],
-    );
+    let max_length = max_length.map(|m| m.to_string());
+    let mut args = vec!["--whole-lines", "--beams", beams, "--no-cache"];
+    if let Some(max_length) = &max_length {
+        args.extend(["--max-length", max_length]);
+    }
+    let output = translate_with(&fixture, work.path(), &input, &args);
     assert!(output.status.success(), "{}", stderr(&output));
     let lines: Vec<String> = String::from_utf8(output.stdout)
         .unwrap()
@@ -154,12 +165,32 @@ fn check_translate_parity(setting: &str, beams: &str) {
 
 #[test]
 fn translate_prints_what_transformers_prints_greedy() {
-    check_translate_parity("greedy", "1");
+    check_translate_parity("marian-tiny", "greedy", "1");
 }
 
 #[test]
 fn translate_prints_what_transformers_prints_beam() {
-    check_translate_parity("beam4", "4");
+    check_translate_parity("marian-tiny", "beam4", "4");
+}
+
+#[test]
+fn translate_matches_transformers_for_nllb_greedy() {
+    check_translate_parity("nllb-tiny", "greedy", "1");
+}
+
+#[test]
+fn translate_matches_transformers_for_nllb_beam() {
+    check_translate_parity("nllb-tiny", "beam4", "4");
+}
+
+#[test]
+fn translate_matches_transformers_for_t5_greedy() {
+    check_translate_parity("t5-tiny", "greedy", "1");
+}
+
+#[test]
+fn translate_matches_transformers_for_t5_beam() {
+    check_translate_parity("t5-tiny", "beam4", "4");
 }
 
 #[test]
@@ -180,16 +211,28 @@ fn translate_gives_one_line_per_input_line_and_empty_for_empty() {
 
 #[test]
 fn a_sentence_translates_the_same_in_any_batch() {
-    let work = tempfile::tempdir().unwrap();
-    let cases = expected_generation("beam4");
-    let input: String = cases.iter().map(|(s, _)| format!("{s}\n")).collect();
-    let alone = translate(work.path(), &input, &["--batch-size", "1", "--no-cache"]);
-    let batched = translate(work.path(), &input, &["--batch-size", "16", "--no-cache"]);
-    assert!(alone.status.success() && batched.status.success());
-    assert_eq!(
-        String::from_utf8(alone.stdout).unwrap(),
-        String::from_utf8(batched.stdout).unwrap()
-    );
+    for fixture in ["marian-tiny", "nllb-tiny", "t5-tiny"] {
+        let work = tempfile::tempdir().unwrap();
+        let fixture = root().join("tests/fixtures").join(fixture);
+        let (cases, _) = expected_generation(&fixture, "beam4");
+        let input: String = cases.iter().map(|(s, _)| format!("{s}\n")).collect();
+        let run = |batch: &str| {
+            translate_with(
+                &fixture,
+                work.path(),
+                &input,
+                &["--beams", "4", "--batch-size", batch, "--no-cache"],
+            )
+        };
+        let (alone, batched) = (run("1"), run("16"));
+        assert!(alone.status.success() && batched.status.success());
+        assert_eq!(
+            String::from_utf8(alone.stdout).unwrap(),
+            String::from_utf8(batched.stdout).unwrap(),
+            "{}",
+            fixture.display()
+        );
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anubad::generate::{EarlyStopping, GenerationOverrides};
 use anubad::marian_tokenizer::MarianTokenizer;
-use anubad::translator::Translator;
+use anubad::translator::{LoadOptions, Translator};
 use candle_core::Device;
 use serde_json::Value;
 
@@ -24,7 +24,12 @@ fn load(dir: &Path, overrides: &GenerationOverrides) -> Translator {
         &anubad::resolve::ResolveOptions::default(),
     )
     .expect("fixture directory resolves");
-    Translator::load(&resolved, &Device::Cpu, overrides).expect("fixture model loads")
+    let options = LoadOptions {
+        device: Device::Cpu,
+        overrides: overrides.clone(),
+        ..LoadOptions::default()
+    };
+    Translator::load(&resolved, &options).expect("fixture model loads")
 }
 
 fn expected() -> Value {

@@ -8,11 +8,15 @@
 //! sentences finish; nothing about a row depends on the other rows.
 
 pub mod attention;
+pub mod m2m100;
 pub mod marian;
+pub mod t5;
 
 use candle_core::{Device, Tensor};
 
+pub use m2m100::M2M100;
 pub use marian::Marian;
+pub use t5::T5;
 
 /// One decoding run over a batch of source sentences.
 pub trait DecodeSession {
