@@ -13,6 +13,7 @@ use candle_nn::{VarBuilder, VarMap};
 use crate::generate::{generate, EarlyStopping, GenerationConfig};
 use crate::seq2seq::m2m100::{M2M100Config, M2M100};
 use crate::seq2seq::marian::{Marian, MarianConfig};
+use crate::seq2seq::t5::{T5Config, T5};
 use crate::seq2seq::EncoderDecoder;
 use crate::translator::Precision;
 use crate::weights::{Quantization, Weights};
@@ -27,6 +28,9 @@ pub enum BenchModel {
     /// M2M100, NLLB-200-distilled-600M's dimensions (~615M parameters).
     #[value(name = "nllb-600m")]
     Nllb600m,
+    /// T5 v1.1 base, BanglaT5's dimensions (~247M parameters).
+    #[value(name = "banglat5")]
+    BanglaT5,
 }
 
 impl BenchModel {
@@ -34,6 +38,7 @@ impl BenchModel {
         match self {
             BenchModel::OpusMt => "Marian at opus-mt-bn-en's size",
             BenchModel::Nllb600m => "M2M100 at NLLB-200-distilled-600M's size",
+            BenchModel::BanglaT5 => "T5 v1.1 at BanglaT5's size",
         }
     }
 }
@@ -93,6 +98,18 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// T5 v1.1 base as BanglaT5 uses it (d_model 768, 12+12 layers, 12 heads,
+/// gated-GELU ffn 2048, SentencePiece vocabulary 32k padded to 32128).
+pub fn banglat5_config() -> T5Config {
+    serde_json::from_value(serde_json::json!({
+        "vocab_size": 32128, "d_model": 768, "d_kv": 64, "d_ff": 2048,
+        "num_layers": 12, "num_decoder_layers": 12, "num_heads": 12,
+        "feed_forward_proj": "gated-gelu", "tie_word_embeddings": false,
+        "pad_token_id": 0, "eos_token_id": 1, "decoder_start_token_id": 0
+    }))
+    .expect("static config is valid")
+}
+
 /// Deterministic pseudo-random source ids, each ending in the end-of-sequence
 /// id as a tokenized sentence does (ids 3.. elsewhere, so no special token
 /// mid-sentence).
@@ -120,13 +137,21 @@ fn sources(count: usize, length: usize, vocab: u32, eos: u32) -> Vec<Vec<u32>> {
 /// records every result's inputs for backprop and keeps every step's KV cache
 /// alive. Real weights (safetensors, pytorch_model.bin) are plain tensors, so
 /// the benchmark detaches them first.
+/// `upfront` names tensors to create before loading: a VarMap holds only
+/// what was asked for, and T5 checks which embedding names exist first.
 fn random_weights<T>(
     dtype: DType,
     device: &Device,
     quantize: Option<Quantization>,
+    upfront: &[(&str, (usize, usize))],
     load: impl Fn(Weights) -> candle_core::Result<T>,
 ) -> candle_core::Result<T> {
     let varmap = VarMap::new();
+    let creator =
+        Weights::from_var_builder(VarBuilder::from_varmap(&varmap, DType::F32, device), None);
+    for (name, shape) in upfront {
+        creator.get(*shape, name)?;
+    }
     load(Weights::from_var_builder(
         VarBuilder::from_varmap(&varmap, DType::F32, device),
         None,
@@ -156,7 +181,7 @@ pub fn run(
         BenchModel::OpusMt => {
             let config = opus_mt_base_config();
             let (pad, eos) = (config.pad_token_id, config.eos_token_id);
-            let model = random_weights(dtype, &device, options.quantize, |w| {
+            let model = random_weights(dtype, &device, options.quantize, &[], |w| {
                 Marian::load(config.clone(), w)
             })?;
             (Box::new(model), pad, eos, pad)
@@ -164,10 +189,18 @@ pub fn run(
         BenchModel::Nllb600m => {
             let config = nllb_600m_config();
             let (pad, eos) = (config.pad_token_id, config.eos_token_id);
-            let model = random_weights(dtype, &device, options.quantize, |w| {
+            let model = random_weights(dtype, &device, options.quantize, &[], |w| {
                 M2M100::load(config.clone(), w)
             })?;
             (Box::new(model), pad, eos, eos)
+        }
+        BenchModel::BanglaT5 => {
+            let config = banglat5_config();
+            let shared = [("shared.weight", (config.vocab_size, config.d_model))];
+            let model = random_weights(dtype, &device, options.quantize, &shared, |w| {
+                T5::load(config.clone(), w)
+            })?;
+            (Box::new(model), 0, 1, 0)
         }
     };
     log(format!(

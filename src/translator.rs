@@ -218,6 +218,20 @@ const M2M100_TARGET: &str = "__en__";
 /// MADLAD-400 picks its output language from a prefix token on the source.
 const MADLAD_TARGET_PREFIX: &str = "<2en>";
 
+/// Output limit for models whose files set none (T5 checkpoints often
+/// don't). transformers would stop at 20 tokens, cutting most news sentences
+/// short; 256 tokens covers any sentence the splitter lets through.
+const UNDECLARED_MAX_LENGTH: usize = 256;
+
+fn declares_max_length(layout: &ModelLayout, config_json: &serde_json::Value) -> bool {
+    let in_generation_config = layout
+        .generation_config
+        .as_deref()
+        .and_then(|path| read_config(path).ok())
+        .is_some_and(|json| json.get("max_length").is_some_and(|v| !v.is_null()));
+    in_generation_config || config_json.get("max_length").is_some_and(|v| !v.is_null())
+}
+
 fn read_config(path: &Path) -> Result<serde_json::Value, TranslatorError> {
     let read = || -> Result<serde_json::Value, Box<dyn std::error::Error + Send + Sync>> {
         Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
@@ -398,6 +412,9 @@ impl Translator {
                 };
             }
         }
+        if !declares_max_length(layout, &config_json) {
+            generation.max_length = UNDECLARED_MAX_LENGTH;
+        }
         generation.apply(&options.overrides);
         let model_error = |source| TranslatorError::Model {
             dir: dir.clone(),
@@ -517,5 +534,106 @@ impl Translator {
                 Ok(rows.remove(0))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::{resolve, ResolveOptions};
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name)
+    }
+
+    fn load(dir: &Path, options: &LoadOptions) -> Translator {
+        let resolved = resolve(&dir.to_string_lossy(), &ResolveOptions::default()).unwrap();
+        Translator::load(&resolved, options).unwrap()
+    }
+
+    #[test]
+    fn every_preset_names_a_family_this_build_runs() {
+        for preset in crate::resolve::presets() {
+            assert!(
+                Family::from_model_type(&preset.family).is_some(),
+                "{}: family {}",
+                preset.name,
+                preset.family
+            );
+        }
+    }
+
+    #[test]
+    fn each_family_gets_its_source_preparation_and_forced_language() {
+        let options = LoadOptions::default();
+        let marian = load(&fixture("marian-tiny"), &options);
+        assert_eq!(marian.family(), Family::Marian);
+        assert_eq!(marian.preparation, SourcePreparation::None);
+
+        let nllb = load(&fixture("nllb-tiny"), &options);
+        assert_eq!(nllb.family(), Family::M2M100);
+        let eng = nllb.tokenizer.token_id(NLLB_TARGET).unwrap();
+        assert_eq!(nllb.generation().forced_bos_token_id, Some(eng));
+        let ben = nllb.tokenizer.token_id(NLLB_SOURCE).unwrap();
+        assert_eq!(nllb.encode("আজ").unwrap().first(), Some(&ben));
+
+        let t5 = load(&fixture("t5-tiny"), &options);
+        assert_eq!(t5.family(), Family::T5);
+        assert_eq!(t5.preparation, SourcePreparation::BanglaNormalizer);
+        assert_eq!(
+            t5.settings_json()["source_preparation"]["normalizer"],
+            bangla_normalizer::UPSTREAM
+        );
+    }
+
+    #[test]
+    fn a_model_without_max_length_gets_room_for_a_sentence() {
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(fixture("t5-tiny")).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_owned();
+            if name != "expected.json" {
+                std::fs::copy(&path, dir.path().join(name)).unwrap();
+            }
+        }
+        std::fs::write(
+            dir.path().join("generation_config.json"),
+            r#"{"decoder_start_token_id": 0, "eos_token_id": 1, "pad_token_id": 0}"#,
+        )
+        .unwrap();
+        let translator = load(dir.path(), &LoadOptions::default());
+        assert_eq!(translator.generation().max_length, UNDECLARED_MAX_LENGTH);
+
+        let options = LoadOptions {
+            overrides: GenerationOverrides {
+                max_length: Some(12),
+                ..GenerationOverrides::default()
+            },
+            ..LoadOptions::default()
+        };
+        assert_eq!(load(dir.path(), &options).generation().max_length, 12);
+        // The fixture's own generation_config.json declares 64.
+        assert_eq!(
+            load(&fixture("t5-tiny"), &LoadOptions::default())
+                .generation()
+                .max_length,
+            64
+        );
+    }
+
+    #[test]
+    fn precision_and_quantization_are_part_of_the_settings() {
+        let plain = load(&fixture("nllb-tiny"), &LoadOptions::default()).settings_json();
+        assert!(plain.get("precision").is_none() && plain.get("quantization").is_none());
+        let options = LoadOptions {
+            precision: Precision::Bf16,
+            quantize: Some(Quantization::Q8_0),
+            ..LoadOptions::default()
+        };
+        let settings = load(&fixture("nllb-tiny"), &options).settings_json();
+        assert_eq!(settings["precision"], "bf16");
+        assert_eq!(settings["quantization"], "q8_0");
     }
 }

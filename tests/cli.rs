@@ -621,6 +621,87 @@ fn models_list_shows_presets_with_licences() {
         line.trim_end().ends_with("no"),
         "not downloaded in a fresh HF_HOME"
     );
+    for (name, family, chrf, licence) in [
+        ("nllb-200-distilled-600M", "m2m_100", "57.0", "CC-BY-NC-4.0"),
+        ("nllb-200-distilled-1.3B", "m2m_100", "59.4", "CC-BY-NC-4.0"),
+        ("nllb-200-3.3B", "m2m_100", "59.6", "CC-BY-NC-4.0"),
+        ("banglat5-nmt-bn-en", "t5", "56.3", "CC-BY-NC-SA-4.0"),
+        ("madlad400-3b-mt-q4k", "t5", "-", "Apache-2.0"),
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} listed:\n{stdout}"));
+        // Sizes contain a space ("2.48 GB"), so read the last columns from the end.
+        let columns: Vec<&str> = line.split_whitespace().collect();
+        let n = columns.len();
+        assert_eq!(columns[1], family, "{line}");
+        assert_eq!(
+            (columns[n - 3], columns[n - 2], columns[n - 1]),
+            (chrf, licence, "no"),
+            "{line}"
+        );
+    }
+}
+
+/// `models quantize` writes a GGUF copy that `--model` loads like any other
+/// directory; quantized output stays close to the f32 model's (the rates
+/// are measured in tests/parity_t5.rs and tests/parity_m2m100.rs).
+#[test]
+fn a_quantized_copy_translates_like_the_original() {
+    for fixture in ["nllb-tiny", "t5-tiny"] {
+        let work = tempfile::tempdir().unwrap();
+        let fixture = root().join("tests/fixtures").join(fixture);
+        let quantized = work.path().join("quantized");
+        let output = anubad(work.path())
+            .args(["models", "quantize"])
+            .arg(&fixture)
+            .arg("--out")
+            .arg(&quantized)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(quantized.join("model-q8_0.gguf").is_file());
+        assert!(quantized.join("config.json").is_file());
+
+        let (cases, _) = expected_generation(&fixture, "greedy");
+        let input: String = cases.iter().map(|(s, _)| format!("{s}\n")).collect();
+        let args = [
+            "--whole-lines",
+            "--beams",
+            "1",
+            "--max-length",
+            "64",
+            "--no-cache",
+        ];
+        let from_gguf = translate_with(&quantized, work.path(), &input, &args);
+        let on_the_fly = translate_with(
+            &fixture,
+            work.path(),
+            &input,
+            &[&args[..], &["--quantize", "q8_0"]].concat(),
+        );
+        for output in [&from_gguf, &on_the_fly] {
+            assert!(output.status.success(), "{}", stderr(output));
+            let lines: Vec<&str> = std::str::from_utf8(&output.stdout)
+                .unwrap()
+                .lines()
+                .collect();
+            assert_eq!(lines.len(), cases.len());
+            let same = lines
+                .iter()
+                .zip(&cases)
+                .filter(|(got, (_, want))| *got == want)
+                .count();
+            // Q8_0 changes close calls of these tiny models, not most outputs.
+            assert!(
+                same * 2 >= cases.len(),
+                "{}: only {same} of {} lines equal the f32 reference",
+                fixture.display(),
+                cases.len()
+            );
+        }
+    }
 }
 
 #[test]
