@@ -17,7 +17,8 @@ use serde::{Deserialize, Deserializer};
 
 use crate::weights::{Linear, Weights};
 
-use super::attention::{append, causal_mask, last_position, padding_mask, Attention};
+use super::attention::{causal_mask, last_position, padding_mask, Attention};
+use super::state::DecoderState;
 use super::{DecodeSession, EncoderDecoder};
 
 const LAYER_NORM_EPS: f64 = 1e-5;
@@ -405,12 +406,7 @@ impl EncoderDecoder for M2M100 {
             .collect::<Result<Vec<_>>>()?;
         Ok(Box::new(M2M100Session {
             model: self,
-            encoder_mask: mask,
-            cross,
-            copies: copies.max(1),
-            sources: sources.len(),
-            self_cache: vec![None; self.decoder_layers.len()],
-            past: 0,
+            state: DecoderState::new(mask, cross, copies, sources.len()),
         }))
     }
 
@@ -429,53 +425,28 @@ impl EncoderDecoder for M2M100 {
 
 struct M2M100Session<'a> {
     model: &'a M2M100,
-    /// Per source, not per row: `[sources, 1, 1, len]`.
-    encoder_mask: Tensor,
-    /// Per source, not per row: `[sources, heads, len, dim]` for each layer.
-    cross: Vec<(Tensor, Tensor)>,
-    /// Rows per source (the beam width); rows of a source are consecutive.
-    copies: usize,
-    sources: usize,
-    self_cache: Vec<Option<(Tensor, Tensor)>>,
-    /// Decoder tokens fed so far: transformers' `past_key_values_length`,
-    /// where the next position ids start.
-    past: usize,
+    state: DecoderState,
 }
 
 impl DecodeSession for M2M100Session<'_> {
     fn step(&mut self, tokens: &[Vec<u32>]) -> Result<Tensor> {
         let model = self.model;
-        let new = tokens.first().map(Vec::len).unwrap_or(0);
-        if new == 0 || tokens.iter().any(|t| t.len() != new) {
-            candle_core::bail!("every row must feed the same, non-zero number of tokens");
-        }
-        let mut hidden = model.embed(&model.decoder_embed, tokens, self.past)?;
+        let new = DecoderState::tokens_per_row(tokens)?;
+        let mut hidden = model.embed(&model.decoder_embed, tokens, self.state.past())?;
         let causal = if new > 1 {
-            Some(causal_mask(self.past, new, &model.device)?.to_dtype(hidden.dtype())?)
+            Some(causal_mask(self.state.past(), new, &model.device)?.to_dtype(hidden.dtype())?)
         } else {
             None
         };
         for (i, layer) in model.decoder_layers.iter().enumerate() {
             let normed = layer.self_attn_layer_norm.forward(&hidden)?;
-            let (k, v) = layer.self_attn.keys_values(&normed)?;
-            let cached = self.self_cache[i].take();
-            let keys = append(cached.as_ref().map(|c| &c.0), &k)?;
-            let values = append(cached.as_ref().map(|c| &c.1), &v)?;
-            let attended = layer
-                .self_attn
-                .attend(&normed, &keys, &values, causal.as_ref())?;
-            self.self_cache[i] = Some((keys, values));
+            let attended = self
+                .state
+                .self_attend(i, &layer.self_attn, &normed, causal.as_ref())?;
             hidden = (hidden + attended)?;
 
             let normed = layer.encoder_attn_layer_norm.forward(&hidden)?;
-            let (cross_k, cross_v) = &self.cross[i];
-            let attended = layer.encoder_attn.attend_shared(
-                &normed,
-                cross_k,
-                cross_v,
-                &self.encoder_mask,
-                self.copies,
-            )?;
+            let attended = self.state.cross_attend(i, &layer.encoder_attn, &normed)?;
             hidden = (hidden + attended)?;
 
             let ff = layer
@@ -483,41 +454,14 @@ impl DecodeSession for M2M100Session<'_> {
                 .forward(&layer.final_layer_norm.forward(&hidden)?)?;
             hidden = (hidden + ff)?;
         }
-        self.past += new;
+        self.state.advance(new);
         let last = hidden.narrow(1, new - 1, 1)?;
         let last = model.decoder_layer_norm.forward(&last)?;
         last_position(&model.lm_head.forward(&last)?)
     }
 
     fn select_rows(&mut self, rows: &[u32]) -> Result<()> {
-        let copies = self.copies as u32;
-        if rows.len() % self.copies != 0 {
-            candle_core::bail!("rows must come in groups of {copies}, one group per source");
-        }
-        // Beams move only within their source; the sources kept, in order.
-        let mut kept = Vec::with_capacity(rows.len() / self.copies);
-        for group in rows.chunks(self.copies) {
-            let source = group[0] / copies;
-            if group.iter().any(|row| row / copies != source) {
-                candle_core::bail!("a row group mixes sources: {group:?}");
-            }
-            kept.push(source);
-        }
-        if kept.len() != self.sources || kept.iter().enumerate().any(|(i, &s)| s != i as u32) {
-            let index = Tensor::new(kept.as_slice(), &self.model.device)?;
-            self.encoder_mask = self.encoder_mask.index_select(&index, 0)?;
-            for (k, v) in &mut self.cross {
-                *k = k.index_select(&index, 0)?;
-                *v = v.index_select(&index, 0)?;
-            }
-            self.sources = kept.len();
-        }
-        let index = Tensor::new(rows, &self.model.device)?;
-        for (k, v) in self.self_cache.iter_mut().flatten() {
-            *k = k.index_select(&index, 0)?;
-            *v = v.index_select(&index, 0)?;
-        }
-        Ok(())
+        self.state.select_rows(rows)
     }
 }
 

@@ -10,6 +10,7 @@
 pub mod attention;
 pub mod m2m100;
 pub mod marian;
+pub mod state;
 pub mod t5;
 
 use candle_core::{Device, Tensor};

@@ -19,7 +19,8 @@ use serde::Deserialize;
 
 use crate::weights::{Linear, Weights};
 
-use super::attention::{append, causal_mask, last_position, padding_mask, Attention, MASKED};
+use super::attention::{causal_mask, last_position, padding_mask, Attention, MASKED};
+use super::state::DecoderState;
 use super::{DecodeSession, EncoderDecoder};
 
 fn default_vocab_size() -> usize {
@@ -623,12 +624,7 @@ impl EncoderDecoder for T5 {
             .collect::<Result<Vec<_>>>()?;
         Ok(Box::new(T5Session {
             model: self,
-            encoder_mask: mask,
-            cross,
-            copies: copies.max(1),
-            sources: sources.len(),
-            self_cache: vec![None; self.decoder_blocks.len()],
-            past: 0,
+            state: DecoderState::new(mask, cross, copies, sources.len()),
         }))
     }
 
@@ -647,58 +643,35 @@ impl EncoderDecoder for T5 {
 
 struct T5Session<'a> {
     model: &'a T5,
-    /// Per source, not per row: `[sources, 1, 1, len]`.
-    encoder_mask: Tensor,
-    /// Per source, not per row: `[sources, heads, len, d_kv]` for each layer.
-    cross: Vec<(Tensor, Tensor)>,
-    /// Rows per source (the beam width); rows of a source are consecutive.
-    copies: usize,
-    sources: usize,
-    self_cache: Vec<Option<(Tensor, Tensor)>>,
-    past: usize,
+    state: DecoderState,
 }
 
 impl DecodeSession for T5Session<'_> {
     fn step(&mut self, tokens: &[Vec<u32>]) -> Result<Tensor> {
         let model = self.model;
-        let new = tokens.first().map(Vec::len).unwrap_or(0);
-        if new == 0 || tokens.iter().any(|t| t.len() != new) {
-            candle_core::bail!("every row must feed the same, non-zero number of tokens");
-        }
+        let new = DecoderState::tokens_per_row(tokens)?;
         let flat: Vec<u32> = tokens.iter().flatten().copied().collect();
         let ids = Tensor::from_vec(flat, (tokens.len(), new), &model.device)?;
         let mut hidden = model.shared.forward(&ids)?;
         let mut bias = model
             .decoder_bias
-            .forward(self.past, new, &model.device)?
+            .forward(self.state.past(), new, &model.device)?
             .to_dtype(DType::F32)?;
         if new > 1 {
             bias = bias
-                .broadcast_add(&causal_mask(self.past, new, &model.device)?)?
+                .broadcast_add(&causal_mask(self.state.past(), new, &model.device)?)?
                 .clamp(MASKED, f32::MAX)?;
         }
         let bias = bias.to_dtype(model.dtype)?;
         for (i, block) in model.decoder_blocks.iter().enumerate() {
             let normed = block.self_attn_norm.forward(&hidden)?;
-            let (k, v) = block.self_attn.keys_values(&normed)?;
-            let cached = self.self_cache[i].take();
-            let keys = append(cached.as_ref().map(|c| &c.0), &k)?;
-            let values = append(cached.as_ref().map(|c| &c.1), &v)?;
-            let attended = block
-                .self_attn
-                .attend(&normed, &keys, &values, Some(&bias))?;
-            self.self_cache[i] = Some((keys, values));
+            let attended = self
+                .state
+                .self_attend(i, &block.self_attn, &normed, Some(&bias))?;
             hidden = clamp_f16(add(&hidden, &attended)?)?;
 
             let normed = block.cross_attn_norm.forward(&hidden)?;
-            let (cross_k, cross_v) = &self.cross[i];
-            let attended = block.cross_attn.attend_shared(
-                &normed,
-                cross_k,
-                cross_v,
-                &self.encoder_mask,
-                self.copies,
-            )?;
+            let attended = self.state.cross_attend(i, &block.cross_attn, &normed)?;
             hidden = clamp_f16(add(&hidden, &attended)?)?;
 
             let ff = block
@@ -706,7 +679,7 @@ impl DecodeSession for T5Session<'_> {
                 .forward(&block.feed_forward_norm.forward(&hidden)?)?;
             hidden = clamp_f16(add(&hidden, &ff)?)?;
         }
-        self.past += new;
+        self.state.advance(new);
         let last = hidden.narrow(1, new - 1, 1)?;
         let mut last = model.decoder_norm.forward(&last)?;
         if model.output_scale != 1.0 {
@@ -716,33 +689,7 @@ impl DecodeSession for T5Session<'_> {
     }
 
     fn select_rows(&mut self, rows: &[u32]) -> Result<()> {
-        let copies = self.copies as u32;
-        if rows.len() % self.copies != 0 {
-            candle_core::bail!("rows must come in groups of {copies}, one group per source");
-        }
-        let mut kept = Vec::with_capacity(rows.len() / self.copies);
-        for group in rows.chunks(self.copies) {
-            let source = group[0] / copies;
-            if group.iter().any(|row| row / copies != source) {
-                candle_core::bail!("a row group mixes sources: {group:?}");
-            }
-            kept.push(source);
-        }
-        if kept.len() != self.sources || kept.iter().enumerate().any(|(i, &s)| s != i as u32) {
-            let index = Tensor::new(kept.as_slice(), &self.model.device)?;
-            self.encoder_mask = self.encoder_mask.index_select(&index, 0)?;
-            for (k, v) in &mut self.cross {
-                *k = k.index_select(&index, 0)?;
-                *v = v.index_select(&index, 0)?;
-            }
-            self.sources = kept.len();
-        }
-        let index = Tensor::new(rows, &self.model.device)?;
-        for (k, v) in self.self_cache.iter_mut().flatten() {
-            *k = k.index_select(&index, 0)?;
-            *v = v.index_select(&index, 0)?;
-        }
-        Ok(())
+        self.state.select_rows(rows)
     }
 }
 
