@@ -17,11 +17,11 @@ use serde::{Deserialize, Deserializer};
 
 use crate::weights::{Linear, Weights};
 
-use super::attention::{causal_mask, last_position, padding_mask, Attention};
+use super::attention::{causal_mask, last_position, padding_mask};
+use super::bart::{DecoderLayer, EncoderLayer, LayerShape, LAYER_NORM_EPS};
 use super::state::DecoderState;
 use super::{DecodeSession, EncoderDecoder};
 
-const LAYER_NORM_EPS: f64 = 1e-5;
 /// `M2M100SinusoidalPositionalEmbedding.offset`: rows kept below the first
 /// position so that position `p` of a sequence reads row `pad + 1 + p`.
 const POSITION_OFFSET: usize = 2;
@@ -156,88 +156,23 @@ fn position_ids(ids: &[u32], pad: u32, past: usize) -> Vec<u32> {
         .collect()
 }
 
-#[derive(Debug, Clone)]
-struct FeedForward {
-    fc1: Linear,
-    fc2: Linear,
-    activation: Activation,
-}
-
-impl FeedForward {
-    fn load(w: &Weights, d_model: usize, ffn: usize, activation: Activation) -> Result<Self> {
-        Ok(Self {
-            fc1: w.pp("fc1").linear(d_model, ffn, true)?,
-            fc2: w.pp("fc2").linear(ffn, d_model, true)?,
-            activation,
-        })
-    }
-
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        self.fc2
-            .forward(&self.activation.forward(&self.fc1.forward(xs)?)?)
-    }
-}
-
-#[derive(Debug, Clone)]
-struct EncoderLayer {
-    self_attn: Attention,
-    self_attn_layer_norm: LayerNorm,
-    feed_forward: FeedForward,
-    final_layer_norm: LayerNorm,
-}
-
-impl EncoderLayer {
-    fn load(w: Weights, cfg: &M2M100Config) -> Result<Self> {
-        let d = cfg.d_model;
-        Ok(Self {
-            self_attn: Attention::load(&w.pp("self_attn"), d, cfg.encoder_attention_heads, true)?,
-            self_attn_layer_norm: w.pp("self_attn_layer_norm").layer_norm(d, LAYER_NORM_EPS)?,
-            feed_forward: FeedForward::load(&w, d, cfg.encoder_ffn_dim, cfg.activation_function)?,
-            final_layer_norm: w.pp("final_layer_norm").layer_norm(d, LAYER_NORM_EPS)?,
-        })
-    }
-
-    fn forward(&self, xs: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        let normed = self.self_attn_layer_norm.forward(xs)?;
-        let (keys, values) = self.self_attn.keys_values(&normed)?;
-        let attended = self.self_attn.attend(&normed, &keys, &values, Some(mask))?;
-        let xs = (xs + attended)?;
-        let ff = self
-            .feed_forward
-            .forward(&self.final_layer_norm.forward(&xs)?)?;
-        let xs = (xs + ff)?;
-        if xs.dtype() == DType::F16 {
-            xs.clamp(-F16_CLAMP, F16_CLAMP)
-        } else {
-            Ok(xs)
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct DecoderLayer {
-    self_attn: Attention,
-    self_attn_layer_norm: LayerNorm,
-    encoder_attn: Attention,
-    encoder_attn_layer_norm: LayerNorm,
-    feed_forward: FeedForward,
-    final_layer_norm: LayerNorm,
-}
-
-impl DecoderLayer {
-    fn load(w: Weights, cfg: &M2M100Config) -> Result<Self> {
-        let d = cfg.d_model;
-        let heads = cfg.decoder_attention_heads;
-        Ok(Self {
-            self_attn: Attention::load(&w.pp("self_attn"), d, heads, true)?,
-            self_attn_layer_norm: w.pp("self_attn_layer_norm").layer_norm(d, LAYER_NORM_EPS)?,
-            encoder_attn: Attention::load(&w.pp("encoder_attn"), d, heads, true)?,
-            encoder_attn_layer_norm: w
-                .pp("encoder_attn_layer_norm")
-                .layer_norm(d, LAYER_NORM_EPS)?,
-            feed_forward: FeedForward::load(&w, d, cfg.decoder_ffn_dim, cfg.activation_function)?,
-            final_layer_norm: w.pp("final_layer_norm").layer_norm(d, LAYER_NORM_EPS)?,
-        })
+/// Pre-norm: each sub-layer reads a normalized copy and adds to the residual
+/// stream; f16 states are clamped as transformers does.
+fn encoder_layer(layer: &EncoderLayer, xs: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let normed = layer.self_attn_layer_norm.forward(xs)?;
+    let (keys, values) = layer.self_attn.keys_values(&normed)?;
+    let attended = layer
+        .self_attn
+        .attend(&normed, &keys, &values, Some(mask))?;
+    let xs = (xs + attended)?;
+    let ff = layer
+        .feed_forward
+        .forward(&layer.final_layer_norm.forward(&xs)?)?;
+    let xs = (xs + ff)?;
+    if xs.dtype() == DType::F16 {
+        xs.clamp(-F16_CLAMP, F16_CLAMP)
+    } else {
+        Ok(xs)
     }
 }
 
@@ -293,11 +228,22 @@ impl M2M100 {
                 w.pp("lm_head").linear(d, vocab, false)?,
             )
         };
+        let encoder_shape = LayerShape {
+            d_model: d,
+            heads: config.encoder_attention_heads,
+            ffn: config.encoder_ffn_dim,
+            activation: config.activation_function,
+        };
+        let decoder_shape = LayerShape {
+            heads: config.decoder_attention_heads,
+            ffn: config.decoder_ffn_dim,
+            ..encoder_shape
+        };
         let encoder_layers = (0..config.encoder_layers)
-            .map(|i| EncoderLayer::load(model.pp(format!("encoder.layers.{i}")), &config))
+            .map(|i| EncoderLayer::load(model.pp(format!("encoder.layers.{i}")), encoder_shape))
             .collect::<Result<Vec<_>>>()?;
         let decoder_layers = (0..config.decoder_layers)
-            .map(|i| DecoderLayer::load(model.pp(format!("decoder.layers.{i}")), &config))
+            .map(|i| DecoderLayer::load(model.pp(format!("decoder.layers.{i}")), decoder_shape))
             .collect::<Result<Vec<_>>>()?;
         let encoder_layer_norm = model
             .pp("encoder.layer_norm")
@@ -386,7 +332,7 @@ impl M2M100 {
         let mask = padding_mask(&lengths, seq, &self.device)?.to_dtype(self.positions.dtype())?;
         let mut hidden = self.embed(&self.encoder_embed, &padded, 0)?;
         for layer in &self.encoder_layers {
-            hidden = layer.forward(&hidden, &mask)?;
+            hidden = encoder_layer(layer, &hidden, &mask)?;
         }
         Ok((self.encoder_layer_norm.forward(&hidden)?, mask))
     }

@@ -9,16 +9,15 @@
 //! keeps no state between inputs except inside a [`DecodeSession`].
 
 use candle_core::{Device, Module, Result, Tensor};
-use candle_nn::{Activation, Embedding, LayerNorm};
+use candle_nn::{Activation, Embedding};
 use serde::Deserialize;
 
 use crate::weights::{Linear, Weights};
 
-use super::attention::{causal_mask, last_position, padding_mask, Attention};
+use super::attention::{causal_mask, last_position, padding_mask};
+use super::bart::{DecoderLayer, EncoderLayer, LayerShape};
 use super::state::DecoderState;
 use super::{DecodeSession, EncoderDecoder};
-
-const LAYER_NORM_EPS: f64 = 1e-5;
 
 fn default_true() -> bool {
     true
@@ -88,81 +87,13 @@ fn sinusoidal_positions(positions: usize, dim: usize, device: &Device) -> Result
     Tensor::from_vec(table, (positions, dim), device)
 }
 
-#[derive(Debug, Clone)]
-struct FeedForward {
-    fc1: Linear,
-    fc2: Linear,
-    activation: Activation,
-}
-
-impl FeedForward {
-    fn load(w: &Weights, d_model: usize, ffn: usize, activation: Activation) -> Result<Self> {
-        Ok(Self {
-            fc1: w.pp("fc1").linear(d_model, ffn, true)?,
-            fc2: w.pp("fc2").linear(ffn, d_model, true)?,
-            activation,
-        })
-    }
-
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        self.fc2
-            .forward(&self.activation.forward(&self.fc1.forward(xs)?)?)
-    }
-}
-
-#[derive(Debug, Clone)]
-struct EncoderLayer {
-    self_attn: Attention,
-    self_attn_layer_norm: LayerNorm,
-    feed_forward: FeedForward,
-    final_layer_norm: LayerNorm,
-}
-
-impl EncoderLayer {
-    fn load(w: Weights, cfg: &MarianConfig) -> Result<Self> {
-        let d = cfg.d_model;
-        Ok(Self {
-            self_attn: Attention::load(&w.pp("self_attn"), d, cfg.encoder_attention_heads, true)?,
-            self_attn_layer_norm: w.pp("self_attn_layer_norm").layer_norm(d, LAYER_NORM_EPS)?,
-            feed_forward: FeedForward::load(&w, d, cfg.encoder_ffn_dim, cfg.activation_function)?,
-            final_layer_norm: w.pp("final_layer_norm").layer_norm(d, LAYER_NORM_EPS)?,
-        })
-    }
-
-    fn forward(&self, xs: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        let (keys, values) = self.self_attn.keys_values(xs)?;
-        let attended = self.self_attn.attend(xs, &keys, &values, Some(mask))?;
-        let xs = self.self_attn_layer_norm.forward(&(xs + attended)?)?;
-        let ff = self.feed_forward.forward(&xs)?;
-        self.final_layer_norm.forward(&(xs + ff)?)
-    }
-}
-
-#[derive(Debug, Clone)]
-struct DecoderLayer {
-    self_attn: Attention,
-    self_attn_layer_norm: LayerNorm,
-    encoder_attn: Attention,
-    encoder_attn_layer_norm: LayerNorm,
-    feed_forward: FeedForward,
-    final_layer_norm: LayerNorm,
-}
-
-impl DecoderLayer {
-    fn load(w: Weights, cfg: &MarianConfig) -> Result<Self> {
-        let d = cfg.d_model;
-        let heads = cfg.decoder_attention_heads;
-        Ok(Self {
-            self_attn: Attention::load(&w.pp("self_attn"), d, heads, true)?,
-            self_attn_layer_norm: w.pp("self_attn_layer_norm").layer_norm(d, LAYER_NORM_EPS)?,
-            encoder_attn: Attention::load(&w.pp("encoder_attn"), d, heads, true)?,
-            encoder_attn_layer_norm: w
-                .pp("encoder_attn_layer_norm")
-                .layer_norm(d, LAYER_NORM_EPS)?,
-            feed_forward: FeedForward::load(&w, d, cfg.decoder_ffn_dim, cfg.activation_function)?,
-            final_layer_norm: w.pp("final_layer_norm").layer_norm(d, LAYER_NORM_EPS)?,
-        })
-    }
+/// Post-norm: each sub-layer's output is added to its input, then normalized.
+fn encoder_layer(layer: &EncoderLayer, xs: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let (keys, values) = layer.self_attn.keys_values(xs)?;
+    let attended = layer.self_attn.attend(xs, &keys, &values, Some(mask))?;
+    let xs = layer.self_attn_layer_norm.forward(&(xs + attended)?)?;
+    let ff = layer.feed_forward.forward(&xs)?;
+    layer.final_layer_norm.forward(&(xs + ff)?)
 }
 
 /// A loaded Marian translation model.
@@ -211,11 +142,22 @@ impl Marian {
             Tensor::zeros(config.decoder_vocab(), w.dtype(), &device)?
         };
         let lm_head = w.linear_from(head_weight, Some(bias))?;
+        let encoder_shape = LayerShape {
+            d_model: d,
+            heads: config.encoder_attention_heads,
+            ffn: config.encoder_ffn_dim,
+            activation: config.activation_function,
+        };
+        let decoder_shape = LayerShape {
+            heads: config.decoder_attention_heads,
+            ffn: config.decoder_ffn_dim,
+            ..encoder_shape
+        };
         let encoder_layers = (0..config.encoder_layers)
-            .map(|i| EncoderLayer::load(model.pp(format!("encoder.layers.{i}")), &config))
+            .map(|i| EncoderLayer::load(model.pp(format!("encoder.layers.{i}")), encoder_shape))
             .collect::<Result<Vec<_>>>()?;
         let decoder_layers = (0..config.decoder_layers)
-            .map(|i| DecoderLayer::load(model.pp(format!("decoder.layers.{i}")), &config))
+            .map(|i| DecoderLayer::load(model.pp(format!("decoder.layers.{i}")), decoder_shape))
             .collect::<Result<Vec<_>>>()?;
         let positions = sinusoidal_positions(config.max_position_embeddings, d, &device)?
             .to_dtype(w.dtype())?;
@@ -268,7 +210,7 @@ impl Marian {
         let mask = padding_mask(&lengths, seq, &self.device)?.to_dtype(self.positions.dtype())?;
         let mut hidden = self.embed(&self.encoder_embed, &ids, 0)?;
         for layer in &self.encoder_layers {
-            hidden = layer.forward(&hidden, &mask)?;
+            hidden = encoder_layer(layer, &hidden, &mask)?;
         }
         Ok((hidden, mask))
     }

@@ -8,6 +8,7 @@
 //! sentences finish; nothing about a row depends on the other rows.
 
 pub mod attention;
+pub mod bart;
 pub mod m2m100;
 pub mod marian;
 pub mod state;
