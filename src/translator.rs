@@ -509,23 +509,22 @@ impl Translator {
     }
 
     /// Full decoder sequences (start token included) for token-level checks.
-    pub fn generate_ids(&self, segments: &[String]) -> Result<Vec<Vec<u32>>, TranslatorError> {
-        let sources = segments
-            .iter()
-            .map(|s| self.encode(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        generate(self.model.as_ref(), &sources, &self.generation).map_err(TranslatorError::Run)
+    pub fn generate_encoded(&self, sources: &[Vec<u32>]) -> Result<Vec<Vec<u32>>, TranslatorError> {
+        generate(self.model.as_ref(), sources, &self.generation).map_err(TranslatorError::Run)
     }
 
-    /// Logits at each position of `decoder_input` (teacher forcing), fed one
-    /// token at a time through the same cached path the search uses.
+    /// Logits at each position of `decoder_input` for the encoded source
+    /// (teacher forcing), fed one token at a time through the same cached
+    /// path the search uses.
     pub fn teacher_forced_logits(
         &self,
-        source: &str,
+        source: &[u32],
         decoder_input: &[u32],
     ) -> Result<Vec<Vec<f32>>, TranslatorError> {
-        let ids = self.encode(source)?;
-        let mut session = self.model.start(&[ids], 1).map_err(TranslatorError::Run)?;
+        let mut session = self
+            .model
+            .start(&[source.to_vec()], 1)
+            .map_err(TranslatorError::Run)?;
         decoder_input
             .iter()
             .map(|&token| {
