@@ -443,70 +443,6 @@ fn collapse_whitespace(text: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde::Deserialize;
-
-    #[derive(Deserialize)]
-    struct Case {
-        input: String,
-        expected: String,
-    }
-
-    #[derive(Deserialize)]
-    struct Fixture {
-        cases: Vec<Case>,
-    }
-
-    /// `ANUBAD_NORMALIZER_CASES` points at a larger, uncommitted cases file
-    /// (scripts/make_normalizer_fixture.py --cases N --out FILE).
-    fn load_fixture() -> Fixture {
-        let path = std::env::var_os("ANUBAD_NORMALIZER_CASES")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("tests/fixtures/bangla-normalizer/cases.json")
-            });
-        let text = std::fs::read_to_string(path).expect("cases.json readable");
-        serde_json::from_str(&text).expect("cases.json parses")
-    }
-
-    #[test]
-    fn matches_the_python_original_on_every_fixture_case() {
-        let fixture = load_fixture();
-        assert!(fixture.cases.len() >= 1000);
-        let failures: Vec<String> = fixture
-            .cases
-            .iter()
-            .filter_map(|case| {
-                let got = normalize(&case.input);
-                (got != case.expected)
-                    .then(|| format!("{:?}: {got:?} != {:?}", case.input, case.expected))
-            })
-            .collect();
-        assert!(
-            failures.is_empty(),
-            "{} of {} differ:\n{}",
-            failures.len(),
-            fixture.cases.len(),
-            failures.join("\n")
-        );
-    }
-
-    #[test]
-    fn bengali_spellings_and_punctuation_are_unified() {
-        // ো typed as ে + া, ৷ for the danda, NBSP and an em dash.
-        assert_eq!(normalize("ক\u{9C7}\u{9BE}৷"), "কো।");
-        assert_eq!(normalize("আজ\u{A0}ঢাকায়—কাল"), "আজ ঢাকায় - কাল");
-        assert_eq!(normalize("“উত্তর” ‘কোরিয়া’…"), "\"উত্তর\" 'কোরিয়া'...");
-        assert_eq!(normalize("  a \t\n b  "), " a b ");
-        assert_eq!(normalize("Afganistán &amp; Irán"), "Afganistan & Iran");
-        // ZWJ / ZWNJ survive (র‍্য).
-        assert_eq!(normalize("র\u{200D}্যাব"), "র\u{200D}্যাব");
-    }
-}
-
 /// Upstream's `CHAR_REPLACEMENTS`, as `CODEPOINT:REPLACEMENT,…` in hex.
 const LATIN_REPLACEMENTS: &str = "\
 AA:61 B2:32 B3:33 B9:31 C0:41 C1:41 C2:41 C3:41 C4:41 C5:41 C7:43 C8:45 C9:45 CA:45 CB:45 \
@@ -1050,3 +986,67 @@ xoplus:2A01 xotime:2A02 xrArr:27F9 xrarr:27F6 xscr:1D4CD xsqcup:2A06 xuplus:2A04
 xvee:22C1 xwedge:22C0 yacute:FD yacy:44F ycirc:177 ycy:44B yen:A5 yfr:1D536 yicy:457 \
 yopf:1D56A yscr:1D4CE yucy:44E yuml:FF zacute:17A zcaron:17E zcy:437 zdot:17C zeetrf:2128 \
 zeta:3B6 zfr:1D537 zhcy:436 zigrarr:21DD zopf:1D56B zscr:1D4CF zwj:200D zwnj:200C";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct Case {
+        input: String,
+        expected: String,
+    }
+
+    #[derive(Deserialize)]
+    struct Fixture {
+        cases: Vec<Case>,
+    }
+
+    /// `ANUBAD_NORMALIZER_CASES` points at a larger, uncommitted cases file
+    /// (scripts/make_normalizer_fixture.py --cases N --out FILE).
+    fn load_fixture() -> Fixture {
+        let path = std::env::var_os("ANUBAD_NORMALIZER_CASES")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/fixtures/bangla-normalizer/cases.json")
+            });
+        let text = std::fs::read_to_string(path).expect("cases.json readable");
+        serde_json::from_str(&text).expect("cases.json parses")
+    }
+
+    #[test]
+    fn matches_the_python_original_on_every_fixture_case() {
+        let fixture = load_fixture();
+        assert!(fixture.cases.len() >= 1000);
+        let failures: Vec<String> = fixture
+            .cases
+            .iter()
+            .filter_map(|case| {
+                let got = normalize(&case.input);
+                (got != case.expected)
+                    .then(|| format!("{:?}: {got:?} != {:?}", case.input, case.expected))
+            })
+            .collect();
+        assert!(
+            failures.is_empty(),
+            "{} of {} differ:\n{}",
+            failures.len(),
+            fixture.cases.len(),
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn bengali_spellings_and_punctuation_are_unified() {
+        // ো typed as ে + া, ৷ for the danda, NBSP and an em dash.
+        assert_eq!(normalize("ক\u{9C7}\u{9BE}৷"), "কো।");
+        assert_eq!(normalize("আজ\u{A0}ঢাকায়—কাল"), "আজ ঢাকায় - কাল");
+        assert_eq!(normalize("“উত্তর” ‘কোরিয়া’…"), "\"উত্তর\" 'কোরিয়া'...");
+        assert_eq!(normalize("  a \t\n b  "), " a b ");
+        assert_eq!(normalize("Afganistán &amp; Irán"), "Afganistan & Iran");
+        // ZWJ / ZWNJ survive (র‍্য).
+        assert_eq!(normalize("র\u{200D}্যাব"), "র\u{200D}্যাব");
+    }
+}

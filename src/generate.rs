@@ -418,7 +418,8 @@ fn top_k(values: impl IntoIterator<Item = f32>, k: usize) -> Vec<(usize, f32)> {
     }
     for (index, value) in values.into_iter().enumerate() {
         // A later index never displaces an equal value.
-        if best.len() == k && !(value > best[k - 1].1) {
+        if best.len() == k && value.partial_cmp(&best[k - 1].1) != Some(std::cmp::Ordering::Greater)
+        {
             continue;
         }
         let at = best.partition_point(|&(_, v)| v >= value);

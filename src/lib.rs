@@ -17,6 +17,7 @@ pub mod bangla_normalizer;
 pub mod bench;
 pub mod cache;
 pub mod dates;
+pub mod digest_groups;
 pub mod extract;
 pub mod generate;
 pub mod gguf_export;

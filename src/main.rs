@@ -296,7 +296,7 @@ fn run(args: cli::RunArgs) -> Result<u8, Failure> {
         let lookups = report.cache_hits + report.cache_misses;
         eprintln!(
             "{} articles ok ({} unchanged), {} failed; {} sentences, cache hits {}/{}, \
-             warnings {}; {:.1}s; digest {}",
+             warnings {}; {:.1}s; digest {} (and digest.html)",
             report.ok + report.unchanged,
             report.unchanged,
             report.failed,

@@ -67,10 +67,17 @@ pub enum Event<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// Boxed: a model error is rare and large; the common result stays small.
     #[error(transparent)]
-    Translate(#[from] TranslatorError),
+    Translate(Box<TranslatorError>),
     #[error(transparent)]
     Output(#[from] OutputError),
+}
+
+impl From<TranslatorError> for RunError {
+    fn from(error: TranslatorError) -> Self {
+        RunError::Translate(Box::new(error))
+    }
 }
 
 #[derive(Debug, Default, Clone)]

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 #[path = "support/fake_hub.rs"]
-#[allow(dead_code)]
 mod fake_hub;
 
 fn root() -> PathBuf {

@@ -528,7 +528,7 @@ mod tests {
         let short = vec![7, 8, 2];
         let long = vec![9, 10, 11, 12, 13, 14, 2];
         let steps = [2, 5, 6];
-        let alone = first_steps(&model, &[short.clone()], &steps);
+        let alone = first_steps(&model, std::slice::from_ref(&short), &steps);
         let batched = first_steps(&model, &[long, short], &steps);
         for (a, b) in alone.iter().zip(&batched) {
             let d = max_diff(&a[0], &b[1]);
