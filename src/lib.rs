@@ -16,6 +16,7 @@ pub mod article;
 pub mod bangla_normalizer;
 pub mod bench;
 pub mod cache;
+pub mod chat;
 pub mod dates;
 pub mod digest_groups;
 pub mod extract;
