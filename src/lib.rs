@@ -33,6 +33,7 @@ pub mod prompts;
 pub mod resolve;
 pub mod seq2seq;
 pub mod spm;
+pub mod summarizer;
 pub mod summary;
 pub mod t5_tokenizer;
 pub mod text;

@@ -276,6 +276,7 @@ impl Progress {
 fn run(args: cli::RunArgs) -> Result<u8, Failure> {
     let loaded = load(&args.model)?;
     let model = ModelContext {
+        summarizer: None,
         translator: &loaded.translator,
         info: loaded.info.clone(),
         identity: loaded.identity.clone(),
@@ -314,6 +315,7 @@ fn run(args: cli::RunArgs) -> Result<u8, Failure> {
 fn translate(args: cli::TranslateArgs) -> Result<u8, Failure> {
     let loaded = load(&args.model)?;
     let model = ModelContext {
+        summarizer: None,
         translator: &loaded.translator,
         info: loaded.info.clone(),
         identity: loaded.identity.clone(),

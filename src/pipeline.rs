@@ -15,11 +15,13 @@ use sha2::{Digest, Sha256};
 use crate::article::{Article, InputError};
 use crate::cache::{Cache, CacheKey, SCHEMA_VERSION};
 use crate::extract::{extract_page, Extracted};
+use crate::llm_summary::{ArticleText, METHOD_LLM};
 use crate::numbers::check_numbers;
 use crate::output::{
     self, ArticleOutput, Bilingual, IdAllocator, ModelInfo, OutputError, SentencePair, Summary,
     Timings,
 };
+use crate::summarizer::Summarizer;
 use crate::summary::{extractive_summary, METHOD_EXTRACTIVE};
 use crate::text;
 use crate::translator::{Translator, TranslatorError};
@@ -36,6 +38,9 @@ pub struct ModelContext<'a> {
     pub info: ModelInfo,
     /// Stable identity for cache keys: repo@revision or a content hash.
     pub identity: String,
+    /// Writes summaries with a chat model; without one the summary is
+    /// extractive (sentences picked from the translation), labelled so.
+    pub summarizer: Option<&'a Summarizer>,
 }
 
 /// What the pipeline reports while it works; the binary draws progress from it.
@@ -90,8 +95,10 @@ pub struct RunReport {
     pub cache_misses: u64,
     pub generated_tokens: usize,
     /// Warnings written into the articles (numbers lost in translation,
-    /// pages without story text).
+    /// pages without story text, unfaithful summaries).
     pub warnings: usize,
+    /// LLM summaries whose numbers or names are not in the translation.
+    pub unfaithful_summaries: usize,
     pub elapsed: Duration,
 }
 
@@ -418,7 +425,12 @@ pub fn run(
         failed: Vec::new(),
         observe,
     };
-    let settings = run.segments.settings().to_string();
+    // An article's outputs change with the translation settings and, when
+    // there is one, the summarizer's (model, prompt hashes, sampling).
+    let settings = match model.summarizer {
+        Some(summarizer) => format!("{}\n{}", run.segments.settings(), summarizer.settings()),
+        None => run.segments.settings().to_string(),
+    };
     let mut ids = IdAllocator::new();
     let mut window: Vec<Prepared> = Vec::new();
     let mut window_segments = 0;
@@ -513,6 +525,49 @@ impl Run<'_, '_> {
         true
     }
 
+    /// Replaces the extractive summary by the chat model's. A model that
+    /// fails leaves the extractive one, with a warning saying why.
+    fn summarize(&mut self, summarizer: &Summarizer, article: &mut ArticleOutput) {
+        let text = ArticleText {
+            title: article.title.en.clone(),
+            paragraphs: article
+                .paragraphs
+                .iter()
+                .map(|p| {
+                    p.iter()
+                        .map(|s| s.en.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect(),
+        };
+        match summarizer.summarize(&text, self.segments.cache) {
+            Ok((record, _cached)) => {
+                if !record.unsupported.is_empty() {
+                    self.report.unfaithful_summaries += 1;
+                    article.warnings.push(format!(
+                        "summary mentions terms not found in the translation: {}",
+                        record.unsupported.join(", ")
+                    ));
+                }
+                article.summary = Summary {
+                    text: record.text,
+                    method: METHOD_LLM.to_string(),
+                };
+                if let (Some(generation), Ok(settings)) = (
+                    article.generation.as_object_mut(),
+                    serde_json::from_str::<serde_json::Value>(summarizer.settings()),
+                ) {
+                    generation.insert("summarizer".into(), settings);
+                }
+            }
+            Err(e) => article.warnings.push(format!(
+                "no LLM summary ({}); the summary is extractive",
+                with_causes(&e)
+            )),
+        }
+    }
+
     /// Translates the pooled articles together and writes each one.
     fn flush(&mut self, window: Vec<Prepared>) -> Result<(), RunError> {
         if window.is_empty() {
@@ -543,6 +598,9 @@ impl Run<'_, '_> {
             };
             let input = prepared.article.input.clone();
             let mut article = assemble(prepared, &translations, self.model, timings);
+            if let Some(summarizer) = self.model.summarizer {
+                self.summarize(summarizer, &mut article);
+            }
             article.timings.total_ms =
                 article.timings.translate_ms + article_started.elapsed().as_millis() as u64;
             self.report.segments += count;
@@ -599,4 +657,111 @@ pub fn translate_lines(
                 .join(" ")
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::{ChatError, ChatMessage, ChatModel, Sampling};
+    use crate::llm_summary::SummaryOptions;
+    use crate::prompts::Prompts;
+    use crate::resolve::{resolve, ResolveOptions};
+    use crate::translator::LoadOptions;
+    use std::path::Path;
+
+    /// Answers with the first words of the article's title plus a number
+    /// that is in no article, so every summary is unfaithful.
+    struct Scripted;
+
+    impl ChatModel for Scripted {
+        fn identity(&self) -> &str {
+            "test:scripted"
+        }
+        fn context_length(&self) -> usize {
+            8192
+        }
+        fn count_tokens(&self, text: &str) -> usize {
+            text.split_whitespace().count()
+        }
+        fn chat(&mut self, _: &[ChatMessage], _: &Sampling) -> Result<String, ChatError> {
+            Ok("It happened 98765 times.".into())
+        }
+    }
+
+    fn run_fixture_articles(out: &Path, cache: &Cache, summarizer: &Summarizer) -> RunReport {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let resolved = resolve(
+            &root.join("tests/fixtures/marian-tiny").to_string_lossy(),
+            &ResolveOptions::default(),
+        )
+        .unwrap();
+        let translator = Translator::load(&resolved, &LoadOptions::default()).unwrap();
+        let model = ModelContext {
+            translator: &translator,
+            info: ModelInfo {
+                name: "marian-tiny".into(),
+                revision: None,
+                licence: None,
+            },
+            identity: resolved.identity.clone(),
+            summarizer: Some(summarizer),
+        };
+        let inputs = crate::article::read_inputs(&[root
+            .join("tests/fixtures/articles")
+            .to_string_lossy()
+            .into_owned()]);
+        let options = RunOptions {
+            out_dir: out.to_path_buf(),
+            batch_size: 8,
+        };
+        run(inputs, &model, Some(cache), &options, &mut |_| {}).unwrap()
+    }
+
+    #[test]
+    fn llm_summaries_are_written_flagged_and_cached_with_the_translations() {
+        let work = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&work.path().join("cache")).unwrap();
+        let out = work.path().join("out");
+        let summarizer = Summarizer::new(
+            Box::new(Scripted),
+            Prompts::load(None).unwrap(),
+            SummaryOptions::default(),
+        );
+        let first = run_fixture_articles(&out, &cache, &summarizer);
+        assert_eq!(first.ok, 3);
+        assert_eq!(first.unfaithful_summaries, 3);
+        let article = output::read_article(&out, "kim-troops").unwrap();
+        assert_eq!(article.summary.method, METHOD_LLM);
+        assert_eq!(article.summary.text, "It happened 98765 times.");
+        assert!(article
+            .warnings
+            .iter()
+            .any(|w| w.contains("summary mentions terms not found") && w.contains("98765")));
+        assert!(article.generation["summarizer"]["prompts"]["summarize"].is_string());
+
+        // Same settings: nothing changes.
+        let second = run_fixture_articles(&out, &cache, &summarizer);
+        assert_eq!((second.unchanged, second.cache_misses), (3, 0));
+
+        // An edited summary prompt rewrites the articles, but every sentence
+        // still comes from the translation cache.
+        let prompts = tempfile::tempdir().unwrap();
+        let edited = Prompts::load(None)
+            .unwrap()
+            .text(crate::prompts::SUMMARIZE)
+            .unwrap()
+            .to_string();
+        std::fs::write(
+            prompts.path().join("summarize.md.j2"),
+            edited + "\nBe brief.",
+        )
+        .unwrap();
+        let summarizer = Summarizer::new(
+            Box::new(Scripted),
+            Prompts::load(Some(prompts.path())).unwrap(),
+            SummaryOptions::default(),
+        );
+        let third = run_fixture_articles(&out, &cache, &summarizer);
+        assert_eq!((third.ok, third.unchanged, third.cache_misses), (3, 0, 0));
+    }
 }
