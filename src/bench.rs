@@ -31,6 +31,10 @@ pub enum BenchModel {
     /// T5 v1.1 base, BanglaT5's dimensions (~247M parameters).
     #[value(name = "banglat5")]
     BanglaT5,
+    /// Chat model: Qwen2.5-1.5B-Instruct's dimensions as a Q4_K_M GGUF
+    /// (prompt processing and generation; see `bench_chat`).
+    #[value(name = "qwen2.5-1.5b-q4km")]
+    Qwen25Q4km,
 }
 
 impl BenchModel {
@@ -39,6 +43,7 @@ impl BenchModel {
             BenchModel::OpusMt => "Marian at opus-mt-bn-en's size",
             BenchModel::Nllb600m => "M2M100 at NLLB-200-distilled-600M's size",
             BenchModel::BanglaT5 => "T5 v1.1 at BanglaT5's size",
+            BenchModel::Qwen25Q4km => "Qwen2 at Qwen2.5-1.5B-Instruct's size, Q4_K_M",
         }
     }
 }
@@ -201,6 +206,9 @@ pub fn run(
                 T5::load(config.clone(), w)
             })?;
             (Box::new(model), 0, 1, 0)
+        }
+        BenchModel::Qwen25Q4km => {
+            candle_core::bail!("chat models are measured by bench_chat::run, not here")
         }
     };
     log(format!(

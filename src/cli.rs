@@ -114,6 +114,31 @@ pub struct RunArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+}
+
+/// How summaries are written.
+#[derive(Debug, Args, Clone)]
+pub struct SummaryArgs {
+    /// Chat model that writes the summaries: a directory holding one .gguf
+    /// file, or config.json + safetensors + tokenizer.json. Without it the
+    /// summary is extractive (sentences picked from the translation).
+    #[arg(long, value_name = "DIR")]
+    pub summarizer: Option<PathBuf>,
+    /// Prompt templates overriding the built-in ones file by file
+    /// (summarize.md.j2, summarize-strict.md.j2, ...).
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
+    /// Sentences in each summary, at most.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub summary_sentences: usize,
+    /// Sampling temperature for the summarizer (0: greedy, reproducible).
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f64,
+    /// Seed for sampling when the temperature is above 0.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +233,9 @@ pub struct BenchArgs {
     /// Generated tokens per sentence (held fixed).
     #[arg(long, default_value_t = 32)]
     pub output_tokens: usize,
+    /// Prompt length for chat models (an article and its instructions).
+    #[arg(long, default_value_t = 512)]
+    pub prompt_tokens: usize,
     /// Beam width.
     #[arg(long, default_value_t = 1)]
     pub beams: usize,

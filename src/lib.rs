@@ -15,6 +15,7 @@
 pub mod article;
 pub mod bangla_normalizer;
 pub mod bench;
+pub mod bench_chat;
 pub mod cache;
 pub mod chat;
 pub mod dates;

@@ -14,11 +14,16 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use anubad::article::read_inputs;
 use anubad::cache::{default_cache_dir, Cache};
+use anubad::chat::decoder::DecoderChat;
+use anubad::chat::Sampling;
 use anubad::extract::extract_page;
 use anubad::generate::GenerationOverrides;
+use anubad::llm_summary::SummaryOptions;
 use anubad::output::{IdAllocator, ModelInfo};
 use anubad::pipeline::{self, Event, ModelContext, RunOptions, SegmentTranslator};
+use anubad::prompts::Prompts;
 use anubad::resolve::{self, ResolveOptions};
+use anubad::summarizer::Summarizer;
 use anubad::translator::{select_device, LoadOptions, Translator};
 
 use cli::{CacheAction, CacheArgs, CacheLocation, Cli, Command, ModelArgs, ModelsCommand};
@@ -273,10 +278,41 @@ impl Progress {
     }
 }
 
+/// The chat model and prompts that write summaries, when `--summarizer`
+/// names one.
+fn load_summarizer(
+    args: &cli::SummaryArgs,
+    model: &cli::ModelArgs,
+) -> Result<Option<Summarizer>, Failure> {
+    let prompts = Prompts::load(args.prompts.as_deref()).map_err(config)?;
+    let Some(dir) = &args.summarizer else {
+        return Ok(None);
+    };
+    let mut warnings = Vec::new();
+    let identity =
+        resolve::directory_identity(dir, cache_dir(&model.cache).as_deref(), &mut warnings)
+            .map_err(config)?;
+    for warning in warnings.iter().filter(|_| !model.quiet) {
+        eprintln!("warning: {warning}");
+    }
+    let device = select_device(model.device).map_err(config)?;
+    let chat = DecoderChat::load_dir(dir, identity, &device).map_err(config)?;
+    let options = SummaryOptions {
+        sentences: args.summary_sentences.max(1),
+        sampling: Sampling {
+            temperature: args.temperature.max(0.0),
+            seed: args.seed,
+            ..Sampling::default()
+        },
+    };
+    Ok(Some(Summarizer::new(Box::new(chat), prompts, options)))
+}
+
 fn run(args: cli::RunArgs) -> Result<u8, Failure> {
     let loaded = load(&args.model)?;
+    let summarizer = load_summarizer(&args.summary, &args.model)?;
     let model = ModelContext {
-        summarizer: None,
+        summarizer: summarizer.as_ref(),
         translator: &loaded.translator,
         info: loaded.info.clone(),
         identity: loaded.identity.clone(),
@@ -297,7 +333,7 @@ fn run(args: cli::RunArgs) -> Result<u8, Failure> {
         let lookups = report.cache_hits + report.cache_misses;
         eprintln!(
             "{} articles ok ({} unchanged), {} failed; {} sentences, cache hits {}/{}, \
-             warnings {}; {:.1}s; digest {} (and digest.html)",
+             warnings {}{}; {:.1}s; digest {} (and digest.html)",
             report.ok + report.unchanged,
             report.unchanged,
             report.failed,
@@ -305,6 +341,11 @@ fn run(args: cli::RunArgs) -> Result<u8, Failure> {
             report.cache_hits,
             lookups,
             report.warnings,
+            if summarizer.is_some() {
+                format!(" ({} unfaithful summaries)", report.unfaithful_summaries)
+            } else {
+                String::new()
+            },
             report.elapsed.as_secs_f64(),
             args.out.join("digest.md").display()
         );
@@ -549,6 +590,17 @@ fn cache(args: CacheArgs) -> Result<u8, Failure> {
 
 fn bench(args: cli::BenchArgs) -> Result<u8, Failure> {
     set_threads(args.threads);
+    if args.model == anubad::bench::BenchModel::Qwen25Q4km {
+        let row = anubad::bench_chat::run(
+            &anubad::bench_chat::QWEN25_1_5B,
+            args.prompt_tokens,
+            args.output_tokens,
+            &mut |line| eprintln!("{line}"),
+        )
+        .map_err(run_failure)?;
+        println!("{}", row.markdown());
+        return Ok(0);
+    }
     let options = anubad::bench::BenchOptions {
         model: args.model,
         precision: args.precision,

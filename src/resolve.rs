@@ -664,9 +664,42 @@ fn local_identity(
     cache_dir: Option<&Path>,
     warnings: &mut Vec<String>,
 ) -> Result<String, ResolveError> {
+    files_identity(dir, &layout.files(), cache_dir, warnings)
+}
+
+/// The identity of a local directory's regular files (all of them, sorted by
+/// name), for models that are not laid out like a translation model (chat
+/// models: one GGUF file, or config + safetensors + tokenizer).
+pub fn directory_identity(
+    dir: &Path,
+    cache_dir: Option<&Path>,
+    warnings: &mut Vec<String>,
+) -> Result<String, ResolveError> {
+    let io_error = |source| ResolveError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_error)? {
+        let path = entry.map_err(io_error)?.path();
+        if path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    let files: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    files_identity(dir, &files, cache_dir, warnings)
+}
+
+fn files_identity(
+    dir: &Path,
+    files: &[&Path],
+    cache_dir: Option<&Path>,
+    warnings: &mut Vec<String>,
+) -> Result<String, ResolveError> {
     let mut hash_cache = cache_dir.map(|dir| FileHashCache::load(dir, warnings));
     let mut combined = Sha256::new();
-    for path in layout.files() {
+    for path in files {
         let name = path
             .strip_prefix(dir)
             .unwrap_or(path)

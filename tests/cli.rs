@@ -904,3 +904,70 @@ fn pages_without_a_story_fail_by_name() {
     }
     assert!(out.join("kim-troops.json").exists());
 }
+
+/// `--summarizer DIR` with a tiny random chat model (GGUF with its own
+/// tokenizer and chat template, `tests/fixtures/chat-tiny`): its summaries
+/// replace the extractive ones; being random, they name things the
+/// translation does not, so each is flagged after one stricter retry; a
+/// re-run is served from the caches; `--prompts` with an edited summary
+/// prompt re-summarizes without re-translating.
+#[test]
+fn run_with_a_summarizer_writes_llm_summaries_and_flags_unfaithful_ones() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let chat = root().join("tests/fixtures/chat-tiny");
+    let summarize = |extra: &[&str]| {
+        let mut args = vec![
+            "--summarizer",
+            chat.to_str().unwrap(),
+            "--summary-sentences",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        run_articles(work.path(), &[&articles_dir()], &out, &args)
+    };
+    let first = summarize(&[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("unfaithful summaries"),
+        "{}",
+        stderr(&first)
+    );
+    let mut texts = Vec::new();
+    for id in ["kim-troops", "lavrov-visit", "self-defence"] {
+        let json = read_json(&out.join(format!("{id}.json")));
+        assert_eq!(json["summary"]["method"], "llm", "{id}");
+        texts.push(json["summary"]["text"].as_str().unwrap().to_string());
+        let settings = &json["generation"]["summarizer"];
+        assert_eq!(settings["sentences"], 2);
+        assert!(settings["prompts"]["summarize"].is_string());
+    }
+    let digest = std::fs::read_to_string(out.join("digest.md")).unwrap();
+    assert!(
+        !digest.contains("extractive"),
+        "digest labels LLM summaries: {digest}"
+    );
+
+    let again = summarize(&[]);
+    assert!(again.status.success());
+    assert!(
+        stderr(&again).contains("3 articles ok (3 unchanged)"),
+        "{}",
+        stderr(&again)
+    );
+
+    let prompts = work.path().join("prompts");
+    std::fs::create_dir_all(&prompts).unwrap();
+    let builtin = std::fs::read_to_string(root().join("prompts/summarize.md.j2")).unwrap();
+    std::fs::write(
+        prompts.join("summarize.md.j2"),
+        builtin + "\nUse plain words.\n",
+    )
+    .unwrap();
+    let edited = summarize(&["--prompts", prompts.to_str().unwrap()]);
+    assert!(edited.status.success(), "{}", stderr(&edited));
+    let line = stderr(&edited);
+    assert!(line.contains("(0 unchanged)"), "{line}");
+    let (hits, misses) = last_run(work.path());
+    assert_eq!(misses, 0, "translations came from the cache ({hits} hits)");
+}

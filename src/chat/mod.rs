@@ -3,6 +3,8 @@
 //! [`ChatModel`] whatever runs underneath (a GGUF or safetensors decoder on
 //! candle, or a scripted model in tests).
 
+pub mod decoder;
+
 /// One turn of a conversation, as chat templates expect it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ChatMessage {
