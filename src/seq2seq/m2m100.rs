@@ -345,14 +345,10 @@ impl EncoderDecoder for M2M100 {
         copies: usize,
     ) -> Result<Box<dyn DecodeSession + 'a>> {
         let (hidden, mask) = self.encode(sources)?;
-        let cross = self
-            .decoder_layers
-            .iter()
-            .map(|layer| layer.encoder_attn.keys_values(&hidden))
-            .collect::<Result<Vec<_>>>()?;
+        let cross_attentions = self.decoder_layers.iter().map(|layer| &layer.encoder_attn);
         Ok(Box::new(M2M100Session {
             model: self,
-            state: DecoderState::new(mask, cross, copies, sources.len()),
+            state: DecoderState::for_sources(&hidden, mask, cross_attentions, copies)?,
         }))
     }
 

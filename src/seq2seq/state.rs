@@ -23,9 +23,23 @@ pub struct DecoderState {
 }
 
 impl DecoderState {
-    /// State for `sources` encoded sources, each repeated `copies` times;
-    /// `cross` holds one (keys, values) pair per decoder layer.
-    pub fn new(
+    /// State for the encoded sources `encoded` (`[sources, len, d_model]`,
+    /// padding marked by `encoder_mask`), each repeated `copies` times: the
+    /// keys and values of every decoder layer's cross-attention are computed
+    /// here, once.
+    pub fn for_sources<'l>(
+        encoded: &Tensor,
+        encoder_mask: Tensor,
+        cross_attentions: impl Iterator<Item = &'l Attention>,
+        copies: usize,
+    ) -> Result<Self> {
+        let cross = cross_attentions
+            .map(|attention| attention.keys_values(encoded))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self::new(encoder_mask, cross, copies, encoded.dim(0)?))
+    }
+
+    fn new(
         encoder_mask: Tensor,
         cross: Vec<(Tensor, Tensor)>,
         copies: usize,

@@ -617,14 +617,10 @@ impl EncoderDecoder for T5 {
         copies: usize,
     ) -> Result<Box<dyn DecodeSession + 'a>> {
         let (hidden, mask) = self.encode(sources)?;
-        let cross = self
-            .decoder_blocks
-            .iter()
-            .map(|block| block.cross_attn.keys_values(&hidden))
-            .collect::<Result<Vec<_>>>()?;
+        let cross_attentions = self.decoder_blocks.iter().map(|layer| &layer.cross_attn);
         Ok(Box::new(T5Session {
             model: self,
-            state: DecoderState::new(mask, cross, copies, sources.len()),
+            state: DecoderState::for_sources(&hidden, mask, cross_attentions, copies)?,
         }))
     }
 
