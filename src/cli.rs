@@ -51,6 +51,13 @@ pub struct ModelArgs {
     /// Model: a preset name, a hub id (owner/name[@revision]) or a local directory.
     #[arg(long, short = 'm', default_value = "opus-mt-bn-en")]
     pub model: String,
+    /// Translate with a chat model instead of --model, a paragraph at a time
+    /// through prompts/translate.md.j2: a chat preset (see `anubad models
+    /// list`), hub id or directory.
+    #[arg(long, value_name = "NAME|DIR")]
+    pub translator: Option<String>,
+    #[command(flatten)]
+    pub chat: ChatArgs,
     /// Where the model runs.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     pub device: DeviceChoice,
@@ -121,19 +128,25 @@ pub struct RunArgs {
 /// How summaries are written.
 #[derive(Debug, Args, Clone)]
 pub struct SummaryArgs {
-    /// Chat model that writes the summaries: a directory holding one .gguf
-    /// file, or config.json + safetensors + tokenizer.json. Without it the
-    /// summary is extractive (sentences picked from the translation).
-    #[arg(long, value_name = "DIR")]
-    pub summarizer: Option<PathBuf>,
-    /// Prompt templates overriding the built-in ones file by file
-    /// (summarize.md.j2, summarize-strict.md.j2, ...).
-    #[arg(long, value_name = "DIR")]
-    pub prompts: Option<PathBuf>,
+    /// Chat model that writes the summaries: a chat preset (e.g.
+    /// qwen2.5-1.5b-instruct), a hub id, or a directory holding one .gguf file
+    /// or config.json + safetensors + tokenizer.json. Without it the summary
+    /// is extractive (sentences picked from the translation).
+    #[arg(long, value_name = "NAME|DIR")]
+    pub summarizer: Option<String>,
     /// Sentences in each summary, at most.
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub summary_sentences: usize,
-    /// Sampling temperature for the summarizer (0: greedy, reproducible).
+}
+
+/// Settings shared by every chat model of a run (summarizer and translator).
+#[derive(Debug, Args, Clone)]
+pub struct ChatArgs {
+    /// Prompt templates overriding the built-in ones file by file
+    /// (summarize.md.j2, translate.md.j2, translate-examples.jsonl, ...).
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
+    /// Sampling temperature of chat models (0: greedy, reproducible).
     #[arg(long, default_value_t = 0.0)]
     pub temperature: f64,
     /// Seed for sampling when the temperature is above 0.

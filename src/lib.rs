@@ -26,6 +26,7 @@ pub mod gguf_export;
 pub mod hf_tokenizer;
 pub mod html;
 pub mod llm_summary;
+pub mod llm_translate;
 pub mod marian_tokenizer;
 pub mod numbers;
 pub mod output;

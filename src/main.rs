@@ -15,12 +15,13 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use anubad::article::read_inputs;
 use anubad::cache::{default_cache_dir, Cache};
 use anubad::chat::decoder::DecoderChat;
-use anubad::chat::Sampling;
+use anubad::chat::{self, Sampling, SharedChat};
 use anubad::extract::extract_page;
 use anubad::generate::GenerationOverrides;
 use anubad::llm_summary::SummaryOptions;
+use anubad::llm_translate::LlmTranslator;
 use anubad::output::{IdAllocator, ModelInfo};
-use anubad::pipeline::{self, Event, ModelContext, RunOptions, SegmentTranslator};
+use anubad::pipeline::{self, Engine, Event, ModelContext, RunOptions, SegmentTranslator};
 use anubad::prompts::Prompts;
 use anubad::resolve::{self, ResolveOptions};
 use anubad::summarizer::Summarizer;
@@ -87,23 +88,124 @@ fn set_threads(threads: Option<usize>) {
     }
 }
 
+/// The model that translates, loaded.
+// One per process, never moved around: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum Translating {
+    Nmt(Translator),
+    Llm(LlmTranslator),
+}
+
 /// Everything a translating command needs, loaded once.
 struct Loaded {
-    translator: Translator,
+    translating: Translating,
     info: ModelInfo,
     identity: String,
     cache: Option<Cache>,
+    /// The `--translator` chat model and its spec, for a summarizer that
+    /// names the same model.
+    chat: Option<(String, SharedChat)>,
 }
 
-fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
-    set_threads(args.threads);
-    let options = ResolveOptions {
+impl Loaded {
+    fn engine(&self) -> Engine<'_> {
+        match &self.translating {
+            Translating::Nmt(translator) => Engine::Nmt(translator),
+            Translating::Llm(translator) => Engine::Llm(translator),
+        }
+    }
+}
+
+fn resolve_options(args: &ModelArgs) -> ResolveOptions {
+    ResolveOptions {
         offline: args.offline,
         cache_dir: cache_dir(&args.cache),
         progress: !args.quiet,
         ..ResolveOptions::default()
+    }
+}
+
+/// What a user should know about a model's licence before using its output,
+/// if anything.
+fn licence_note(licence: &str) -> Option<&'static str> {
+    const PERMISSIVE: &[&str] = &["APACHE-2.0", "MIT", "BSD-3-CLAUSE", "CC-BY-4.0"];
+    let upper = licence.to_ascii_uppercase();
+    if upper.contains("-NC") {
+        Some("non-commercial use only")
+    } else if PERMISSIVE.contains(&upper.as_str()) {
+        None
+    } else {
+        Some("read its terms of use before publishing its output")
+    }
+}
+
+fn print_licence_note(name: &str, licence: Option<&str>, quiet: bool) {
+    if let (Some(licence), false) = (licence, quiet) {
+        if let Some(note) = licence_note(licence) {
+            eprintln!("note: {name} is licensed {licence}: {note}");
+        }
+    }
+}
+
+/// A chat model (`--summarizer`, `--translator`) resolved and loaded.
+fn load_chat(spec: &str, args: &ModelArgs) -> Result<(SharedChat, ModelInfo), Failure> {
+    let resolved = resolve::resolve_chat(spec, &resolve_options(args)).map_err(config)?;
+    for warning in resolved.warnings.iter().filter(|_| !args.quiet) {
+        eprintln!("warning: {warning}");
+    }
+    print_licence_note(&resolved.name, resolved.licence.as_deref(), args.quiet);
+    let device = select_device(args.device).map_err(config)?;
+    let started = Instant::now();
+    let model =
+        DecoderChat::load(&resolved.layout, resolved.identity.clone(), &device).map_err(config)?;
+    if args.verbose {
+        eprintln!(
+            "chat model {} from {} loaded in {:.1}s; identity {}",
+            resolved.name,
+            resolved.dir.display(),
+            started.elapsed().as_secs_f32(),
+            resolved.identity
+        );
+    }
+    let info = ModelInfo {
+        name: resolved.name,
+        revision: resolved.revision,
+        licence: resolved.licence,
     };
-    let resolved = resolve::resolve(&args.model, &options).map_err(config)?;
+    Ok((chat::shared(model), info))
+}
+
+fn chat_sampling(args: &cli::ChatArgs) -> Sampling {
+    Sampling {
+        temperature: args.temperature.max(0.0),
+        seed: args.seed,
+        ..Sampling::default()
+    }
+}
+
+fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
+    set_threads(args.threads);
+    let cache = if args.no_cache {
+        None
+    } else {
+        open_cache(&args.cache, args.quiet)
+    };
+    if let (Some(cache), true) = (&cache, args.verbose) {
+        eprintln!("cache {}", cache.path().display());
+    }
+    if let Some(spec) = &args.translator {
+        let (model, info) = load_chat(spec, args)?;
+        let prompts = Prompts::load(args.chat.prompts.as_deref()).map_err(config)?;
+        let translator = LlmTranslator::new(model.clone(), prompts, chat_sampling(&args.chat));
+        return Ok(Loaded {
+            identity: translator.identity().to_string(),
+            translating: Translating::Llm(translator),
+            info,
+            cache,
+            chat: Some((spec.clone(), model)),
+        });
+    }
+    let resolved = resolve::resolve(&args.model, &resolve_options(args)).map_err(config)?;
     if !args.quiet {
         for warning in &resolved.warnings {
             eprintln!("warning: {warning}");
@@ -121,14 +223,7 @@ fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
             ..GenerationOverrides::default()
         },
     };
-    if let (Some(licence), false) = (&resolved.licence, args.quiet) {
-        if is_non_commercial(licence) {
-            eprintln!(
-                "note: {} is licensed {licence}: non-commercial use only",
-                resolved.name
-            );
-        }
-    }
+    print_licence_note(&resolved.name, resolved.licence.as_deref(), args.quiet);
     let started = Instant::now();
     let translator = Translator::load(&resolved, &options).map_err(config)?;
     if args.verbose {
@@ -145,16 +240,8 @@ fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
             translator.settings_json()
         );
     }
-    let cache = if args.no_cache {
-        None
-    } else {
-        open_cache(&args.cache, args.quiet)
-    };
-    if let (Some(cache), true) = (&cache, args.verbose) {
-        eprintln!("cache {}", cache.path().display());
-    }
     Ok(Loaded {
-        translator,
+        translating: Translating::Nmt(translator),
         info: ModelInfo {
             name: resolved.name,
             revision: resolved.revision,
@@ -162,13 +249,8 @@ fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
         },
         identity: resolved.identity,
         cache,
+        chat: None,
     })
-}
-
-/// Creative Commons NC licences (NLLB-200's CC-BY-NC-4.0) forbid commercial
-/// use; newsrooms need to know before they publish.
-fn is_non_commercial(licence: &str) -> bool {
-    licence.to_ascii_uppercase().contains("-NC")
 }
 
 fn cache_dir(location: &CacheLocation) -> Option<std::path::PathBuf> {
@@ -279,41 +361,33 @@ impl Progress {
 }
 
 /// The chat model and prompts that write summaries, when `--summarizer`
-/// names one.
+/// names one; the `--translator` model is reused when it is the same.
 fn load_summarizer(
     args: &cli::SummaryArgs,
-    model: &cli::ModelArgs,
+    model: &ModelArgs,
+    loaded: &Loaded,
 ) -> Result<Option<Summarizer>, Failure> {
-    let prompts = Prompts::load(args.prompts.as_deref()).map_err(config)?;
-    let Some(dir) = &args.summarizer else {
+    let prompts = Prompts::load(model.chat.prompts.as_deref()).map_err(config)?;
+    let Some(spec) = &args.summarizer else {
         return Ok(None);
     };
-    let mut warnings = Vec::new();
-    let identity =
-        resolve::directory_identity(dir, cache_dir(&model.cache).as_deref(), &mut warnings)
-            .map_err(config)?;
-    for warning in warnings.iter().filter(|_| !model.quiet) {
-        eprintln!("warning: {warning}");
-    }
-    let device = select_device(model.device).map_err(config)?;
-    let chat = DecoderChat::load_dir(dir, identity, &device).map_err(config)?;
+    let chat = match &loaded.chat {
+        Some((translator_spec, chat)) if translator_spec == spec => chat.clone(),
+        _ => load_chat(spec, model)?.0,
+    };
     let options = SummaryOptions {
         sentences: args.summary_sentences.max(1),
-        sampling: Sampling {
-            temperature: args.temperature.max(0.0),
-            seed: args.seed,
-            ..Sampling::default()
-        },
+        sampling: chat_sampling(&model.chat),
     };
-    Ok(Some(Summarizer::new(Box::new(chat), prompts, options)))
+    Ok(Some(Summarizer::new(chat, prompts, options)))
 }
 
 fn run(args: cli::RunArgs) -> Result<u8, Failure> {
     let loaded = load(&args.model)?;
-    let summarizer = load_summarizer(&args.summary, &args.model)?;
+    let summarizer = load_summarizer(&args.summary, &args.model, &loaded)?;
     let model = ModelContext {
         summarizer: summarizer.as_ref(),
-        translator: &loaded.translator,
+        engine: loaded.engine(),
         info: loaded.info.clone(),
         identity: loaded.identity.clone(),
     };
@@ -357,7 +431,7 @@ fn translate(args: cli::TranslateArgs) -> Result<u8, Failure> {
     let loaded = load(&args.model)?;
     let model = ModelContext {
         summarizer: None,
-        translator: &loaded.translator,
+        engine: loaded.engine(),
         info: loaded.info.clone(),
         identity: loaded.identity.clone(),
     };
@@ -463,16 +537,17 @@ fn models(command: ModelsCommand) -> Result<u8, Failure> {
         ModelsCommand::List => {
             writeln!(
                 out,
-                "{:<24} {:<8} {:>7} {:>9} {:>13}  {:<16} DOWNLOADED",
-                "NAME", "FAMILY", "PARAMS", "SIZE", "FLORES chrF++", "LICENCE"
+                "{:<24} {:<11} {:<8} {:>7} {:>9} {:>13}  {:<19} DOWNLOADED",
+                "NAME", "KIND", "FAMILY", "PARAMS", "SIZE", "FLORES chrF++", "LICENCE"
             )
             .map_err(run_failure)?;
             for preset in resolve::presets() {
                 let downloaded = resolve::is_downloaded(&preset);
                 writeln!(
                     out,
-                    "{:<24} {:<8} {:>7} {:>9} {:>13}  {:<16} {}",
+                    "{:<24} {:<11} {:<8} {:>7} {:>9} {:>13}  {:<19} {}",
                     preset.name,
+                    preset.kind.name(),
                     preset.family,
                     preset.params.as_deref().unwrap_or("-"),
                     preset.size,
@@ -492,7 +567,7 @@ fn models(command: ModelsCommand) -> Result<u8, Failure> {
                 offline,
                 ..ResolveOptions::default()
             };
-            let resolved = resolve::resolve(&name, &options).map_err(config)?;
+            let resolved = resolve_any(&name, &options).map_err(config)?;
             if let Some(licence) = &resolved.licence {
                 eprintln!("{}: licence {licence}", resolved.name);
             }
@@ -537,8 +612,7 @@ fn models(command: ModelsCommand) -> Result<u8, Failure> {
                 offline,
                 ..ResolveOptions::default()
             };
-            let resolved = resolve::resolve(&name, &options).map_err(config)?;
-            let summary = resolve::model_dir_summary(&resolved.dir).map_err(config)?;
+            let resolved = resolve_any(&name, &options).map_err(config)?;
             writeln!(out, "name:      {}", resolved.name).map_err(run_failure)?;
             writeln!(out, "directory: {}", resolved.dir.display()).map_err(run_failure)?;
             if let Some(repo) = &resolved.repo {
@@ -558,8 +632,72 @@ fn models(command: ModelsCommand) -> Result<u8, Failure> {
                     .unwrap_or("unknown (see the model card)")
             )
             .map_err(run_failure)?;
-            writeln!(out, "{summary}").map_err(run_failure)?;
+            match &resolved.gguf_chat_model {
+                Some(gguf) => {
+                    writeln!(out, "kind:      chat").map_err(run_failure)?;
+                    for (key, value) in chat::gguf_facts(gguf).map_err(config)? {
+                        writeln!(out, "{key:<10} {value}").map_err(run_failure)?;
+                    }
+                }
+                None => {
+                    let summary = resolve::model_dir_summary(&resolved.dir).map_err(config)?;
+                    writeln!(out, "{summary}").map_err(run_failure)?;
+                }
+            }
             Ok(0)
+        }
+    }
+}
+
+/// What `models pull` and `models info` show of a model of either kind.
+struct AnyModel {
+    name: String,
+    dir: std::path::PathBuf,
+    repo: Option<String>,
+    revision: Option<String>,
+    licence: Option<String>,
+    /// The GGUF file of a chat model, whose metadata describes it.
+    gguf_chat_model: Option<std::path::PathBuf>,
+}
+
+/// A translation model, or else a chat model (presets say which they are).
+fn resolve_any(name: &str, options: &ResolveOptions) -> Result<AnyModel, resolve::ResolveError> {
+    match resolve::resolve(name, options) {
+        Ok(model) => Ok(AnyModel {
+            name: model.name,
+            dir: model.dir,
+            repo: model.repo,
+            revision: model.revision,
+            licence: model.licence,
+            gguf_chat_model: None,
+        }),
+        Err(translation_error) => {
+            let chat_preset = matches!(
+                translation_error,
+                resolve::ResolveError::WrongKind {
+                    kind: resolve::ModelKind::Chat,
+                    ..
+                }
+            );
+            // A directory or hub repo that is no translation model may be a
+            // chat model; say what was wrong as a translation model if not.
+            let chat = match resolve::resolve_chat(name, options) {
+                Ok(chat) => chat,
+                Err(chat_error) if chat_preset => return Err(chat_error),
+                Err(_) => return Err(translation_error),
+            };
+            let gguf_chat_model = match &chat.layout.weights {
+                resolve::WeightFiles::Gguf(path) => Some(path.clone()),
+                _ => None,
+            };
+            Ok(AnyModel {
+                name: chat.name,
+                dir: chat.dir,
+                repo: chat.repo,
+                revision: chat.revision,
+                licence: chat.licence,
+                gguf_chat_model,
+            })
         }
     }
 }

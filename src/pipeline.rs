@@ -1,9 +1,10 @@
 //! Article → normalized → segmented → translated → summarized → written.
 //!
 //! Segments from many articles are pooled, looked up in the cache, and the
-//! misses translated in batches of similar length; each batch is stored in the
-//! cache as soon as it finishes, so an interrupted run loses at most one
-//! batch. Articles whose inputs and settings did not change since the last
+//! misses translated in batches of similar length (an NMT model) or a
+//! paragraph at a time (a chat model, `--translator`); each batch is stored
+//! in the cache as soon as it finishes, so an interrupted run loses at most
+//! one batch. Articles whose inputs and settings did not change since the last
 //! run keep their files untouched.
 
 use std::collections::{HashMap, HashSet};
@@ -16,6 +17,7 @@ use crate::article::{Article, InputError};
 use crate::cache::{Cache, CacheKey, SCHEMA_VERSION};
 use crate::extract::{extract_page, Extracted};
 use crate::llm_summary::{ArticleText, METHOD_LLM};
+use crate::llm_translate::{LlmTranslateError, LlmTranslator, ParagraphTranslation};
 use crate::numbers::check_numbers;
 use crate::output::{
     self, ArticleOutput, Bilingual, IdAllocator, ModelInfo, OutputError, SentencePair, Summary,
@@ -32,9 +34,79 @@ const SUMMARY_SENTENCES: usize = 3;
 /// across articles while outputs still appear steadily.
 const WINDOW_SEGMENTS: usize = 512;
 
+/// What translates: an NMT model sentence by sentence, or a chat model a
+/// paragraph at a time.
+#[derive(Clone, Copy)]
+pub enum Engine<'a> {
+    Nmt(&'a Translator),
+    Llm(&'a LlmTranslator),
+}
+
+impl Engine<'_> {
+    /// Every setting that can change a translation, as written into each
+    /// article's `generation` and hashed into cache keys.
+    pub fn settings_json(&self) -> serde_json::Value {
+        match self {
+            Engine::Nmt(translator) => translator.settings_json(),
+            Engine::Llm(translator) => translator.settings_json(),
+        }
+    }
+
+    fn token_count(&self, text: &str) -> usize {
+        match self {
+            Engine::Nmt(translator) => translator.token_count(text),
+            Engine::Llm(translator) => translator.token_count(text),
+        }
+    }
+
+    fn max_source_tokens(&self) -> usize {
+        match self {
+            Engine::Nmt(translator) => translator.max_source_tokens(),
+            Engine::Llm(translator) => translator.max_source_tokens(),
+        }
+    }
+
+    /// The units one paragraph is translated in: its sentences, split where
+    /// longer than the model takes; a chat model gets them in runs.
+    fn paragraph_units(&self, paragraph: &str) -> Vec<Vec<String>> {
+        let count = |s: &str| self.token_count(s);
+        let sentences: Vec<String> = text::split_sentences(paragraph)
+            .iter()
+            .flat_map(|sentence| text::split_long(sentence, self.max_source_tokens(), &count))
+            .collect();
+        match self {
+            _ if sentences.is_empty() => Vec::new(),
+            Engine::Nmt(_) => vec![sentences],
+            Engine::Llm(translator) => translator.units(sentences),
+        }
+    }
+}
+
+/// Why translating failed: the model, not the input. Boxed: a model error
+/// is rare and large; the common result stays small.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Nmt(Box<TranslatorError>),
+    #[error("the chat model could not translate")]
+    Llm(#[source] Box<LlmTranslateError>),
+}
+
+impl From<TranslatorError> for EngineError {
+    fn from(error: TranslatorError) -> Self {
+        EngineError::Nmt(Box::new(error))
+    }
+}
+
+impl From<LlmTranslateError> for EngineError {
+    fn from(error: LlmTranslateError) -> Self {
+        EngineError::Llm(Box::new(error))
+    }
+}
+
 /// The model a run uses and how outputs name it.
 pub struct ModelContext<'a> {
-    pub translator: &'a Translator,
+    pub engine: Engine<'a>,
     pub info: ModelInfo,
     /// Stable identity for cache keys: repo@revision or a content hash.
     pub identity: String,
@@ -72,17 +144,10 @@ pub enum Event<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// Boxed: a model error is rare and large; the common result stays small.
     #[error(transparent)]
-    Translate(Box<TranslatorError>),
+    Translate(#[from] EngineError),
     #[error(transparent)]
     Output(#[from] OutputError),
-}
-
-impl From<TranslatorError> for RunError {
-    fn from(error: TranslatorError) -> Self {
-        RunError::Translate(Box::new(error))
-    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -109,6 +174,53 @@ pub struct Translated {
     pub cached: bool,
 }
 
+/// The English of a window's units: per sentence, and per unit where a chat
+/// model's answer could not be split back into its sentences.
+#[derive(Debug, Default)]
+pub struct Translations {
+    sentences: HashMap<String, Translated>,
+    /// Keyed by [`unit_key`].
+    units: HashMap<String, Translated>,
+    /// Sentences of the cached entries of `units`.
+    cached_in_units: HashSet<String>,
+}
+
+impl Translations {
+    /// The aligned pairs of `unit`: one per sentence, or one for the whole
+    /// unit when the model's answer did not split into its sentences.
+    pub fn pairs(&self, unit: &[String]) -> Vec<SentencePair> {
+        match self.units.get(&unit_key(unit)) {
+            Some(whole) if unit.len() > 1 => vec![SentencePair {
+                bn: unit.join(" "),
+                en: whole.english.clone(),
+            }],
+            _ => unit
+                .iter()
+                .map(|s| SentencePair {
+                    bn: s.clone(),
+                    en: self
+                        .sentences
+                        .get(s)
+                        .map(|t| t.english.clone())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether the cache supplied `segment`'s English.
+    fn cached(&self, segment: &str) -> bool {
+        self.sentences.get(segment).is_some_and(|t| t.cached)
+            || self.cached_in_units.contains(segment)
+    }
+}
+
+/// A unit's sentences as one text: the chat model's cache key and the key
+/// of its unaligned answers.
+fn unit_key(unit: &[String]) -> String {
+    unit.join("\n")
+}
+
 /// Translates segments through the cache; shared by `run` and `translate`.
 pub struct SegmentTranslator<'a> {
     model: &'a ModelContext<'a>,
@@ -122,7 +234,7 @@ pub struct SegmentTranslator<'a> {
 
 impl<'a> SegmentTranslator<'a> {
     pub fn new(model: &'a ModelContext<'a>, cache: Option<&'a Cache>, batch_size: usize) -> Self {
-        let settings = model.translator.settings_json().to_string();
+        let settings = model.engine.settings_json().to_string();
         Self {
             model,
             cache,
@@ -149,9 +261,105 @@ impl<'a> SegmentTranslator<'a> {
         });
     }
 
-    /// English for every distinct non-empty segment of `segments`.
-    pub fn translate_all(
+    /// English for every unit: an NMT model translates the distinct
+    /// sentences in batches, a chat model each distinct unit.
+    pub fn translate_units(
         &mut self,
+        units: &[&[String]],
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<Translations, EngineError> {
+        match self.model.engine {
+            Engine::Nmt(translator) => {
+                let segments: Vec<String> = units.iter().flat_map(|u| u.iter().cloned()).collect();
+                Ok(Translations {
+                    sentences: self.translate_all(translator, &segments, observe)?,
+                    ..Translations::default()
+                })
+            }
+            Engine::Llm(translator) => self.translate_with_llm(translator, units, observe),
+        }
+    }
+
+    fn translate_with_llm(
+        &mut self,
+        translator: &LlmTranslator,
+        units: &[&[String]],
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<Translations, EngineError> {
+        let mut seen = HashSet::new();
+        let unique: Vec<&[String]> = units
+            .iter()
+            .copied()
+            .filter(|u| !u.is_empty() && seen.insert(unit_key(u)))
+            .collect();
+        let keys: Vec<CacheKey> = unique.iter().map(|u| self.key(&unit_key(u))).collect();
+        let mut found: Vec<Option<ParagraphTranslation>> = vec![None; unique.len()];
+        if let Some(cache) = self.cache {
+            match cache.get_many(&keys) {
+                Ok(hits) => {
+                    for (slot, hit) in found.iter_mut().zip(hits) {
+                        *slot = hit.and_then(|json| serde_json::from_str(&json).ok());
+                    }
+                }
+                Err(e) => self.disable_cache(&e, observe),
+            }
+        }
+        let cached = found.iter().filter(|f| f.is_some()).count();
+        self.hits += cached as u64;
+        self.misses += (unique.len() - cached) as u64;
+        observe(Event::Window {
+            segments: unique.len(),
+            cached,
+        });
+        let mut translations = Translations::default();
+        for ((unit, key), found) in unique.iter().zip(keys).zip(found) {
+            let (translation, cached) = match found {
+                Some(translation) => (translation, true),
+                None => {
+                    let translation = translator.translate(unit)?;
+                    let tokens: usize = translation
+                        .english
+                        .iter()
+                        .map(|e| translator.token_count(e))
+                        .sum();
+                    self.generated_tokens += tokens;
+                    if let (Some(cache), Ok(json)) =
+                        (self.cache, serde_json::to_string(&translation))
+                    {
+                        if let Err(e) = cache.put_many(translator.identity(), &[(key, json)]) {
+                            self.disable_cache(&e, observe);
+                        }
+                    }
+                    observe(Event::Batch {
+                        sentences: unit.len(),
+                        tokens,
+                    });
+                    (translation, false)
+                }
+            };
+            if translation.aligned && translation.english.len() == unit.len() {
+                for (segment, english) in unit.iter().zip(translation.english) {
+                    translations
+                        .sentences
+                        .insert(segment.clone(), Translated { english, cached });
+                }
+            } else {
+                let english = translation.english.join(" ");
+                if cached {
+                    translations.cached_in_units.extend(unit.iter().cloned());
+                }
+                translations
+                    .units
+                    .insert(unit_key(unit), Translated { english, cached });
+            }
+        }
+        Ok(translations)
+    }
+
+    /// English for every distinct non-empty segment of `segments`.
+    fn translate_all(
+        &mut self,
+        translator: &Translator,
         segments: &[String],
         observe: &mut dyn FnMut(Event),
     ) -> Result<HashMap<String, Translated>, TranslatorError> {
@@ -189,7 +397,6 @@ impl<'a> SegmentTranslator<'a> {
             segments: unique.len(),
             cached: done.len(),
         });
-        let translator = self.model.translator;
         let mut encoded: Vec<(&String, Vec<u32>)> = missing
             .into_iter()
             .map(|s| Ok((s, translator.encode(s)?)))
@@ -272,24 +479,20 @@ fn fingerprint(parts: &[&str]) -> String {
         .collect()
 }
 
-/// Sentences of one paragraph, each short enough for the model.
-fn paragraph_segments(translator: &Translator, paragraph: &str) -> Vec<String> {
-    let count = |s: &str| translator.token_count(s);
-    text::split_sentences(paragraph)
-        .iter()
-        .flat_map(|sentence| text::split_long(sentence, translator.max_source_tokens(), &count))
-        .collect()
-}
-
 fn prepare(article: Article, id: String, model: &ModelContext, settings: &str) -> Prepared {
     let story = extract_page(&article.text, &article.hints);
     let title = story.title.clone().unwrap_or_default();
-    let title_segments = paragraph_segments(model.translator, &title);
+    let title_segments: Vec<String> = model
+        .engine
+        .paragraph_units(&title)
+        .into_iter()
+        .flatten()
+        .collect();
+    // A chat model's runs of sentences become paragraphs of their own.
     let paragraphs: Vec<Vec<String>> = story
         .body
         .iter()
-        .map(|p| paragraph_segments(model.translator, p))
-        .filter(|p| !p.is_empty())
+        .flat_map(|p| model.engine.paragraph_units(p))
         .collect();
     let body = story.body.join("\n");
     let fingerprint = fingerprint(&[
@@ -316,36 +519,27 @@ fn prepare(article: Article, id: String, model: &ModelContext, settings: &str) -
     }
 }
 
-fn english(translations: &HashMap<String, Translated>, segment: &str) -> String {
+/// The English of `unit`'s sentences as one text.
+fn english(translations: &Translations, unit: &[String]) -> String {
     translations
-        .get(segment)
-        .map(|t| t.english.clone())
-        .unwrap_or_default()
+        .pairs(unit)
+        .into_iter()
+        .map(|pair| pair.en)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn assemble(
     prepared: Prepared,
-    translations: &HashMap<String, Translated>,
+    translations: &Translations,
     model: &ModelContext,
     timings: Timings,
 ) -> ArticleOutput {
-    let title_en = prepared
-        .title_segments
-        .iter()
-        .map(|s| english(translations, s))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let title_en = english(translations, &prepared.title_segments);
     let paragraphs: Vec<Vec<SentencePair>> = prepared
         .paragraphs
         .iter()
-        .map(|p| {
-            p.iter()
-                .map(|s| SentencePair {
-                    bn: s.clone(),
-                    en: english(translations, s),
-                })
-                .collect()
-        })
+        .map(|p| translations.pairs(p))
         .collect();
     let mut warnings = Vec::new();
     for (p, paragraph) in paragraphs.iter().enumerate() {
@@ -392,7 +586,7 @@ fn assemble(
             method: METHOD_EXTRACTIVE.to_string(),
         },
         model: model.info.clone(),
-        generation: model.translator.settings_json(),
+        generation: model.engine.settings_json(),
         warnings,
         timings,
         fingerprint: prepared.fingerprint,
@@ -573,20 +767,23 @@ impl Run<'_, '_> {
         if window.is_empty() {
             return Ok(());
         }
-        let all: Vec<String> = window.iter().flat_map(|p| p.segments().cloned()).collect();
+        let units: Vec<&[String]> = window
+            .iter()
+            .flat_map(|p| {
+                std::iter::once(p.title_segments.as_slice())
+                    .chain(p.paragraphs.iter().map(Vec::as_slice))
+            })
+            .collect();
         let misses_before = self.segments.misses;
         let started = Instant::now();
-        let translations = self.segments.translate_all(&all, &mut *self.observe)?;
+        let translations = self.segments.translate_units(&units, &mut *self.observe)?;
         let translate_ms = started.elapsed().as_millis() as u64;
         let window_misses = (self.segments.misses - misses_before).max(1);
         for prepared in window {
             let article_started = Instant::now();
             let count = prepared.segments().count();
             let distinct: HashSet<&String> = prepared.segments().collect();
-            let cached = distinct
-                .iter()
-                .filter(|s| translations.get(s.as_str()).is_some_and(|t| t.cached))
-                .count();
+            let cached = distinct.iter().filter(|s| translations.cached(s)).count();
             let translated = distinct.len() - cached;
             let timings = Timings {
                 // The window's model time, shared out by the segments each
@@ -622,16 +819,17 @@ impl Run<'_, '_> {
 }
 
 /// `anubad translate`: one output line per input line. With `whole_lines`
-/// a line is split only where it exceeds the model's input limit.
+/// a line is split only where it exceeds the model's input limit (an NMT
+/// model then gets each piece as one segment).
 pub fn translate_lines(
     lines: &[String],
     whole_lines: bool,
     segments: &mut SegmentTranslator,
     observe: &mut dyn FnMut(Event),
-) -> Result<Vec<String>, TranslatorError> {
-    let translator = segments.model.translator;
-    let count = |s: &str| translator.token_count(s);
-    let split: Vec<Vec<String>> = lines
+) -> Result<Vec<String>, EngineError> {
+    let engine = segments.model.engine;
+    let count = |s: &str| engine.token_count(s);
+    let split: Vec<Vec<Vec<String>>> = lines
         .iter()
         .map(|line| {
             let line = text::normalize(line);
@@ -639,20 +837,23 @@ pub fn translate_lines(
             if line.is_empty() {
                 Vec::new()
             } else if whole_lines {
-                text::split_long(line, translator.max_source_tokens(), &count)
+                text::split_long(line, engine.max_source_tokens(), &count)
+                    .into_iter()
+                    .map(|piece| vec![piece])
+                    .collect()
             } else {
-                paragraph_segments(translator, line)
+                engine.paragraph_units(line)
             }
         })
         .collect();
-    let all: Vec<String> = split.iter().flatten().cloned().collect();
-    let translations = segments.translate_all(&all, observe)?;
+    let units: Vec<&[String]> = split.iter().flatten().map(Vec::as_slice).collect();
+    let translations = segments.translate_units(&units, observe)?;
     Ok(split
         .iter()
-        .map(|pieces| {
-            pieces
+        .map(|line_units| {
+            line_units
                 .iter()
-                .map(|p| english(&translations, p))
+                .map(|unit| english(&translations, unit))
                 .collect::<Vec<_>>()
                 .join(" ")
         })
@@ -697,7 +898,7 @@ mod tests {
         .unwrap();
         let translator = Translator::load(&resolved, &LoadOptions::default()).unwrap();
         let model = ModelContext {
-            translator: &translator,
+            engine: Engine::Nmt(&translator),
             info: ModelInfo {
                 name: "marian-tiny".into(),
                 revision: None,
@@ -723,7 +924,7 @@ mod tests {
         let cache = Cache::open(&work.path().join("cache")).unwrap();
         let out = work.path().join("out");
         let summarizer = Summarizer::new(
-            Box::new(Scripted),
+            crate::chat::shared(Scripted),
             Prompts::load(None).unwrap(),
             SummaryOptions::default(),
         );
@@ -757,7 +958,7 @@ mod tests {
         )
         .unwrap();
         let summarizer = Summarizer::new(
-            Box::new(Scripted),
+            crate::chat::shared(Scripted),
             Prompts::load(Some(prompts.path())).unwrap(),
             SummaryOptions::default(),
         );

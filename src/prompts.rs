@@ -406,7 +406,7 @@ mod tests {
         let rendered = prompts
             .render(
                 TRANSLATE,
-                &json!({"text": "পরীক্ষা", "examples": prompts.translate_examples(), "context": ""}),
+                &json!({"text": "পরীক্ষা", "examples": prompts.translate_examples()}),
             )
             .unwrap();
         assert!(rendered.contains(&prompts.translate_examples()[0].en));

@@ -60,6 +60,23 @@ const PRESET_SOURCES: &[(&str, &str)] = &[
         "madlad400-3b-mt-q4k.toml",
         include_str!("../models/madlad400-3b-mt-q4k.toml"),
     ),
+    (
+        "qwen2.5-1.5b-instruct.toml",
+        include_str!("../models/qwen2.5-1.5b-instruct.toml"),
+    ),
+    (
+        "qwen2.5-3b-instruct.toml",
+        include_str!("../models/qwen2.5-3b-instruct.toml"),
+    ),
+    ("qwen3-4b.toml", include_str!("../models/qwen3-4b.toml")),
+    (
+        "llama-3.2-3b-instruct.toml",
+        include_str!("../models/llama-3.2-3b-instruct.toml"),
+    ),
+    (
+        "gemma-3-1b-it.toml",
+        include_str!("../models/gemma-3-1b-it.toml"),
+    ),
 ];
 
 /// Where `hf-hub` and the Python client download from unless `HF_ENDPOINT`
@@ -80,9 +97,15 @@ pub struct Preset {
     pub repo: String,
     /// Pinned commit (40 hex digits), so that every user runs the same bytes.
     pub revision: String,
-    /// Model family, e.g. `marian`, `t5`; picks the backend.
+    /// What the model is for: translation (`--model`, the default) or chat
+    /// (`--summarizer`, `--translator`).
+    #[serde(default)]
+    pub kind: ModelKind,
+    /// Model family, e.g. `marian`, `t5`, `qwen2`; picks the backend.
     pub family: String,
-    pub languages: PresetLanguages,
+    /// Direction of a translation model; chat models have none.
+    #[serde(default)]
+    pub languages: Option<PresetLanguages>,
     /// Licence of the weights as the hub repository declares it.
     pub licence: String,
     /// Approximate download size, for people deciding whether to fetch it.
@@ -102,6 +125,35 @@ pub struct Preset {
     /// FLORES-200 devtest chrF++ for the preset's direction, where published.
     #[serde(default)]
     pub flores_chrf: Option<f64>,
+}
+
+/// What a model is for, which decides the files it needs and the flag that
+/// takes it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// An encoder-decoder translation model (`--model`).
+    #[default]
+    Translation,
+    /// An instruction-tuned decoder-only model (`--summarizer`, `--translator`).
+    Chat,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Translation => "translation",
+            ModelKind::Chat => "chat",
+        }
+    }
+
+    /// The flags that take a model of this kind, for error messages.
+    fn flags(self) -> &'static str {
+        match self {
+            ModelKind::Translation => "--model",
+            ModelKind::Chat => "--summarizer or --translator",
+        }
+    }
 }
 
 /// Translation direction of a preset, as short language codes.
@@ -218,9 +270,15 @@ pub struct ResolveOptions {
     pub progress: bool,
 }
 
-/// A model whose files are all on this machine.
+/// A translation model whose files are all on this machine.
+pub type ResolvedModel = Resolved<ModelLayout>;
+/// A chat model whose files are all on this machine.
+pub type ResolvedChat = Resolved<ChatLayout>;
+
+/// A model whose files are all on this machine; `L` says which file plays
+/// each role.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ResolvedModel {
+pub struct Resolved<L> {
     /// Directory with the hub layout: the local directory itself, or the
     /// `snapshots/<commit>` directory of the HF cache.
     pub dir: PathBuf,
@@ -234,7 +292,7 @@ pub struct ResolvedModel {
     /// `local:<sha256>` over the files' contents for local directories.
     pub identity: String,
     /// The file playing each role.
-    pub layout: ModelLayout,
+    pub layout: L,
     /// Files downloaded by this call (empty on a cache hit).
     pub downloaded: Vec<String>,
     /// Problems that did not stop resolution (e.g. the hash cache was unwritable).
@@ -249,6 +307,20 @@ pub struct ModelLayout {
     pub weights: WeightFiles,
     pub tokenizer: TokenizerFiles,
     pub tokenizer_config: Option<PathBuf>,
+}
+
+/// The files of a decoder-only chat model: one GGUF file (tokenizer and chat
+/// template usually inside it; `tokenizer.json` / `tokenizer_config.json`
+/// beside it take precedence), or `config.json` + safetensors +
+/// `tokenizer.json`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatLayout {
+    /// [`WeightFiles::Gguf`] or [`WeightFiles::Safetensors`].
+    pub weights: WeightFiles,
+    pub config: Option<PathBuf>,
+    pub tokenizer: Option<PathBuf>,
+    pub tokenizer_config: Option<PathBuf>,
+    pub generation_config: Option<PathBuf>,
 }
 
 /// Which weight format the model ships.
@@ -291,17 +363,7 @@ impl ModelLayout {
     pub fn files(&self) -> Vec<&Path> {
         let mut files = vec![self.config.as_path()];
         files.extend(self.generation_config.as_deref());
-        match &self.weights {
-            WeightFiles::Safetensors { index, shards } => {
-                files.extend(index.as_deref());
-                files.extend(shards.iter().map(PathBuf::as_path));
-            }
-            WeightFiles::PytorchBin(path) | WeightFiles::Gguf(path) => files.push(path),
-            WeightFiles::PytorchShards { index, shards } => {
-                files.push(index);
-                files.extend(shards.iter().map(PathBuf::as_path));
-            }
-        }
+        files.extend(weight_files(&self.weights));
         match &self.tokenizer {
             TokenizerFiles::TokenizerJson(path) | TokenizerFiles::SentencePiece(path) => {
                 files.push(path)
@@ -314,6 +376,31 @@ impl ModelLayout {
         }
         files.extend(self.tokenizer_config.as_deref());
         files
+    }
+}
+
+impl ChatLayout {
+    /// Every file, in the fixed order used for hashing.
+    pub fn files(&self) -> Vec<&Path> {
+        let mut files: Vec<&Path> = self.config.iter().map(PathBuf::as_path).collect();
+        files.extend(self.generation_config.as_deref());
+        files.extend(weight_files(&self.weights));
+        files.extend(self.tokenizer.as_deref());
+        files.extend(self.tokenizer_config.as_deref());
+        files
+    }
+}
+
+fn weight_files(weights: &WeightFiles) -> Vec<&Path> {
+    match weights {
+        WeightFiles::Safetensors { index, shards } => {
+            index.iter().chain(shards).map(PathBuf::as_path).collect()
+        }
+        WeightFiles::PytorchBin(path) | WeightFiles::Gguf(path) => vec![path],
+        WeightFiles::PytorchShards { index, shards } => std::iter::once(index)
+            .chain(shards)
+            .map(PathBuf::as_path)
+            .collect(),
     }
 }
 
@@ -340,7 +427,7 @@ impl fmt::Display for ManualDownload {
             f,
             "to run without the hub, download the files on a machine that can reach it:\n    \
              huggingface-cli download {} --revision {}{wanted} --local-dir {local_dir}\n\
-             then copy that directory here and pass `--model ./{local_dir}`",
+             then copy that directory here and pass `./{local_dir}` instead of the model's name",
             self.repo, self.revision
         )
     }
@@ -352,6 +439,9 @@ impl fmt::Display for ManualDownload {
 pub enum ResolveError {
     #[error("`{spec}` names no model: {tried}")]
     UnrecognisedSpec { spec: String, tried: String },
+
+    #[error("`{name}` is a {} model; pass it to {}", kind.name(), kind.flags())]
+    WrongKind { name: String, kind: ModelKind },
 
     #[error("invalid revision `{revision}`: {reason}")]
     InvalidRevision {
@@ -467,12 +557,27 @@ pub enum ResolveError {
     },
 }
 
-/// Resolves `spec` (directory, preset name, or hub id) into local files,
-/// downloading what is missing unless offline.
+/// Resolves `spec` (directory, preset name, or hub id) into the files of a
+/// translation model, downloading what is missing unless offline.
 pub fn resolve(spec: &str, opts: &ResolveOptions) -> Result<ResolvedModel, ResolveError> {
+    resolve_as(spec, opts)
+}
+
+/// [`resolve`] for a chat model (`--summarizer`, `--translator`).
+pub fn resolve_chat(spec: &str, opts: &ResolveOptions) -> Result<ResolvedChat, ResolveError> {
+    resolve_as(spec, opts)
+}
+
+fn resolve_as<L: Layout>(spec: &str, opts: &ResolveOptions) -> Result<Resolved<L>, ResolveError> {
     match ModelSpec::parse(spec)? {
         ModelSpec::LocalDir(dir) => resolve_local_dir(&dir, opts),
         ModelSpec::Preset { preset, revision } => {
+            if preset.kind != L::KIND {
+                return Err(ResolveError::WrongKind {
+                    name: preset.name.clone(),
+                    kind: preset.kind,
+                });
+            }
             let pinned_files = revision.is_none().then(|| preset.files.clone());
             let request = HubRequest {
                 name: preset.name.clone(),
@@ -626,24 +731,32 @@ pub fn model_dir_summary(dir: &Path) -> Result<DirSummary, ResolveError> {
 // ---------------------------------------------------------------------------
 // Local directories
 
-fn resolve_local_dir(dir: &Path, opts: &ResolveOptions) -> Result<ResolvedModel, ResolveError> {
+fn resolve_local_dir<L: Layout>(
+    dir: &Path,
+    opts: &ResolveOptions,
+) -> Result<Resolved<L>, ResolveError> {
     let dir = fs::canonicalize(dir).map_err(|source| ResolveError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
-    let layout = match discover_layout(&mut DirSource::new(Some(dir.clone())))? {
+    let layout = match L::discover(&mut DirSource::new(Some(dir.clone())))? {
         Discovery::Complete(layout) => layout,
         Discovery::Incomplete(missing) => {
             return Err(ResolveError::IncompleteModelDir { dir, missing });
         }
     };
     let mut warnings = Vec::new();
-    let identity = local_identity(&dir, &layout, opts.cache_dir.as_deref(), &mut warnings)?;
+    let identity = files_identity(
+        &dir,
+        &layout.files(),
+        opts.cache_dir.as_deref(),
+        &mut warnings,
+    )?;
     let name = dir
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| dir.display().to_string());
-    Ok(ResolvedModel {
+    Ok(Resolved {
         dir,
         name,
         repo: None,
@@ -656,41 +769,20 @@ fn resolve_local_dir(dir: &Path, opts: &ResolveOptions) -> Result<ResolvedModel,
     })
 }
 
+/// The chat-model files in `dir` (one `.gguf`, or config + safetensors +
+/// `tokenizer.json`), without hashing anything.
+pub fn chat_layout_in(dir: &Path) -> Result<ChatLayout, ResolveError> {
+    match discover_chat_layout(&mut DirSource::new(Some(dir.to_path_buf())))? {
+        Discovery::Complete(layout) => Ok(layout),
+        Discovery::Incomplete(missing) => Err(ResolveError::IncompleteModelDir {
+            dir: dir.to_path_buf(),
+            missing,
+        }),
+    }
+}
+
 /// `local:` + SHA-256 over (relative name, SHA-256 of content) of every
 /// layout file. Names are relative so a moved directory keeps its identity.
-fn local_identity(
-    dir: &Path,
-    layout: &ModelLayout,
-    cache_dir: Option<&Path>,
-    warnings: &mut Vec<String>,
-) -> Result<String, ResolveError> {
-    files_identity(dir, &layout.files(), cache_dir, warnings)
-}
-
-/// The identity of a local directory's regular files (all of them, sorted by
-/// name), for models that are not laid out like a translation model (chat
-/// models: one GGUF file, or config + safetensors + tokenizer).
-pub fn directory_identity(
-    dir: &Path,
-    cache_dir: Option<&Path>,
-    warnings: &mut Vec<String>,
-) -> Result<String, ResolveError> {
-    let io_error = |source| ResolveError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir).map_err(io_error)? {
-        let path = entry.map_err(io_error)?.path();
-        if path.is_file() {
-            files.push(path);
-        }
-    }
-    files.sort();
-    let files: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-    files_identity(dir, &files, cache_dir, warnings)
-}
-
 fn files_identity(
     dir: &Path,
     files: &[&Path],
@@ -938,8 +1030,8 @@ impl FileSource for DirSource {
     }
 }
 
-enum Discovery {
-    Complete(ModelLayout),
+enum Discovery<L> {
+    Complete(L),
     /// Human-readable descriptions of what is missing.
     Incomplete(Vec<String>),
 }
@@ -950,9 +1042,130 @@ const WEIGHTS_WANTED: &str =
 const TOKENIZER_WANTED: &str =
     "tokenizer (tokenizer.json, or source.spm + target.spm + vocab.json, or spiece.model)";
 
+/// The files a kind of model needs, found by name in a [`FileSource`].
+trait Layout: Sized {
+    const KIND: ModelKind;
+
+    fn discover(source: &mut dyn FileSource) -> Result<Discovery<Self>, ResolveError>;
+
+    /// What to ask for when nothing is there yet.
+    fn wanted() -> Vec<String>;
+
+    fn files(&self) -> Vec<&Path>;
+}
+
+impl Layout for ModelLayout {
+    const KIND: ModelKind = ModelKind::Translation;
+
+    fn discover(source: &mut dyn FileSource) -> Result<Discovery<Self>, ResolveError> {
+        discover_layout(source)
+    }
+
+    fn wanted() -> Vec<String> {
+        vec![
+            "config.json".to_string(),
+            WEIGHTS_WANTED.to_string(),
+            TOKENIZER_WANTED.to_string(),
+        ]
+    }
+
+    fn files(&self) -> Vec<&Path> {
+        ModelLayout::files(self)
+    }
+}
+
+impl Layout for ChatLayout {
+    const KIND: ModelKind = ModelKind::Chat;
+
+    fn discover(source: &mut dyn FileSource) -> Result<Discovery<Self>, ResolveError> {
+        discover_chat_layout(source)
+    }
+
+    fn wanted() -> Vec<String> {
+        vec![CHAT_WANTED.to_string()]
+    }
+
+    fn files(&self) -> Vec<&Path> {
+        ChatLayout::files(self)
+    }
+}
+
+const CHAT_WANTED: &str = "one .gguf file, or config.json + model.safetensors (or \
+     model.safetensors.index.json with its shards) + tokenizer.json";
+
+/// A chat model: one GGUF file (with the tokenizer files beside it when
+/// there are any), else config, safetensors and `tokenizer.json`.
+fn discover_chat_layout(
+    source: &mut dyn FileSource,
+) -> Result<Discovery<ChatLayout>, ResolveError> {
+    let mut missing = Vec::new();
+    let weights = match source.gguf_files()?.as_slice() {
+        [single] => source.fetch(single)?.map(WeightFiles::Gguf),
+        [] => None,
+        several => {
+            missing.push(format!(
+                "a single .gguf file (found {}; keep the one to use)",
+                several.join(", ")
+            ));
+            return Ok(Discovery::Incomplete(missing));
+        }
+    };
+    let tokenizer = source.fetch("tokenizer.json")?;
+    let tokenizer_config = source.fetch("tokenizer_config.json")?;
+    let generation_config = source.fetch("generation_config.json")?;
+    if let Some(weights) = weights {
+        let config = source.fetch("config.json")?;
+        return Ok(Discovery::Complete(ChatLayout {
+            weights,
+            config,
+            tokenizer,
+            tokenizer_config,
+            generation_config,
+        }));
+    }
+    let Some(config) = source.fetch("config.json")? else {
+        return Ok(Discovery::Incomplete(ChatLayout::wanted()));
+    };
+    let weights = match source.fetch("model.safetensors")? {
+        Some(single) => Some(WeightFiles::Safetensors {
+            index: None,
+            shards: vec![single],
+        }),
+        None => match source.fetch(SAFETENSORS_INDEX)? {
+            Some(index) => {
+                fetch_shards(source, &index, SAFETENSORS_INDEX, &mut missing)?.map(|shards| {
+                    WeightFiles::Safetensors {
+                        index: Some(index),
+                        shards,
+                    }
+                })
+            }
+            None => {
+                missing.push("model.safetensors (or model.safetensors.index.json)".to_string());
+                None
+            }
+        },
+    };
+    if tokenizer.is_none() {
+        missing.push("tokenizer.json".to_string());
+    }
+    match (weights, tokenizer) {
+        (Some(weights), Some(tokenizer)) if missing.is_empty() => {
+            Ok(Discovery::Complete(ChatLayout {
+                weights,
+                config: Some(config),
+                tokenizer: Some(tokenizer),
+                tokenizer_config,
+                generation_config,
+            }))
+        }
+        _ => Ok(Discovery::Incomplete(missing)),
+    }
+}
+
 /// Finds config, weights and tokenizer, preferring safetensors over pickles
 /// and `tokenizer.json` over SentencePiece files.
-fn discover_layout(source: &mut dyn FileSource) -> Result<Discovery, ResolveError> {
+fn discover_layout(source: &mut dyn FileSource) -> Result<Discovery<ModelLayout>, ResolveError> {
     let Some(config) = source.fetch("config.json")? else {
         // Without a config nothing else can be interpreted; probing further
         // would only cost requests.
@@ -1261,7 +1474,10 @@ fn snapshot_dir(hub_cache: &Path, repo: &str, revision: &str) -> Option<PathBuf>
     dir.is_dir().then_some(dir)
 }
 
-fn resolve_hub(request: &HubRequest, opts: &ResolveOptions) -> Result<ResolvedModel, ResolveError> {
+fn resolve_hub<L: Layout>(
+    request: &HubRequest,
+    opts: &ResolveOptions,
+) -> Result<Resolved<L>, ResolveError> {
     validate_revision(&request.revision)?;
     let settings = HubSettings::from_options(opts)?;
     let help = ManualDownload {
@@ -1337,12 +1553,12 @@ fn resolve_hub(request: &HubRequest, opts: &ResolveOptions) -> Result<ResolvedMo
                     allowed.push(file.clone());
                 }
             }
-            match discover_layout(&mut DirSource::pinned(hub.snapshot_dir(), Some(&allowed)))? {
+            match L::discover(&mut DirSource::pinned(hub.snapshot_dir(), Some(&allowed)))? {
                 Discovery::Complete(layout) => layout,
                 Discovery::Incomplete(missing) => return Err(incomplete(missing)),
             }
         }
-        None => match discover_layout(&mut hub)? {
+        None => match L::discover(&mut hub)? {
             Discovery::Complete(layout) => layout,
             Discovery::Incomplete(missing) => return Err(incomplete(missing)),
         },
@@ -1354,19 +1570,15 @@ fn resolve_hub(request: &HubRequest, opts: &ResolveOptions) -> Result<ResolvedMo
 
 /// `Ok(layout)` when the snapshot holds a complete model (and every pinned
 /// file); `Err(missing)` otherwise.
-fn check_snapshot(
+fn check_snapshot<L: Layout>(
     snapshot: Option<PathBuf>,
     pinned_files: Option<&[String]>,
     optional_files: &[String],
-) -> Result<Result<ModelLayout, Vec<String>>, ResolveError> {
+) -> Result<Result<L, Vec<String>>, ResolveError> {
     let Some(dir) = snapshot else {
         let missing = match pinned_files {
             Some(files) => files.to_vec(),
-            None => vec![
-                "config.json".to_string(),
-                WEIGHTS_WANTED.to_string(),
-                TOKENIZER_WANTED.to_string(),
-            ],
+            None => L::wanted(),
         };
         return Ok(Err(missing));
     };
@@ -1390,24 +1602,24 @@ fn check_snapshot(
     }
     let only = pinned_files.map(|_| allowed.as_slice());
     Ok(
-        match discover_layout(&mut DirSource::pinned(Some(dir), only))? {
+        match L::discover(&mut DirSource::pinned(Some(dir), only))? {
             Discovery::Complete(layout) => Ok(layout),
             Discovery::Incomplete(missing) => Err(missing),
         },
     )
 }
 
-fn hub_resolved(
+fn hub_resolved<L>(
     request: &HubRequest,
     dir: PathBuf,
-    layout: ModelLayout,
+    layout: L,
     downloaded: Vec<String>,
-) -> ResolvedModel {
+) -> Resolved<L> {
     let commit = dir
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| request.revision.clone());
-    ResolvedModel {
+    Resolved {
         identity: format!("{}@{commit}", request.repo),
         dir,
         name: request.name.clone(),
@@ -1714,8 +1926,38 @@ mod tests {
                     write(&snapshot, file, b"placeholder");
                 }
             }
+            if preset.kind == ModelKind::Chat {
+                // A chat preset is its one GGUF file; another quantization
+                // fetched into the same snapshot must not make it ambiguous.
+                write(&snapshot, "other-quantization.gguf", b"placeholder");
+                let resolved = resolve_chat(&preset.name, &offline_options(hf_home.path()))
+                    .unwrap_or_else(|e| panic!("{}: {e}", preset.name));
+                let gguf = preset.files.iter().find(|f| f.ends_with(".gguf")).unwrap();
+                assert_eq!(
+                    resolved.layout.weights,
+                    WeightFiles::Gguf(snapshot.join(gguf)),
+                    "{}",
+                    preset.name
+                );
+                assert_eq!(resolved.licence.as_deref(), Some(preset.licence.as_str()));
+                assert!(matches!(
+                    resolve(&preset.name, &offline_options(hf_home.path())),
+                    Err(ResolveError::WrongKind {
+                        kind: ModelKind::Chat,
+                        ..
+                    })
+                ));
+                continue;
+            }
             let resolved = resolve(&preset.name, &offline_options(hf_home.path()))
                 .unwrap_or_else(|e| panic!("{}: {e}", preset.name));
+            assert!(matches!(
+                resolve_chat(&preset.name, &offline_options(hf_home.path())),
+                Err(ResolveError::WrongKind {
+                    kind: ModelKind::Translation,
+                    ..
+                })
+            ));
             let weights_kind = match &resolved.layout.weights {
                 WeightFiles::Safetensors { .. } => "safetensors",
                 WeightFiles::PytorchBin(_) => "pickle",
@@ -1762,7 +2004,17 @@ mod tests {
                 preset.revision
             );
             assert!(is_hub_id(&preset.repo), "{} repo", preset.name);
-            assert!(preset.files.iter().any(|f| f == "config.json"));
+            match preset.kind {
+                ModelKind::Translation => {
+                    assert!(preset.files.iter().any(|f| f == "config.json"));
+                    assert!(preset.languages.is_some(), "{} direction", preset.name);
+                }
+                ModelKind::Chat => assert!(
+                    preset.files.iter().filter(|f| f.ends_with(".gguf")).count() == 1,
+                    "{}: a chat preset pins one GGUF file",
+                    preset.name
+                ),
+            }
             assert!(preset.files.iter().all(|f| is_safe_relative_name(f)));
         }
     }
@@ -1773,8 +2025,11 @@ mod tests {
         assert_eq!(preset.repo, PRESET_REPO);
         assert_eq!(preset.revision, "b5d4c0e4129e33c597218f3834bb11191d167040");
         assert_eq!(preset.family, "marian");
-        assert_eq!(preset.languages.source, "bn");
-        assert_eq!(preset.languages.target, "en");
+        let languages = preset.languages.as_ref().expect("a translation preset");
+        assert_eq!(
+            (languages.source.as_str(), languages.target.as_str()),
+            ("bn", "en")
+        );
         // The pinned revision has only the PyTorch pickle and Marian spm files.
         assert!(preset.files.contains(&"pytorch_model.bin".to_string()));
         assert!(!preset.files.contains(&"model.safetensors".to_string()));
@@ -2046,23 +2301,26 @@ mod tests {
         // Someone else fetched the 12 GB dense weights into the same snapshot.
         write(dir.path(), "model.safetensors", b"dense");
         let pinned = ["config.json", "tokenizer.json", "model-q4k.gguf"].map(String::from);
-        let layout = check_snapshot(Some(dir.path().to_path_buf()), Some(&pinned), &[])
-            .expect("readable")
-            .expect("complete");
+        let layout =
+            check_snapshot::<ModelLayout>(Some(dir.path().to_path_buf()), Some(&pinned), &[])
+                .expect("readable")
+                .expect("complete");
         assert_eq!(
             layout.weights,
             WeightFiles::Gguf(dir.path().join("model-q4k.gguf"))
         );
         // An optional file is used when present and not required otherwise.
         let optional = ["tokenizer_config.json".to_string()];
-        let layout = check_snapshot(Some(dir.path().to_path_buf()), Some(&pinned), &optional)
-            .expect("readable")
-            .expect("complete without the optional file");
+        let layout =
+            check_snapshot::<ModelLayout>(Some(dir.path().to_path_buf()), Some(&pinned), &optional)
+                .expect("readable")
+                .expect("complete without the optional file");
         assert_eq!(layout.tokenizer_config, None);
         write(dir.path(), "tokenizer_config.json", b"{}");
-        let layout = check_snapshot(Some(dir.path().to_path_buf()), Some(&pinned), &optional)
-            .expect("readable")
-            .expect("complete");
+        let layout =
+            check_snapshot::<ModelLayout>(Some(dir.path().to_path_buf()), Some(&pinned), &optional)
+                .expect("readable")
+                .expect("complete");
         assert_eq!(
             layout.tokenizer_config,
             Some(dir.path().join("tokenizer_config.json"))
@@ -2233,7 +2491,7 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("--local-dir opus-mt-bn-en"), "{message}");
-        assert!(message.contains("--model ./opus-mt-bn-en"), "{message}");
+        assert!(message.contains("pass `./opus-mt-bn-en`"), "{message}");
         assert!(message.contains("pytorch_model.bin"), "{message}");
     }
 
@@ -2346,6 +2604,6 @@ mod tests {
             ..known
         };
         assert!(unknown.to_string().contains("--include \"*.json\""));
-        assert!(unknown.to_string().contains("--model ./name"));
+        assert!(unknown.to_string().contains("pass `./name`"));
     }
 }

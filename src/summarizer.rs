@@ -4,12 +4,10 @@
 //! text), so a re-run costs nothing and editing a prompt re-runs only the
 //! summaries it affects.
 
-use std::cell::RefCell;
-
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{Cache, CacheKey};
-use crate::chat::ChatModel;
+use crate::chat::SharedChat;
 use crate::llm_summary::{summarize, ArticleText, Faithfulness, SummaryError, SummaryOptions};
 use crate::prompts::{Prompts, SUMMARIZE, SUMMARIZE_REDUCE, SUMMARIZE_STRICT};
 
@@ -25,30 +23,28 @@ pub struct SummaryRecord {
 }
 
 pub struct Summarizer {
-    // `chat` needs `&mut`; the pipeline shares its context immutably and
-    // summarizes one article at a time.
-    model: RefCell<Box<dyn ChatModel>>,
+    model: SharedChat,
     prompts: Prompts,
     options: SummaryOptions,
     settings: String,
 }
 
 impl Summarizer {
-    pub fn new(model: Box<dyn ChatModel>, prompts: Prompts, options: SummaryOptions) -> Self {
+    pub fn new(model: SharedChat, prompts: Prompts, options: SummaryOptions) -> Self {
         let prompt_hashes: std::collections::BTreeMap<String, String> =
             [SUMMARIZE, SUMMARIZE_STRICT, SUMMARIZE_REDUCE]
                 .iter()
                 .map(|name| (name.to_string(), prompts.hash(name)))
                 .collect();
         let settings = serde_json::json!({
-            "model": model.identity(),
+            "model": model.borrow().identity(),
             "prompts": prompt_hashes,
             "sentences": options.sentences,
             "sampling": options.sampling,
         })
         .to_string();
         Self {
-            model: RefCell::new(model),
+            model,
             prompts,
             options,
             settings,
@@ -103,7 +99,8 @@ impl Summarizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::{ChatError, ChatMessage, Sampling};
+    use crate::chat::{self, ChatError, ChatMessage, ChatModel, Sampling};
+    use std::cell::RefCell;
     use std::rc::Rc;
 
     /// Answers every prompt with a fixed text and counts the calls.
@@ -130,7 +127,7 @@ mod tests {
 
     fn summarizer(answer: &str, prompts: Prompts, calls: &Rc<RefCell<usize>>) -> Summarizer {
         Summarizer::new(
-            Box::new(Echo {
+            chat::shared(Echo {
                 answer: answer.into(),
                 calls: calls.clone(),
             }),

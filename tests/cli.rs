@@ -972,3 +972,111 @@ fn run_with_a_summarizer_writes_llm_summaries_and_flags_unfaithful_ones() {
     let (hits, misses) = last_run(work.path());
     assert_eq!(misses, 0, "translations came from the cache ({hits} hits)");
 }
+
+/// `--translator DIR` translates with a chat model (the tiny random one, so
+/// the English is noise) a paragraph at a time: every article is written
+/// with its paragraphs paired, the settings name the LLM engine and its
+/// prompt, and a re-run of a changed output directory is served from the
+/// cache without a model call. `translate --translator` keeps one output
+/// line per input line.
+#[test]
+fn a_chat_model_can_translate_through_the_same_cache_and_outputs() {
+    let work = tempfile::tempdir().unwrap();
+    let chat = root().join("tests/fixtures/chat-tiny");
+    let chat = chat.to_str().unwrap();
+    let out = work.path().join("out");
+    let first = run_articles(
+        work.path(),
+        &[&articles_dir()],
+        &out,
+        &["--translator", chat],
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    for id in ["kim-troops", "lavrov-visit", "self-defence"] {
+        let json = read_json(&out.join(format!("{id}.json")));
+        assert_eq!(json["generation"]["engine"], "llm", "{id}");
+        assert!(json["generation"]["prompt"].is_string(), "{id}");
+        assert_eq!(json["model"]["name"], "chat-tiny", "{id}");
+        let paragraphs = json["paragraphs"].as_array().unwrap();
+        assert!(!paragraphs.is_empty(), "{id}");
+        for pair in paragraphs.iter().flat_map(|p| p.as_array().unwrap()) {
+            assert!(!pair["bn"].as_str().unwrap().is_empty(), "{id}: {pair}");
+        }
+    }
+    let (_, first_misses) = last_run(work.path());
+    assert!(first_misses > 0);
+
+    let elsewhere = work.path().join("out2");
+    let again = run_articles(
+        work.path(),
+        &[&articles_dir()],
+        &elsewhere,
+        &["--translator", chat],
+    );
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(last_run(work.path()).1, 0, "every paragraph from the cache");
+    assert_eq!(
+        std::fs::read_to_string(out.join("kim-troops.md")).unwrap(),
+        std::fs::read_to_string(elsewhere.join("kim-troops.md")).unwrap()
+    );
+
+    let mut translate = anubad(work.path());
+    translate
+        .args(["translate", "--translator", chat, "--cache-dir"])
+        .arg(work.path().join("cache"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = translate.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all("ঢাকায় বৃষ্টি হয়েছে।\n\nরাস্তায় পানি জমেছে। যান চলাচল বন্ধ।\n".as_bytes())
+            .unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[1].is_empty(), "an empty line stays empty: {lines:?}");
+}
+
+/// A preset of the wrong kind is refused before anything is downloaded,
+/// with the flag that takes it.
+#[test]
+fn chat_and_translation_presets_go_to_their_own_flags() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let output = anubad(work.path())
+        .args(["run", "--out"])
+        .arg(&out)
+        .arg(articles_dir())
+        .args(["--model", "qwen2.5-1.5b-instruct"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains(
+            "`qwen2.5-1.5b-instruct` is a chat model; pass it to --summarizer or --translator"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    let output = run_articles(
+        work.path(),
+        &[&articles_dir()],
+        &out,
+        &["--summarizer", "opus-mt-bn-en"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("`opus-mt-bn-en` is a translation model; pass it to --model"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -17,6 +17,7 @@ use serde_json::Value as Json;
 use tokenizers::Tokenizer;
 
 use super::{ChatError, ChatMessage, ChatModel, Sampling};
+use crate::resolve::{self, ChatLayout, WeightFiles};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -153,53 +154,72 @@ impl DecoderChat {
     /// `model_type`). `tokenizer.json` / `tokenizer_config.json` beside a
     /// GGUF file take precedence over its embedded tokenizer and template.
     pub fn load_dir(dir: &Path, identity: String, device: &Device) -> Result<Self, ChatError> {
+        let layout = resolve::chat_layout_in(dir).map_err(|source| ChatError::Load {
+            path: dir.display().to_string(),
+            source: Box::new(source),
+        })?;
+        Self::load(&layout, identity, device)
+    }
+
+    /// Loads the files `layout` names (what [`resolve::resolve_chat`] found).
+    pub fn load(layout: &ChatLayout, identity: String, device: &Device) -> Result<Self, ChatError> {
         let load_error = |path: &Path, source: BoxError| ChatError::Load {
             path: path.display().to_string(),
             source,
         };
-        let entries = std::fs::read_dir(dir).map_err(|e| load_error(dir, Box::new(e)))?;
-        let mut ggufs = Vec::new();
-        for entry in entries {
-            let path = entry.map_err(|e| load_error(dir, Box::new(e)))?.path();
-            if path.extension().is_some_and(|ext| ext == "gguf") {
-                ggufs.push(path);
-            }
-        }
-        ggufs.sort();
-        let tokenizer_config = read_json_if_present(&dir.join("tokenizer_config.json"))?;
-        let generation_config = read_json_if_present(&dir.join("generation_config.json"))?;
-        match ggufs.as_slice() {
-            [gguf] => Self::load_gguf(
-                dir,
+        let tokenizer_config = match &layout.tokenizer_config {
+            Some(path) => read_json_if_present(path)?,
+            None => None,
+        };
+        let generation_config = match &layout.generation_config {
+            Some(path) => read_json_if_present(path)?,
+            None => None,
+        };
+        match &layout.weights {
+            WeightFiles::Gguf(gguf) => Self::load_gguf(
                 gguf,
+                layout.tokenizer.as_deref(),
                 tokenizer_config.as_ref(),
                 generation_config.as_ref(),
                 identity,
                 device,
             )
             .map_err(|source| load_error(gguf, source)),
-            [] => Self::load_safetensors(
-                dir,
-                tokenizer_config.as_ref(),
-                generation_config.as_ref(),
-                identity,
-                device,
-            )
-            .map_err(|source| load_error(dir, source)),
-            several => Err(load_error(
-                dir,
-                format!(
-                    "{} GGUF files; keep exactly one per model directory",
-                    several.len()
+            WeightFiles::Safetensors { shards, .. } => {
+                let (Some(config), Some(tokenizer)) = (&layout.config, &layout.tokenizer) else {
+                    let path = shards
+                        .first()
+                        .map(PathBuf::as_path)
+                        .unwrap_or(Path::new(""));
+                    return Err(load_error(
+                        path,
+                        "safetensors weights need config.json and tokenizer.json beside them"
+                            .into(),
+                    ));
+                };
+                Self::load_safetensors(
+                    config,
+                    shards,
+                    tokenizer,
+                    tokenizer_config.as_ref(),
+                    generation_config.as_ref(),
+                    identity,
+                    device,
                 )
-                .into(),
-            )),
+                .map_err(|source| load_error(config, source))
+            }
+            WeightFiles::PytorchBin(path) | WeightFiles::PytorchShards { index: path, .. } => {
+                Err(load_error(
+                    path,
+                    "chat models load from GGUF or safetensors, not PyTorch pickles".into(),
+                ))
+            }
         }
     }
 
     fn load_gguf(
-        dir: &Path,
         path: &Path,
+        tokenizer_json: Option<&Path>,
         tokenizer_config: Option<&Json>,
         generation_config: Option<&Json>,
         identity: String,
@@ -243,11 +263,9 @@ impl DecoderChat {
             }
         };
 
-        let tokenizer_json = dir.join("tokenizer.json");
-        let tokenizer = if tokenizer_json.is_file() {
-            Tokenizer::from_file(&tokenizer_json)?
-        } else {
-            tokenizer_from_gguf(&metadata)?
+        let tokenizer = match tokenizer_json {
+            Some(path) => Tokenizer::from_file(path)?,
+            None => tokenizer_from_gguf(&metadata)?,
         };
 
         let template_source = tokenizer_config
@@ -290,16 +308,17 @@ impl DecoderChat {
         ))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn load_safetensors(
-        dir: &Path,
+        config_path: &Path,
+        shards: &[PathBuf],
+        tokenizer_json: &Path,
         tokenizer_config: Option<&Json>,
         generation_config: Option<&Json>,
         identity: String,
         device: &Device,
     ) -> Result<Self, BoxError> {
-        let config_path = dir.join("config.json");
-        let config_text = std::fs::read_to_string(&config_path)
-            .map_err(|e| format!("neither one .gguf file nor config.json: {e}"))?;
+        let config_text = std::fs::read_to_string(config_path)?;
         let config: Json = serde_json::from_str(&config_text)?;
         let model_type = config
             .get("model_type")
@@ -312,7 +331,6 @@ impl DecoderChat {
             .into());
         }
         let qwen_config: qwen2::Config = serde_json::from_str(&config_text)?;
-        let shards = safetensors_shards(dir)?;
         // bf16 matmuls are slow or missing on CPU; accelerators take bf16.
         let dtype = if device.is_cpu() {
             DType::F32
@@ -321,10 +339,10 @@ impl DecoderChat {
         };
         // SAFETY: the files are memory-mapped read-only; like every mmap
         // user we rely on nobody truncating them while the model is loaded.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&shards, dtype, device)? };
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(shards, dtype, device)? };
         let model = Backbone::Qwen2(qwen2::ModelForCausalLM::new(&qwen_config, vb)?);
 
-        let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))?;
+        let tokenizer = Tokenizer::from_file(tokenizer_json)?;
         let template_source = tokenizer_config
             .and_then(chat_template_from_config)
             .ok_or("no chat_template in tokenizer_config.json")?;
@@ -514,30 +532,6 @@ fn eos_ids_from_config(config: Option<&Json>) -> Vec<u32> {
         Json::Array(ids) => ids.iter().filter_map(as_id).collect(),
         single => as_id(single).into_iter().collect(),
     }
-}
-
-fn safetensors_shards(dir: &Path) -> Result<Vec<PathBuf>, BoxError> {
-    let index_path = dir.join("model.safetensors.index.json");
-    if index_path.is_file() {
-        let index: Json = serde_json::from_str(&std::fs::read_to_string(&index_path)?)?;
-        let weight_map = index
-            .get("weight_map")
-            .and_then(Json::as_object)
-            .ok_or("model.safetensors.index.json has no weight_map")?;
-        let mut shards: Vec<PathBuf> = weight_map
-            .values()
-            .filter_map(Json::as_str)
-            .map(|name| dir.join(name))
-            .collect();
-        shards.sort();
-        shards.dedup();
-        return Ok(shards);
-    }
-    let single = dir.join("model.safetensors");
-    if single.is_file() {
-        return Ok(vec![single]);
-    }
-    Err("no model.safetensors or model.safetensors.index.json".into())
 }
 
 /// An unsigned integer metadata value, whatever width the converter chose.

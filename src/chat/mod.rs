@@ -5,6 +5,19 @@
 
 pub mod decoder;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// One loaded chat model serving several jobs of a run (summaries and LLM
+/// translation may name the same model; it is loaded once). Jobs take turns:
+/// `chat` needs `&mut`.
+pub type SharedChat = Rc<RefCell<Box<dyn ChatModel>>>;
+
+/// `model` ready to be shared.
+pub fn shared(model: impl ChatModel + 'static) -> SharedChat {
+    Rc::new(RefCell::new(Box::new(model)))
+}
+
 /// One turn of a conversation, as chat templates expect it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ChatMessage {
@@ -70,6 +83,63 @@ pub enum ChatError {
     Template(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("generation failed")]
     Generate(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What a GGUF chat model's metadata says about it, as `(label, value)`
+/// lines for `anubad models info`; reads the header only.
+pub fn gguf_facts(path: &std::path::Path) -> Result<Vec<(&'static str, String)>, ChatError> {
+    use candle_core::quantized::gguf_file;
+    let read = || -> Result<gguf_file::Content, Box<dyn std::error::Error + Send + Sync>> {
+        let mut file = std::fs::File::open(path)?;
+        Ok(gguf_file::Content::read(&mut file)?)
+    };
+    let content = read().map_err(|source| ChatError::Load {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let value = |key: &str| {
+        content.metadata.get(key).map(|v| match v {
+            gguf_file::Value::String(s) => s.clone(),
+            gguf_file::Value::U32(n) => n.to_string(),
+            gguf_file::Value::U64(n) => n.to_string(),
+            gguf_file::Value::I32(n) => n.to_string(),
+            gguf_file::Value::I64(n) => n.to_string(),
+            _ => "-".to_string(),
+        })
+    };
+    let architecture = value("general.architecture").unwrap_or_else(|| "unknown".into());
+    let per_arch = |key: &str| value(&format!("{architecture}.{key}")).unwrap_or("-".into());
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let template = if content.metadata.contains_key("tokenizer.chat_template") {
+        "in the GGUF metadata"
+    } else {
+        "none in the GGUF (needs tokenizer_config.json beside it)"
+    };
+    Ok(vec![
+        ("family:", architecture.clone()),
+        (
+            "size:",
+            format!(
+                "hidden {}, {} layers, context {} tokens",
+                per_arch("embedding_length"),
+                per_arch("block_count"),
+                per_arch("context_length")
+            ),
+        ),
+        (
+            "tokenizer:",
+            value("tokenizer.ggml.model").unwrap_or_else(|| "-".into()),
+        ),
+        ("template:", template.to_string()),
+        (
+            "file:",
+            format!(
+                "{} ({size} bytes, {} tensors)",
+                path.file_name().unwrap_or_default().to_string_lossy(),
+                content.tensor_infos.len()
+            ),
+        ),
+    ])
 }
 
 /// An instruction-tuned model that answers a conversation.
