@@ -755,6 +755,7 @@ mod tests {
             summary: Summary {
                 text: summary.to_string(),
                 method: "extractive".to_string(),
+                headline: None,
             },
             model: ModelInfo {
                 name: "m".to_string(),

@@ -416,8 +416,14 @@ impl Run<'_> {
 /// The answer without the wrappers small models put around it: surrounding
 /// whitespace and quotes, and a leading `Summary:` label.
 fn clean_answer(answer: &str) -> String {
+    strip_wrappers(answer, &["Summary:", "**Summary:**", "Summary -"])
+}
+
+/// `answer` without surrounding whitespace and quotes and without any of
+/// the leading `labels` a model may repeat from its prompt.
+pub(crate) fn strip_wrappers(answer: &str, labels: &[&str]) -> String {
     let mut text = answer.trim();
-    for label in ["Summary:", "**Summary:**", "Summary -"] {
+    for label in labels {
         if let Some(rest) = text.strip_prefix(label) {
             text = rest.trim_start();
         }

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::chat::{ChatError, ChatMessage, SharedChat};
+use crate::llm_summary::strip_wrappers;
 use crate::prompts::{PromptError, Prompts, TRANSLATE};
 use crate::text;
 
@@ -134,13 +135,7 @@ impl LlmTranslator {
 /// The translation without what models like to wrap it in: a repeated
 /// `English:` label, surrounding quotes, line breaks.
 fn clean_answer(answer: &str) -> String {
-    let mut text = answer.trim();
-    if let Some(rest) = text.strip_prefix("English:") {
-        text = rest.trim_start();
-    }
-    if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') {
-        text = &text[1..text.len() - 1];
-    }
+    let text = strip_wrappers(answer, &["English:"]);
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -350,6 +350,11 @@ impl Progress {
                 self.bar.inc(1);
                 self.bar.suspend(|| eprintln!("error: {error}"));
             }
+            Event::Warning { message } => {
+                if !self.quiet {
+                    self.bar.suspend(|| eprintln!("warning: {message}"));
+                }
+            }
             Event::CacheDisabled { reason } => {
                 if !self.quiet {
                     self.bar

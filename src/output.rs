@@ -57,6 +57,10 @@ pub struct SentencePair {
 pub struct Summary {
     pub text: String,
     pub method: String,
+    /// A headline the chat model wrote from the summary, when it wrote one
+    /// that keeps to the translation; it heads the story in the digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline: Option<String>,
 }
 
 /// The translation model, as recorded in the outputs.
@@ -275,27 +279,33 @@ pub fn write_article(out_dir: &Path, article: &ArticleOutput) -> Result<(), Outp
     )
 }
 
-/// Writes `digest.md` and `digest.html`: every article, stories about the
-/// same event grouped, groups newest first, then the inputs that failed with
-/// their reasons. The order of `articles` and `failed` does not matter; the
-/// same set gives the same bytes.
+/// Writes `digest.md` and `digest.html`: the introduction a chat model
+/// wrote (if any), every article, stories about the same event grouped,
+/// groups newest first, then the inputs that failed with their reasons. The
+/// order of `articles` and `failed` does not matter; the same set gives the
+/// same bytes.
 pub fn write_digest(
     out_dir: &Path,
     articles: &[ArticleOutput],
     failed: &[(String, String)],
+    intro: Option<&str>,
 ) -> Result<(), OutputError> {
     ensure_dir(out_dir)?;
     write_if_changed(
         out_dir,
         &out_dir.join(DIGEST_FILE_NAME),
-        render_digest(articles, failed).as_bytes(),
+        render_digest(articles, failed, intro).as_bytes(),
     )?;
     write_if_changed(
         out_dir,
         &out_dir.join(DIGEST_HTML_FILE_NAME),
-        render_digest_html(articles, failed).as_bytes(),
+        render_digest_html(articles, failed, intro).as_bytes(),
     )
 }
+
+/// Label under a machine-written introduction, so nobody takes it for an
+/// editor's.
+const INTRO_LABEL: &str = "Introduction written by a language model from the summaries below.";
 
 fn ensure_dir(out_dir: &Path) -> Result<(), OutputError> {
     fs::create_dir_all(out_dir).map_err(|source| OutputError::CreateDir {
@@ -417,10 +427,13 @@ fn date_and_source(article: &ArticleOutput) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
+/// The story's English heading: the model's headline, else the translated
+/// title, else the Bengali one, else the id.
 fn english_title(article: &ArticleOutput) -> String {
-    [&article.title.en, &article.title.bn, &article.id]
+    let headline = article.summary.headline.as_deref().unwrap_or("");
+    [headline, &article.title.en, &article.title.bn, &article.id]
         .into_iter()
-        .map(|t| single_line(t))
+        .map(single_line)
         .find(|t| !t.is_empty())
         .unwrap_or_default()
 }
@@ -456,6 +469,13 @@ fn render_article_markdown(article: &ArticleOutput) -> String {
         "# {}\n\n",
         escape_markdown(&english_title(article))
     ));
+    let translated_title = single_line(&article.title.en);
+    if article.summary.headline.is_some() && !translated_title.is_empty() {
+        md.push_str(&format!(
+            "Translated title: {}\n\n",
+            escape_markdown(&translated_title)
+        ));
+    }
     if let Some(line) = date_and_source(article) {
         md.push_str(&format!("{line}\n\n"));
     }
@@ -527,7 +547,11 @@ fn digest_order(articles: &[ArticleOutput]) -> Vec<&ArticleOutput> {
     ordered
 }
 
-fn render_digest(articles: &[ArticleOutput], failed: &[(String, String)]) -> String {
+fn render_digest(
+    articles: &[ArticleOutput],
+    failed: &[(String, String)],
+    intro: Option<&str>,
+) -> String {
     let mut md = String::from("# Anubad digest\n\n");
 
     let count = articles.len();
@@ -551,6 +575,12 @@ fn render_digest(articles: &[ArticleOutput], failed: &[(String, String)]) -> Str
         md.push_str(&format!(
             "{count} {noun} translated with {}.\n\n",
             models.join(", ")
+        ));
+    }
+    if let Some(intro) = intro.map(single_line).filter(|i| !i.is_empty()) {
+        md.push_str(&format!(
+            "{}\n\n_{INTRO_LABEL}_\n\n",
+            escape_markdown(&intro)
         ));
     }
 
@@ -867,7 +897,11 @@ fn render_story_html(html: &mut String, article: &ArticleOutput, heading: &str) 
 /// `digest.html`: the digest as one self-contained page (no scripts, fonts
 /// or other files), readable on a phone and in dark mode, with each
 /// story's Bengali original behind a toggle.
-fn render_digest_html(articles: &[ArticleOutput], failed: &[(String, String)]) -> String {
+fn render_digest_html(
+    articles: &[ArticleOutput],
+    failed: &[(String, String)],
+    intro: Option<&str>,
+) -> String {
     let mut html = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -902,6 +936,12 @@ fn render_digest_html(articles: &[ArticleOutput], failed: &[(String, String)]) -
             escape_html(&models.join(", "))
         ));
         html.push_str(&format!("<p class=\"batch\">{}</p>\n", batch.join(" · ")));
+    }
+    if let Some(intro) = intro.map(single_line).filter(|i| !i.is_empty()) {
+        html.push_str(&format!(
+            "<p class=\"intro\">{}</p>\n<p class=\"method\">{INTRO_LABEL}</p>\n",
+            escape_html(&intro)
+        ));
     }
     html.push_str("</header>\n");
 
@@ -981,6 +1021,7 @@ mod tests {
             summary: Summary {
                 text: "It rained in Dhaka.".to_string(),
                 method: "extractive".to_string(),
+                headline: None,
             },
             model: ModelInfo {
                 name: "Helsinki-NLP/opus-mt-bn-en".to_string(),
@@ -1016,7 +1057,7 @@ mod tests {
         let mut changed = article("a", Some("2024-05-02"));
         changed.fingerprint = "new".to_string();
         write_article(dir.path(), &changed).unwrap();
-        write_digest(dir.path(), &[changed, article("b", None)], &[]).unwrap();
+        write_digest(dir.path(), &[changed, article("b", None)], &[], None).unwrap();
         assert_eq!(
             dir_entries(dir.path()),
             vec![
@@ -1058,7 +1099,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = article("a", Some("2024-05-01"));
         write_article(dir.path(), &first).unwrap();
-        write_digest(dir.path(), std::slice::from_ref(&first), &[]).unwrap();
+        write_digest(dir.path(), std::slice::from_ref(&first), &[], None).unwrap();
         let names = ["a.json", "a.md", "digest.md", "digest.html"];
         let before: Vec<_> = names
             .iter()
@@ -1066,7 +1107,7 @@ mod tests {
             .collect();
         std::thread::sleep(Duration::from_millis(30));
         write_article(dir.path(), &first).unwrap();
-        write_digest(dir.path(), std::slice::from_ref(&first), &[]).unwrap();
+        write_digest(dir.path(), std::slice::from_ref(&first), &[], None).unwrap();
         for (name, old) in names.iter().zip(&before) {
             let new = fs::metadata(dir.path().join(name)).unwrap();
             assert_eq!(old.modified().unwrap(), new.modified().unwrap(), "{name}");
@@ -1290,7 +1331,7 @@ mod tests {
 
         let mut a = article("a", None);
         a.title.en = "[Update] # Floods\n## Now".to_string();
-        let digest = render_digest(&[a], &[]);
+        let digest = render_digest(&[a], &[], None);
         assert!(
             digest.contains("## [\\[Update\\] # Floods ## Now](<a.md>)"),
             "{digest}"
@@ -1306,7 +1347,7 @@ mod tests {
             article("new", Some("2024-05-02T08:00:00+06:00")),
             article("mid", Some("2024-05-01")),
         ];
-        let digest = render_digest(&articles, &[]);
+        let digest = render_digest(&articles, &[], None);
         let positions: Vec<usize> = ["new.md", "mid.md", "old.md", "b-undated.md", "c-undated.md"]
             .iter()
             .map(|link| digest.find(&format!("(<{link}>)")).unwrap())
@@ -1327,14 +1368,14 @@ mod tests {
             ("z.txt".to_string(), "not UTF-8".to_string()),
             ("feed.jsonl#3".to_string(), "missing body".to_string()),
         ];
-        write_digest(dir.path(), &articles, &failed).unwrap();
+        write_digest(dir.path(), &articles, &failed, None).unwrap();
         let first = fs::read(dir.path().join(DIGEST_FILE_NAME)).unwrap();
 
         let mut reversed = articles.clone();
         reversed.reverse();
         let mut failed_reversed = failed.clone();
         failed_reversed.reverse();
-        write_digest(dir.path(), &reversed, &failed_reversed).unwrap();
+        write_digest(dir.path(), &reversed, &failed_reversed, None).unwrap();
         let second = fs::read(dir.path().join(DIGEST_FILE_NAME)).unwrap();
         assert_eq!(first, second);
 
@@ -1349,7 +1390,7 @@ mod tests {
 
     #[test]
     fn empty_digest_says_so() {
-        let digest = render_digest(&[], &[("x.txt".to_string(), "empty".to_string())]);
+        let digest = render_digest(&[], &[("x.txt".to_string(), "empty".to_string())], None);
         assert!(digest.contains("No articles were translated."));
         assert!(digest.contains("- x.txt: empty"));
     }
@@ -1365,6 +1406,7 @@ mod tests {
         let html = render_digest_html(
             &[hostile],
             &[("<evil>.txt".to_string(), "bad & worse".to_string())],
+            None,
         );
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");
@@ -1383,7 +1425,7 @@ mod tests {
         dated.warnings = vec!["number 28 missing".to_string()];
         let mut updated_only = article("b", None);
         updated_only.updated = Some("2024-11-30".to_string());
-        let html = render_digest_html(&[updated_only, dated], &[]);
+        let html = render_digest_html(&[updated_only, dated], &[], None);
         assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.contains("name=\"viewport\""));
         assert!(html.contains("prefers-color-scheme:dark"));
@@ -1442,7 +1484,7 @@ mod tests {
         let mut rain = article("rain", Some("2025-01-10"));
         rain.summary.text = "It rained in Dhaka.".to_string();
         let articles = [lavrov, rain, troops];
-        let md = render_digest(&articles, &[]);
+        let md = render_digest(&articles, &[], None);
         let heading = md
             .find("## 2 stories: Kim Jong Un, North Korea, Russia\n")
             .expect(&md);
@@ -1454,7 +1496,7 @@ mod tests {
             heading < troops_at && troops_at < lavrov_at && lavrov_at < rain_at,
             "{md}"
         );
-        let html = render_digest_html(&articles, &[]);
+        let html = render_digest_html(&articles, &[], None);
         assert!(
             html.contains("<h2 class=\"group\">2 stories: Kim Jong Un, North Korea, Russia</h2>")
         );

@@ -23,7 +23,7 @@ use crate::output::{
     self, ArticleOutput, Bilingual, IdAllocator, ModelInfo, OutputError, SentencePair, Summary,
     Timings,
 };
-use crate::summarizer::Summarizer;
+use crate::summarizer::{StoryBrief, Summarizer};
 use crate::summary::{extractive_summary, METHOD_EXTRACTIVE};
 use crate::text;
 use crate::translator::{Translator, TranslatorError};
@@ -139,6 +139,10 @@ pub enum Event<'a> {
     },
     CacheDisabled {
         reason: String,
+    },
+    /// Something the user should know that fails no article.
+    Warning {
+        message: String,
     },
 }
 
@@ -584,6 +588,7 @@ fn assemble(
         summary: Summary {
             text: summary,
             method: METHOD_EXTRACTIVE.to_string(),
+            headline: None,
         },
         model: model.info.clone(),
         generation: model.engine.settings_json(),
@@ -666,7 +671,11 @@ pub fn run(
     report.cache_hits = segments.hits;
     report.cache_misses = segments.misses;
     report.generated_tokens = segments.generated_tokens;
-    output::write_digest(&options.out_dir, &written, &failed)?;
+    let intro = match model.summarizer {
+        Some(summarizer) => digest_intro(summarizer, &written, cache, observe),
+        None => None,
+    };
+    output::write_digest(&options.out_dir, &written, &failed, intro.as_deref())?;
     if let Some(cache) = cache {
         // The counts are informational; a failure to store them is not worth
         // failing a finished run for.
@@ -674,6 +683,57 @@ pub fn run(
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// The chat model's introduction to the digest of `articles`, newest story
+/// first; a model that fails leaves the digest without one, with a warning.
+fn digest_intro(
+    summarizer: &Summarizer,
+    articles: &[ArticleOutput],
+    cache: Option<&Cache>,
+    observe: &mut dyn FnMut(Event),
+) -> Option<String> {
+    let mut by_date: Vec<&ArticleOutput> = articles
+        .iter()
+        .filter(|a| a.summary.method == METHOD_LLM)
+        .collect();
+    let date = |a: &ArticleOutput| {
+        a.published
+            .clone()
+            .or_else(|| a.updated.clone())
+            .unwrap_or_default()
+    };
+    by_date.sort_by(|a, b| date(b).cmp(&date(a)).then_with(|| a.id.cmp(&b.id)));
+    let stories: Vec<StoryBrief> = by_date
+        .iter()
+        .map(|a| StoryBrief {
+            title: a
+                .summary
+                .headline
+                .clone()
+                .unwrap_or_else(|| a.title.en.clone()),
+            summary: a.summary.text.clone(),
+        })
+        .collect();
+    // "A digest of 2024-05-01" only when every story is of that day.
+    let mut days: Vec<String> = by_date
+        .iter()
+        .map(|a| date(a).chars().take(10).collect())
+        .collect();
+    days.dedup();
+    let day = match days.as_slice() {
+        [day] if !day.is_empty() => Some(day.as_str()),
+        _ => None,
+    };
+    match summarizer.digest_intro(&stories, day, cache) {
+        Ok(intro) => intro,
+        Err(e) => {
+            observe(Event::Warning {
+                message: format!("no digest introduction: {}", with_causes(&e)),
+            });
+            None
+        }
+    }
 }
 
 /// The state of one `run`: what was written, what failed, the counts.
@@ -744,9 +804,20 @@ impl Run<'_, '_> {
                         record.unsupported.join(", ")
                     ));
                 }
+                let headline = match summarizer.headline(&text, &record.text, self.segments.cache) {
+                    Ok(headline) => headline,
+                    Err(e) => {
+                        article.warnings.push(format!(
+                            "no LLM headline ({}); the translated title heads the story",
+                            with_causes(&e)
+                        ));
+                        None
+                    }
+                };
                 article.summary = Summary {
                     text: record.text,
                     method: METHOD_LLM.to_string(),
+                    headline,
                 };
                 if let (Some(generation), Ok(settings)) = (
                     article.generation.as_object_mut(),
