@@ -1,8 +1,9 @@
-//! Decoder-only instruction-tuned LLMs (Qwen2/2.5, Qwen3, Llama 3.x) on
-//! candle, behind [`ChatModel`]: loads a directory holding one GGUF file or
-//! `config.json` + safetensors, builds the tokenizer (from `tokenizer.json`
-//! or the GGUF metadata), renders the model's own chat template and
-//! generates greedily or with seeded sampling.
+//! Decoder-only instruction-tuned LLMs (Qwen2/2.5, Qwen3, Llama 3.x,
+//! Gemma 3) on candle, behind [`ChatModel`]: loads a directory holding one
+//! GGUF file or `config.json` + safetensors, builds the tokenizer (from
+//! `tokenizer.json` or the GGUF metadata), renders the model's own chat
+//! template and generates greedily or with seeded sampling, feeding long
+//! prompts in chunks so that attention memory stays bounded.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -12,7 +13,9 @@ use candle_core::quantized::gguf_file;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::generation::LogitsProcessor;
-use candle_transformers::models::{quantized_llama, quantized_qwen2, quantized_qwen3, qwen2};
+use candle_transformers::models::{
+    quantized_gemma3, quantized_llama, quantized_qwen2, quantized_qwen3, qwen2,
+};
 use serde_json::Value as Json;
 use tokenizers::Tokenizer;
 
@@ -30,7 +33,13 @@ const END_OF_TURN_TOKENS: &[&str] = &[
     "<|eot_id|>",
     "<|eom_id|>",
     "<|end_of_text|>",
+    "<end_of_turn>",
 ];
+
+/// Most prompt tokens fed to the model in one forward pass. Attention over a
+/// chunk costs memory in proportion to chunk × prompt rather than prompt², so
+/// a long article does not need a prompt²-sized mask and score matrix.
+const PREFILL_CHUNK_TOKENS: usize = 512;
 
 /// Pre-tokenizer regexes llama.cpp uses for byte-level BPE vocabularies
 /// (`tokenizer.ggml.pre`), copied from the models' own `tokenizer.json`.
@@ -39,11 +48,15 @@ const LLAMA3_PRETOKENIZER_REGEX: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{
 const GPT2_PRETOKENIZER_REGEX: &str =
     r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
+/// `general.architecture` values this module loads.
+pub const SUPPORTED_GGUF_ARCHITECTURES: &[&str] = &["qwen2", "qwen3", "llama", "gemma3"];
+
 /// The network underneath, one variant per candle implementation.
 enum Backbone {
     QuantizedQwen2(quantized_qwen2::ModelWeights),
     QuantizedQwen3(quantized_qwen3::ModelWeights),
     QuantizedLlama(quantized_llama::ModelWeights),
+    QuantizedGemma3(quantized_gemma3::ModelWeights),
     Qwen2(qwen2::ModelForCausalLM),
 }
 
@@ -54,6 +67,7 @@ impl Backbone {
             Self::QuantizedQwen2(model) => model.forward(input_ids, position)?,
             Self::QuantizedQwen3(model) => model.forward(input_ids, position)?,
             Self::QuantizedLlama(model) => model.forward(input_ids, position)?,
+            Self::QuantizedGemma3(model) => model.forward(input_ids, position)?,
             Self::Qwen2(model) => model.forward(input_ids, position)?,
         };
         logits.flatten_all()?.to_dtype(DType::F32)
@@ -64,8 +78,24 @@ impl Backbone {
             Self::QuantizedQwen2(model) => model.clear_kv_cache(),
             Self::QuantizedQwen3(model) => model.clear_kv_cache(),
             Self::QuantizedLlama(model) => model.clear_kv_cache(),
+            // candle's Gemma 3 has no way to clear its cache, but a forward
+            // pass at position 0 replaces the cache instead of extending it,
+            // and every conversation starts at position 0.
+            Self::QuantizedGemma3(_) => {}
             Self::Qwen2(model) => model.clear_kv_cache(),
         }
+    }
+
+    /// Whether a prompt may be fed in several forward passes, each chunk
+    /// attending to the cached keys of the ones before it. candle's Qwen2
+    /// (GGUF and safetensors), Qwen3 and Llama build a causal mask that opens
+    /// the cached prefix to every query of a chunk. candle 0.11's Gemma 3
+    /// fails on a multi-token chunk after a cached prefix (it concatenates an
+    /// f32 prefix mask to its u32 mask), and were the dtypes equal, its zeros
+    /// would mean "masked", hiding the earlier chunks; so its prompt goes in
+    /// whole.
+    fn prefills_in_chunks(&self) -> bool {
+        !matches!(self, Self::QuantizedGemma3(_))
     }
 }
 
@@ -119,6 +149,9 @@ impl ChatTemplate {
             .render(minijinja::context! {
                 messages => messages,
                 add_generation_prompt => true,
+                // Qwen3's hybrid models think aloud unless told not to; a
+                // summary or translation wants the answer only.
+                enable_thinking => false,
                 bos_token => &self.bos_token,
                 eos_token => &self.eos_token,
             })
@@ -134,6 +167,7 @@ pub struct DecoderChat {
     template: ChatTemplate,
     stop_ids: Vec<u32>,
     context_length: usize,
+    prefill_chunk_tokens: usize,
     device: Device,
 }
 
@@ -149,7 +183,7 @@ impl std::fmt::Debug for DecoderChat {
 
 impl DecoderChat {
     /// Loads the model in `dir`: either exactly one `.gguf` file (Qwen2/2.5,
-    /// Qwen3 or Llama 3.x, chosen by `general.architecture`), or
+    /// Qwen3, Llama 3.x or Gemma 3, chosen by `general.architecture`), or
     /// `config.json` + `*.safetensors` + `tokenizer.json` (Qwen2, by
     /// `model_type`). `tokenizer.json` / `tokenizer_config.json` beside a
     /// GGUF file take precedence over its embedded tokenizer and template.
@@ -255,9 +289,16 @@ impl DecoderChat {
                 )?),
                 declared_context.min(quantized_llama::MAX_SEQ_LEN),
             ),
+            "gemma3" => (
+                Backbone::QuantizedGemma3(quantized_gemma3::ModelWeights::from_gguf(
+                    content, &mut file, device,
+                )?),
+                declared_context.min(quantized_gemma3::MAX_SEQ_LEN),
+            ),
             other => {
                 return Err(format!(
-                    "GGUF architecture {other:?} is not supported (qwen2, qwen3, llama are)"
+                    "GGUF architecture {other:?} is not supported ({} are)",
+                    SUPPORTED_GGUF_ARCHITECTURES.join(", ")
                 )
                 .into())
             }
@@ -391,6 +432,7 @@ impl DecoderChat {
             template,
             stop_ids,
             context_length,
+            prefill_chunk_tokens: PREFILL_CHUNK_TOKENS,
             device: device.clone(),
         }
     }
@@ -424,8 +466,12 @@ impl DecoderChat {
                 limit: self.context_length,
             });
         }
+        if prompt_ids.is_empty() {
+            return Err(ChatError::Generate("the prompt has no tokens".into()));
+        }
         let generate_error = |e: candle_core::Error| ChatError::Generate(Box::new(e));
-        // Each call is a fresh conversation.
+        // Each call is a fresh conversation (one article): nothing cached
+        // from the last one may leak into it.
         self.model.clear_kv_cache();
         let mut logits_processor =
             LogitsProcessor::new(sampling.seed, Some(sampling.temperature), None);
@@ -441,12 +487,8 @@ impl DecoderChat {
             if position + input.len() > self.context_length {
                 break Finish::ContextFull;
             }
-            let input_tensor = Tensor::new(input.as_slice(), &self.device)
-                .and_then(|t| t.unsqueeze(0))
-                .map_err(generate_error)?;
             let logits = self
-                .model
-                .forward(&input_tensor, position)
+                .forward_in_chunks(&input, position)
                 .map_err(generate_error)?;
             position += input.len();
             let next = logits_processor.sample(&logits).map_err(generate_error)?;
@@ -457,6 +499,25 @@ impl DecoderChat {
             input = vec![next];
         };
         Ok((generated, finish))
+    }
+
+    /// Feeds `input` (not empty) at `position` onwards, at most
+    /// `prefill_chunk_tokens` per forward pass, each chunk extending the KV
+    /// cache the previous ones filled; returns the last position's logits.
+    fn forward_in_chunks(&mut self, input: &[u32], position: usize) -> candle_core::Result<Tensor> {
+        let chunk_len = if self.model.prefills_in_chunks() {
+            self.prefill_chunk_tokens.max(1)
+        } else {
+            input.len().max(1)
+        };
+        let mut logits = None;
+        let mut chunk_position = position;
+        for chunk in input.chunks(chunk_len) {
+            let chunk_tensor = Tensor::new(chunk, &self.device)?.unsqueeze(0)?;
+            logits = Some(self.model.forward(&chunk_tensor, chunk_position)?);
+            chunk_position += chunk.len();
+        }
+        logits.ok_or_else(|| candle_core::Error::Msg("nothing to feed the model".into()))
     }
 }
 
@@ -565,14 +626,23 @@ fn metadata_strings(
         .collect()
 }
 
+fn metadata_f32s(metadata: &HashMap<String, gguf_file::Value>, key: &str) -> Option<Vec<f32>> {
+    metadata
+        .get(key)?
+        .to_vec()
+        .ok()?
+        .iter()
+        .map(|v| v.to_f32().ok())
+        .collect()
+}
+
 /// llama.cpp token types (`tokenizer.ggml.token_type`).
 const TOKEN_TYPE_CONTROL: i64 = 3;
 const TOKEN_TYPE_USER_DEFINED: i64 = 4;
 
-/// Builds the byte-level BPE tokenizer a GGUF file describes
-/// (`tokenizer.ggml.model` = `gpt2`), the way llama.cpp tokenizes it:
-/// control and user-defined tokens matched whole, the text split by the
-/// pre-tokenizer regex named by `tokenizer.ggml.pre`, then byte-level BPE.
+/// Builds the tokenizer a GGUF file describes (`tokenizer.ggml.model`):
+/// byte-level BPE (`gpt2`: Qwen, Llama 3) or SentencePiece BPE (`llama`:
+/// Gemma, Llama 2, Mistral).
 fn tokenizer_from_gguf(
     metadata: &HashMap<String, gguf_file::Value>,
 ) -> Result<Tokenizer, BoxError> {
@@ -580,27 +650,45 @@ fn tokenizer_from_gguf(
         .get("tokenizer.ggml.model")
         .ok_or("no tokenizer.json and no tokenizer.ggml.model in the GGUF metadata")?
         .to_string()?;
-    if model != "gpt2" {
-        return Err(format!(
-            "GGUF tokenizer model {model:?} is not supported (byte-level BPE, gpt2, is); \
+    match model.as_str() {
+        "gpt2" => byte_level_tokenizer_from_gguf(metadata),
+        "llama" => sentencepiece_tokenizer_from_gguf(metadata),
+        other => Err(format!(
+            "GGUF tokenizer model {other:?} is not supported (gpt2 and llama are); \
              put the model's tokenizer.json beside the GGUF file"
         )
-        .into());
+        .into()),
     }
+}
+
+/// `tokenizer.ggml.token_type`, or nothing when the file has none.
+fn metadata_token_types(
+    metadata: &HashMap<String, gguf_file::Value>,
+) -> Result<Vec<i64>, BoxError> {
+    let Some(value) = metadata.get("tokenizer.ggml.token_type") else {
+        return Ok(Vec::new());
+    };
+    Ok(value
+        .to_vec()?
+        .iter()
+        .map(|v| match v {
+            gguf_file::Value::I32(t) => i64::from(*t),
+            gguf_file::Value::U32(t) => i64::from(*t),
+            _ => 1,
+        })
+        .collect())
+}
+
+/// The byte-level BPE tokenizer of a `gpt2` GGUF vocabulary, the way
+/// llama.cpp tokenizes it: control and user-defined tokens matched whole,
+/// the text split by the pre-tokenizer regex named by `tokenizer.ggml.pre`,
+/// then byte-level BPE.
+fn byte_level_tokenizer_from_gguf(
+    metadata: &HashMap<String, gguf_file::Value>,
+) -> Result<Tokenizer, BoxError> {
     let tokens = metadata_strings(metadata, "tokenizer.ggml.tokens")?;
     let merges = metadata_strings(metadata, "tokenizer.ggml.merges")?;
-    let token_types: Vec<i64> = match metadata.get("tokenizer.ggml.token_type") {
-        Some(value) => value
-            .to_vec()?
-            .iter()
-            .map(|v| match v {
-                gguf_file::Value::I32(t) => i64::from(*t),
-                gguf_file::Value::U32(t) => i64::from(*t),
-                _ => 1,
-            })
-            .collect(),
-        None => Vec::new(),
-    };
+    let token_types = metadata_token_types(metadata)?;
     let pre = metadata
         .get("tokenizer.ggml.pre")
         .and_then(|v| v.to_string().ok())
@@ -681,6 +769,200 @@ fn tokenizer_from_gguf(
     text.parse::<Tokenizer>()
 }
 
+/// The tokenizer transformers builds from a SentencePiece BPE vocabulary in
+/// a GGUF file (`integrations/gguf/gguf_tokenizer_mapping.py`, transformers
+/// 5.x): BPE with byte fallback over merges recovered from the vocabulary,
+/// control tokens (type 3) kept whole as special tokens and user-defined
+/// ones (type 4) as plain added tokens.
+///
+/// Gemma (`gemma`, `gemma2`, `gemma3`) gets `GemmaTokenizer`'s pipeline:
+/// spaces become "▁" with no prefix, merges ranked by file position (Gemma's
+/// scores do not follow its merge order), and whitespace-run tokens, which
+/// llama.cpp stores with real spaces, spelled with "▁" again. Other
+/// architectures get `LlamaTokenizer`'s: a "▁" prefix on the first word
+/// (stripped again when decoding) and merges ranked by score. Unlike
+/// transformers, which always adds that prefix, a file saying
+/// `tokenizer.ggml.add_space_prefix = false` gets none, as in llama.cpp.
+fn sentencepiece_tokenizer_from_gguf(
+    metadata: &HashMap<String, gguf_file::Value>,
+) -> Result<Tokenizer, BoxError> {
+    use tokenizers::decoders::byte_fallback::ByteFallback;
+    use tokenizers::decoders::fuse::Fuse;
+    use tokenizers::decoders::sequence::Sequence as DecoderSequence;
+    use tokenizers::decoders::strip::Strip;
+    use tokenizers::models::bpe::{Vocab, BPE};
+    use tokenizers::normalizers::Replace;
+    use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
+    use tokenizers::pre_tokenizers::split::Split;
+    use tokenizers::{AddedToken, DecoderWrapper, SplitDelimiterBehavior};
+
+    let architecture = metadata
+        .get("general.architecture")
+        .and_then(|v| v.to_string().ok())
+        .map(String::as_str)
+        .unwrap_or_default();
+    let gemma = matches!(architecture, "gemma" | "gemma2" | "gemma3");
+    let file_tokens = metadata_strings(metadata, "tokenizer.ggml.tokens")?;
+    let token_types = metadata_token_types(metadata)?;
+    let tokens: Vec<String> = if gemma {
+        file_tokens
+            .iter()
+            .map(|token| spell_whitespace_run(token))
+            .collect()
+    } else {
+        file_tokens.clone()
+    };
+    let scores = if gemma {
+        None
+    } else {
+        metadata_f32s(metadata, "tokenizer.ggml.scores")
+    };
+    let ranks: Vec<f64> = match scores {
+        Some(scores) if scores.len() == tokens.len() => scores.into_iter().map(f64::from).collect(),
+        // Earlier in the file is merged first.
+        _ => (0..tokens.len()).map(|index| -(index as f64)).collect(),
+    };
+    let merges = merges_from_vocabulary(&tokens, &ranks);
+
+    let mut vocab = Vocab::default();
+    for (id, token) in tokens.iter().enumerate() {
+        // A repeated token keeps its last id, as in a Python dict.
+        vocab.insert(token.clone(), u32::try_from(id)?);
+    }
+    let unk_token = metadata_uint(metadata, "tokenizer.ggml.unknown_token_id")
+        .and_then(|id| tokens.get(id))
+        .cloned()
+        .unwrap_or_else(|| "<unk>".to_string());
+    let mut bpe = BPE::builder()
+        .vocab_and_merges(vocab, merges)
+        .byte_fallback(true)
+        .fuse_unk(true);
+    if tokens.contains(&unk_token) {
+        bpe = bpe.unk_token(unk_token);
+    }
+    let mut tokenizer = Tokenizer::new(bpe.build()?);
+
+    let mut decoders = vec![
+        DecoderWrapper::Replace(Replace::new("▁", " ")?),
+        DecoderWrapper::ByteFallback(ByteFallback::new()),
+        DecoderWrapper::Fuse(Fuse::new()),
+    ];
+    if gemma {
+        tokenizer.with_normalizer(Some(Replace::new(" ", "▁")?))?;
+        // Splits nothing once spaces are "▁"; kept to match GemmaTokenizer.
+        tokenizer.with_pre_tokenizer(Some(Split::new(
+            " ",
+            SplitDelimiterBehavior::MergedWithPrevious,
+            false,
+        )?));
+    } else {
+        let add_space_prefix = !matches!(
+            metadata.get("tokenizer.ggml.add_space_prefix"),
+            Some(gguf_file::Value::Bool(false))
+        );
+        let prepend = if add_space_prefix {
+            PrependScheme::First
+        } else {
+            PrependScheme::Never
+        };
+        tokenizer.with_pre_tokenizer(Some(Metaspace::new('▁', prepend, false)));
+        if add_space_prefix {
+            decoders.push(DecoderWrapper::Strip(Strip::new(' ', 1, 0)));
+        }
+    }
+    tokenizer.with_decoder(Some(DecoderSequence::new(decoders)));
+
+    let token_types = &token_types;
+    let typed = |wanted: i64| {
+        file_tokens
+            .iter()
+            .zip(&tokens)
+            .enumerate()
+            .filter(move |(id, _)| token_types.get(*id).copied() == Some(wanted))
+            .map(|(_, pair)| pair)
+    };
+    let control: Vec<AddedToken> = typed(TOKEN_TYPE_CONTROL)
+        .map(|(_, token)| AddedToken::from(token.clone(), true).normalized(false))
+        .collect();
+    // A user-defined token respelled for Gemma is reached through merges,
+    // not matched whole, as in transformers.
+    let user_defined: Vec<AddedToken> = typed(TOKEN_TYPE_USER_DEFINED)
+        .filter(|(file_token, token)| file_token == token)
+        .map(|(_, token)| AddedToken::from(token.clone(), false).normalized(false))
+        .collect();
+    tokenizer.add_special_tokens(control)?;
+    tokenizer.add_tokens(user_defined)?;
+    Ok(tokenizer)
+}
+
+/// llama.cpp writes Gemma's whitespace-run tokens ("▁▁", …) with real
+/// spaces; transformers spells every all-whitespace token that holds a space
+/// as that many "▁" again.
+fn spell_whitespace_run(token: &str) -> String {
+    // Python's str.isspace also counts the separators U+001C..U+001F.
+    let python_space = |c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c);
+    if token.contains(' ') && token.chars().all(python_space) {
+        "▁".repeat(token.chars().count())
+    } else {
+        token.to_string()
+    }
+}
+
+/// transformers' `generate_merges(vocab, vocab_scores)`: every way of
+/// cutting a token into two tokens of the vocabulary becomes a merge, ranked
+/// by the token's score (highest first), then longer left, then longer right
+/// part, ties in vocabulary order.
+fn merges_from_vocabulary(tokens: &[String], ranks: &[f64]) -> Vec<(String, String)> {
+    // Python dicts keyed by token: a repeated token keeps its first place in
+    // the iteration order but its last id and score.
+    let mut ids: HashMap<&str, usize> = HashMap::with_capacity(tokens.len());
+    let mut distinct = Vec::with_capacity(tokens.len());
+    for (id, token) in tokens.iter().enumerate() {
+        if ids.insert(token.as_str(), id).is_none() {
+            distinct.push(token.as_str());
+        }
+    }
+    struct Candidate<'a> {
+        left: &'a str,
+        right: &'a str,
+        rank: f64,
+        left_chars: usize,
+        right_chars: usize,
+    }
+    let mut candidates = Vec::new();
+    let mut cuts = Vec::new();
+    for token in distinct {
+        let rank = ranks.get(ids[token]).copied().unwrap_or(f64::NEG_INFINITY);
+        cuts.clear();
+        for (cut, _) in token.char_indices().skip(1) {
+            let (left, right) = token.split_at(cut);
+            if let (Some(&left_id), Some(&right_id)) = (ids.get(left), ids.get(right)) {
+                cuts.push((left_id, right_id, left, right));
+            }
+        }
+        cuts.sort_by_key(|&(left_id, right_id, _, _)| (left_id, right_id));
+        candidates.extend(cuts.iter().map(|&(_, _, left, right)| Candidate {
+            left,
+            right,
+            rank,
+            left_chars: left.chars().count(),
+            right_chars: right.chars().count(),
+        }));
+    }
+    // Stable, like Python's sort, so equal keys keep their order.
+    candidates.sort_by(|a, b| {
+        b.rank
+            .partial_cmp(&a.rank)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(b.left_chars.cmp(&a.left_chars))
+            .then(b.right_chars.cmp(&a.right_chars))
+    });
+    candidates
+        .into_iter()
+        .map(|c| (c.left.to_string(), c.right.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -688,6 +970,10 @@ mod tests {
 
     /// Qwen2.5-Instruct's chat template.
     const QWEN25_TEMPLATE: &str = include_str!("testdata/qwen25_chat_template.jinja");
+    /// google/gemma-3-*-it's chat template, as its tokenizer_config.json
+    /// holds it (quoted in ShishirPatil/gorilla, berkeley-function-call-
+    /// leaderboard/bfcl_eval/model_handler/local_inference/gemma.py).
+    const GEMMA3_TEMPLATE: &str = include_str!("testdata/gemma3_chat_template.jinja");
     /// Meta-Llama-3-8B-Instruct's chat template.
     const LLAMA3_TEMPLATE: &str = r#"{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>
 
@@ -1099,6 +1385,37 @@ mod tests {
     }
 
     #[test]
+    fn every_chat_preset_names_an_architecture_this_build_runs() {
+        let chat_presets = crate::resolve::presets()
+            .into_iter()
+            .filter(|preset| preset.kind == crate::resolve::ModelKind::Chat);
+        for preset in chat_presets {
+            assert!(
+                SUPPORTED_GGUF_ARCHITECTURES.contains(&preset.family.as_str()),
+                "{}: {}",
+                preset.name,
+                preset.family
+            );
+        }
+    }
+
+    #[test]
+    fn thinking_is_switched_off_for_templates_that_offer_it() {
+        // The generation-prompt tail of Qwen3's template.
+        let template = ChatTemplate::new(
+            "{{- messages[0].content }}{{- '<|im_start|>assistant\\n' }}\
+             {%- if enable_thinking is defined and enable_thinking is false %}\
+             {{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}"
+                .to_string(),
+            String::new(),
+            String::new(),
+        )
+        .unwrap();
+        let rendered = template.render(&[ChatMessage::user("Hi")]).unwrap();
+        assert_eq!(rendered, "Hi<|im_start|>assistant\n<think>\n\n</think>\n\n");
+    }
+
+    #[test]
     fn several_gguf_files_are_ambiguous() {
         let dir = tempfile::tempdir().unwrap();
         write_tiny_qwen2_gguf(dir.path(), 64, true);
@@ -1182,6 +1499,13 @@ mod tests {
         assert!(max_diff < 1e-3, "logits differ by {max_diff}");
         let reply = from_safetensors.chat(&conversation(), &greedy(5)).unwrap();
         assert_eq!(from_gguf.chat(&conversation(), &greedy(5)).unwrap(), reply);
+        // candle's safetensors Qwen2 takes the prompt in chunks too.
+        let (whole_logits, whole_ids) = prefill_and_generate(&mut from_safetensors, usize::MAX);
+        let (chunked_logits, chunked_ids) = prefill_and_generate(&mut from_safetensors, 3);
+        let diff = max_abs_diff(&whole_logits, &chunked_logits);
+        assert!(diff < 1e-3, "prompt logits differ by {diff}");
+        assert_eq!(chunked_ids, whole_ids);
+        from_safetensors.prefill_chunk_tokens = PREFILL_CHUNK_TOKENS;
         // candle's qwen2 keeps appending to its KV cache unless it is cleared
         // between conversations.
         from_safetensors
@@ -1191,5 +1515,361 @@ mod tests {
             from_safetensors.chat(&conversation(), &greedy(5)).unwrap(),
             reply
         );
+    }
+
+    /// tests/fixtures/gemma-tokenizer/cases.json, written by
+    /// scripts/make_gemma_tokenizer_fixture.py from transformers.
+    fn gguf_tokenizer_fixture() -> Json {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gemma-tokenizer/cases.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// The fixture's GGUF metadata with the value types llama.cpp writes.
+    fn gguf_metadata_from_json(metadata: &Json) -> Vec<(String, gguf_file::Value)> {
+        use gguf_file::Value;
+        metadata
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(key, value)| {
+                let value = match value {
+                    Json::String(text) => Value::String(text.clone()),
+                    Json::Bool(flag) => Value::Bool(*flag),
+                    Json::Number(id) => Value::U32(id.as_u64().unwrap() as u32),
+                    Json::Array(items) if key.ends_with(".scores") => Value::Array(
+                        items
+                            .iter()
+                            .map(|v| Value::F32(v.as_f64().unwrap() as f32))
+                            .collect(),
+                    ),
+                    Json::Array(items) if key.ends_with(".token_type") => Value::Array(
+                        items
+                            .iter()
+                            .map(|v| Value::I32(v.as_i64().unwrap() as i32))
+                            .collect(),
+                    ),
+                    Json::Array(items) => Value::Array(
+                        items
+                            .iter()
+                            .map(|v| Value::String(v.as_str().unwrap().to_string()))
+                            .collect(),
+                    ),
+                    other => panic!("unexpected metadata value {other}"),
+                };
+                (key.clone(), value)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn gguf_sentencepiece_tokenizer_matches_transformers() {
+        let fixture = gguf_tokenizer_fixture();
+        for layout in ["gemma", "llama"] {
+            let metadata: HashMap<String, gguf_file::Value> =
+                gguf_metadata_from_json(&fixture[layout]["metadata"])
+                    .into_iter()
+                    .collect();
+            let tokenizer = tokenizer_from_gguf(&metadata).unwrap();
+            let cases = fixture[layout]["cases"].as_array().unwrap();
+            assert!(cases.len() >= 20);
+            for case in cases {
+                let text = case["text"].as_str().unwrap();
+                let expected: Vec<u32> = serde_json::from_value(case["ids"].clone()).unwrap();
+                let ids = tokenizer.encode(text, false).unwrap().get_ids().to_vec();
+                assert_eq!(ids, expected, "{layout}: ids of {text:?}");
+                assert_eq!(
+                    tokenizer.decode(&ids, false).unwrap(),
+                    case["decoded"].as_str().unwrap(),
+                    "{layout}: decoding {text:?}"
+                );
+                assert_eq!(
+                    tokenizer.decode(&ids, true).unwrap(),
+                    case["decoded_skip_special"].as_str().unwrap(),
+                    "{layout}: decoding {text:?} without special tokens"
+                );
+            }
+        }
+    }
+
+    /// The fixture's vocabulary cannot tell a respelled whitespace token
+    /// from one matched whole, so the respelling is checked on its own.
+    #[test]
+    fn gemma_whitespace_tokens_are_spelled_with_the_sentencepiece_space() {
+        assert_eq!(spell_whitespace_run("  "), "▁▁");
+        assert_eq!(spell_whitespace_run("    "), "▁▁▁▁");
+        assert_eq!(spell_whitespace_run(" \n"), "▁▁");
+        assert_eq!(spell_whitespace_run("\n\n"), "\n\n");
+        assert_eq!(spell_whitespace_run(" a"), " a");
+        assert_eq!(spell_whitespace_run("▁▁"), "▁▁");
+    }
+
+    #[test]
+    fn gemma3_template_folds_the_system_turn_like_transformers() {
+        let template =
+            ChatTemplate::new(GEMMA3_TEMPLATE.into(), "<bos>".into(), "<eos>".into()).unwrap();
+        // Rendered by transformers' `render_jinja_template` from the same template.
+        assert_eq!(
+            template
+                .render(&[
+                    ChatMessage::system("Translate Bengali to English."),
+                    ChatMessage::user("  আমি ভাত খাই।\n"),
+                ])
+                .unwrap(),
+            "<bos><start_of_turn>user\nTranslate Bengali to English.\n\nআমি ভাত খাই।\
+             <end_of_turn>\n<start_of_turn>model\n"
+        );
+        assert_eq!(
+            template
+                .render(&[
+                    ChatMessage::system("S"),
+                    ChatMessage::user("a"),
+                    ChatMessage::assistant(" b "),
+                    ChatMessage::user("c"),
+                ])
+                .unwrap(),
+            "<bos><start_of_turn>user\nS\n\na<end_of_turn>\n<start_of_turn>model\nb<end_of_turn>\n\
+             <start_of_turn>user\nc<end_of_turn>\n<start_of_turn>model\n"
+        );
+        assert!(matches!(
+            template.render(&[ChatMessage::user("a"), ChatMessage::user("b")]),
+            Err(ChatError::Template(_))
+        ));
+    }
+
+    const GEMMA_HEAD_DIM: usize = 8;
+
+    /// A tiny Gemma 3 under llama.cpp's tensor names, with the fixture's
+    /// SentencePiece vocabulary; every second layer has global attention,
+    /// the others see `sliding_window` tokens back.
+    fn write_tiny_gemma3_gguf(dir: &Path, context_length: u32, sliding_window: u32) {
+        use gguf_file::Value;
+        let fixture = gguf_tokenizer_fixture();
+        let mut metadata = gguf_metadata_from_json(&fixture["gemma"]["metadata"]);
+        let vocab_size = fixture["gemma"]["metadata"]["tokenizer.ggml.tokens"]
+            .as_array()
+            .unwrap()
+            .len();
+        let u32_value = |v: usize| Value::U32(v as u32);
+        metadata.extend([
+            ("gemma3.context_length".into(), Value::U32(context_length)),
+            ("gemma3.embedding_length".into(), u32_value(HIDDEN)),
+            ("gemma3.block_count".into(), u32_value(LAYERS)),
+            ("gemma3.feed_forward_length".into(), u32_value(FFN)),
+            ("gemma3.attention.head_count".into(), u32_value(HEADS)),
+            ("gemma3.attention.head_count_kv".into(), u32_value(KV_HEADS)),
+            (
+                "gemma3.attention.key_length".into(),
+                u32_value(GEMMA_HEAD_DIM),
+            ),
+            (
+                "gemma3.attention.value_length".into(),
+                u32_value(GEMMA_HEAD_DIM),
+            ),
+            (
+                "gemma3.attention.layer_norm_rms_epsilon".into(),
+                Value::F32(1e-6),
+            ),
+            (
+                "gemma3.attention.sliding_window".into(),
+                Value::U32(sliding_window),
+            ),
+            ("gemma3.attention.sliding_window_type".into(), Value::U32(2)),
+            ("gemma3.rope.freq_base".into(), Value::F32(1_000_000.0)),
+            ("gemma3.rope.local_freq_base".into(), Value::F32(10_000.0)),
+            (
+                "tokenizer.chat_template".into(),
+                Value::String(GEMMA3_TEMPLATE.into()),
+            ),
+        ]);
+
+        let mut rng = Lcg(20250301);
+        let q_dim = HEADS * GEMMA_HEAD_DIM;
+        let kv_dim = KV_HEADS * GEMMA_HEAD_DIM;
+        let mut tensors = vec![
+            (
+                "token_embd.weight".to_string(),
+                rng.tensor(&[vocab_size, HIDDEN], 0.2),
+            ),
+            ("output_norm.weight".to_string(), rng.norm(HIDDEN)),
+        ];
+        for layer in 0..LAYERS {
+            let mut add = |name: &str, tensor: Tensor| {
+                tensors.push((format!("blk.{layer}.{name}.weight"), tensor))
+            };
+            add("attn_q", rng.tensor(&[q_dim, HIDDEN], 0.4));
+            add("attn_k", rng.tensor(&[kv_dim, HIDDEN], 0.4));
+            add("attn_v", rng.tensor(&[kv_dim, HIDDEN], 0.4));
+            add("attn_output", rng.tensor(&[HIDDEN, q_dim], 0.4));
+            add("attn_q_norm", rng.norm(GEMMA_HEAD_DIM));
+            add("attn_k_norm", rng.norm(GEMMA_HEAD_DIM));
+            add("attn_norm", rng.norm(HIDDEN));
+            add("post_attention_norm", rng.norm(HIDDEN));
+            add("ffn_norm", rng.norm(HIDDEN));
+            add("post_ffw_norm", rng.norm(HIDDEN));
+            add("ffn_gate", rng.tensor(&[FFN, HIDDEN], 0.4));
+            add("ffn_up", rng.tensor(&[FFN, HIDDEN], 0.4));
+            add("ffn_down", rng.tensor(&[HIDDEN, FFN], 0.2));
+        }
+        let tensors: Vec<(String, QTensor)> = tensors
+            .into_iter()
+            .map(|(name, tensor)| {
+                let dtype = if tensor.rank() == 1 {
+                    GgmlDType::F32
+                } else {
+                    GgmlDType::Q8_0
+                };
+                (name, QTensor::quantize(&tensor, dtype).unwrap())
+            })
+            .collect();
+        let metadata_refs: Vec<(&str, &gguf_file::Value)> =
+            metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let tensor_refs: Vec<(&str, &QTensor)> =
+            tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let mut file = File::create(dir.join("model.gguf")).unwrap();
+        gguf_file::write(&mut file, &metadata_refs, &tensor_refs).unwrap();
+    }
+
+    fn load_tiny_gemma3(
+        context_length: u32,
+        sliding_window: u32,
+    ) -> (tempfile::TempDir, DecoderChat) {
+        let dir = tempfile::tempdir().unwrap();
+        write_tiny_gemma3_gguf(dir.path(), context_length, sliding_window);
+        let model =
+            DecoderChat::load_dir(dir.path(), "test:tiny-gemma3".into(), &Device::Cpu).unwrap();
+        (dir, model)
+    }
+
+    #[test]
+    fn gemma3_gguf_chats_greedily_with_its_own_tokenizer_and_template() {
+        let (_dir, mut model) = load_tiny_gemma3(256, 16);
+        assert_eq!(model.context_length(), 256);
+        let id = |token: &str| model.tokenizer.token_to_id(token).unwrap();
+        assert!(model.stop_ids().contains(&id("<end_of_turn>")));
+        assert!(model.stop_ids().contains(&id("<eos>")));
+        let prompt = model.render_prompt(&conversation()).unwrap();
+        assert!(prompt.starts_with("<bos><start_of_turn>user\nTranslate Bengali to English.\n\n"));
+        let ids = model.encode(&prompt).unwrap();
+        assert_eq!(ids[..2], [id("<bos>"), id("<start_of_turn>")]);
+
+        let (generated, finish) = model.generate_ids(&conversation(), &greedy(6)).unwrap();
+        assert_eq!(finish, Finish::MaxNewTokens);
+        assert_eq!(generated.len(), 6);
+        let first = model.chat(&conversation(), &greedy(6)).unwrap();
+        assert_eq!(first, model.tokenizer.decode(&generated, true).unwrap());
+        // A longer conversation in between must leave nothing behind.
+        model
+            .chat(&[ChatMessage::user("Hello world ".repeat(5))], &greedy(3))
+            .unwrap();
+        assert_eq!(model.chat(&conversation(), &greedy(6)).unwrap(), first);
+        let (fewer, _) = model.generate_ids(&conversation(), &greedy(2)).unwrap();
+        assert_eq!(fewer, generated[..2]);
+    }
+
+    /// A conversation whose prompt is about 40 tokens in the tiny models.
+    fn longer_conversation() -> Vec<ChatMessage> {
+        vec![
+            ChatMessage::system("s"),
+            ChatMessage::user("Hello world Hello world Hello world im im Hello world"),
+        ]
+    }
+
+    /// Prompt logits and greedy ids with the prompt fed `chunk` tokens at a time.
+    fn prefill_and_generate(model: &mut DecoderChat, chunk: usize) -> (Vec<f32>, Vec<u32>) {
+        model.prefill_chunk_tokens = chunk;
+        let prompt = model.render_prompt(&longer_conversation()).unwrap();
+        let ids = model.encode(&prompt).unwrap();
+        model.model.clear_kv_cache();
+        let logits = model
+            .forward_in_chunks(&ids, 0)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let (generated, _) = model
+            .generate_ids(&longer_conversation(), &greedy(8))
+            .unwrap();
+        (logits, generated)
+    }
+
+    fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn qwen2_prompt_fed_in_chunks_matches_the_prompt_fed_whole() {
+        let (_dir, mut model) = load_tiny_gguf(512);
+        assert_eq!(model.prefill_chunk_tokens, PREFILL_CHUNK_TOKENS);
+        let prompt = model.render_prompt(&longer_conversation()).unwrap();
+        let prompt_len = model.encode(&prompt).unwrap().len();
+        assert!(
+            (30..=60).contains(&prompt_len),
+            "{prompt_len} prompt tokens"
+        );
+        let (whole_logits, whole_ids) = prefill_and_generate(&mut model, usize::MAX);
+        let (chunked_logits, chunked_ids) = prefill_and_generate(&mut model, 3);
+        let diff = max_abs_diff(&whole_logits, &chunked_logits);
+        assert!(diff < 1e-3, "prompt logits differ by {diff}");
+        assert_eq!(chunked_ids, whole_ids);
+        assert_eq!(whole_ids.len(), 8);
+    }
+
+    #[test]
+    fn gemma3_prompt_is_fed_whole_whatever_the_chunk_size() {
+        let (_dir, mut model) = load_tiny_gemma3(256, 16);
+        let prompt = model.render_prompt(&longer_conversation()).unwrap();
+        let prompt_len = model.encode(&prompt).unwrap().len();
+        assert!(prompt_len > 3 * 2, "{prompt_len} prompt tokens");
+        let (whole_logits, whole_ids) = prefill_and_generate(&mut model, usize::MAX);
+        let (chunked_logits, chunked_ids) = prefill_and_generate(&mut model, 3);
+        assert_eq!(max_abs_diff(&whole_logits, &chunked_logits), 0.0);
+        assert_eq!(chunked_ids, whole_ids);
+    }
+
+    /// What candle 0.11's quantized_gemma3 does with a cached prefix, and
+    /// why its prompts are fed whole: a multi-token chunk after a cached
+    /// prefix fails (its prefix mask has the wrong dtype, and would hide the
+    /// prefix if it had the right one). Single tokens extend the cache
+    /// correctly, but without the sliding window the prompt pass applied, so
+    /// past `attention.sliding_window` tokens generation drifts from the
+    /// reference. When this fails, candle has changed: revisit
+    /// `prefills_in_chunks`.
+    #[test]
+    fn candle_gemma3_refuses_chunks_and_steps_past_its_sliding_window() {
+        for (sliding_window, steps_match_whole) in [(1024, true), (16, false)] {
+            let (_dir, mut model) = load_tiny_gemma3(256, sliding_window);
+            let prompt = model.render_prompt(&longer_conversation()).unwrap();
+            let ids = model.encode(&prompt).unwrap();
+            assert!(ids.len() > 2 * 16);
+            let forward = |model: &mut DecoderChat, ids: &[u32], position: usize| {
+                let input = Tensor::new(ids, &Device::Cpu)
+                    .unwrap()
+                    .unsqueeze(0)
+                    .unwrap();
+                model
+                    .model
+                    .forward(&input, position)
+                    .and_then(|logits| logits.to_vec1::<f32>())
+            };
+            let whole = forward(&mut model, &ids, 0).unwrap();
+            let half = ids.len() / 2;
+            forward(&mut model, &ids[..half], 0).unwrap();
+            assert!(forward(&mut model, &ids[half..], half).is_err());
+            forward(&mut model, &ids[..half], 0).unwrap();
+            let mut stepped = Vec::new();
+            for (offset, id) in ids[half..].iter().enumerate() {
+                stepped = forward(&mut model, &[*id], half + offset).unwrap();
+            }
+            let diff = max_abs_diff(&whole, &stepped);
+            assert_eq!(
+                diff < 1e-3,
+                steps_match_whole,
+                "window {sliding_window}: logits differ by {diff}"
+            );
+        }
     }
 }
