@@ -9,8 +9,12 @@
 //! named by its `config.json` ([`seq2seq`]) and decodes with the one search in
 //! [`generate`], [`cache`] remembers every translated segment, [`numbers`]
 //! checks that numbers survived translation, [`summary`] picks summary
-//! sentences, and [`output`] writes the files; [`pipeline`]
-//! strings them together. Nothing here prints to stdout.
+//! sentences, and [`output`] writes the files (with [`digest_groups`]
+//! grouping stories and [`sources`] naming outlets in English); [`pipeline`]
+//! strings them together. Chat models ([`chat`], with [`prompts`]) write
+//! summaries, headlines and the digest introduction ([`llm_summary`],
+//! [`summarizer`]) and can translate instead of an NMT model
+//! ([`llm_translate`]). Nothing here prints to stdout.
 
 pub mod article;
 pub mod bangla_normalizer;
@@ -34,6 +38,7 @@ pub mod pipeline;
 pub mod prompts;
 pub mod resolve;
 pub mod seq2seq;
+pub mod sources;
 pub mod spm;
 pub mod summarizer;
 pub mod summary;

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::digest_groups::{group_stories, StoryGroup};
+use crate::sources::display_source_name;
 use thiserror::Error;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
@@ -419,7 +420,8 @@ fn date_and_source(article: &ArticleOutput) -> Option<String> {
         (None, Some(updated)) => Some(format!("updated {updated}")),
         (None, None) => None,
     };
-    let parts: Vec<String> = [date.as_deref(), known(&article.source)]
+    let source = known(&article.source).map(display_source_name);
+    let parts: Vec<String> = [date.as_deref(), source.as_deref()]
         .into_iter()
         .flatten()
         .map(escape_markdown)
@@ -809,8 +811,8 @@ fn render_story_html(html: &mut String, article: &ArticleOutput, heading: &str) 
         (None, Some(updated)) => meta.push(format!("updated {}", html_time(updated))),
         (None, None) => {}
     }
-    let source = known(&article.source);
-    match (source, known(&article.url).and_then(web_link)) {
+    let source = known(&article.source).map(display_source_name);
+    match (source.as_deref(), known(&article.url).and_then(web_link)) {
         (Some(source), Some(url)) => meta.push(format!(
             "<a href=\"{}\" rel=\"noreferrer\">{}</a>",
             escape_html(&url),
@@ -996,6 +998,34 @@ mod tests {
             bn: bn.to_string(),
             en: en.to_string(),
         }
+    }
+
+    #[test]
+    fn readers_see_outlets_by_their_english_names_and_llm_headlines_first() {
+        let mut a = article("a", Some("2024-05-01"));
+        a.source = Some("আল জাজিরা".to_string());
+        a.summary.headline = Some("Rain floods Dhaka streets".to_string());
+        let digest = render_digest(std::slice::from_ref(&a), &[], Some("Rain fell in Dhaka."));
+        assert!(digest.contains("2024-05-01 · Al Jazeera"), "{digest}");
+        assert!(!digest.contains("আল জাজিরা"), "{digest}");
+        assert!(
+            digest.contains("## [Rain floods Dhaka streets](<a.md>)"),
+            "{digest}"
+        );
+        assert!(
+            digest.contains(&format!("Rain fell in Dhaka.\n\n_{INTRO_LABEL}_")),
+            "{digest}"
+        );
+        let html = render_digest_html(std::slice::from_ref(&a), &[], Some("Rain fell in Dhaka."));
+        assert!(html.contains("Al Jazeera"), "{html}");
+        assert!(
+            html.contains("<p class=\"intro\">Rain fell in Dhaka.</p>"),
+            "{html}"
+        );
+        let markdown = render_article_markdown(&a);
+        assert!(markdown.starts_with("# Rain floods Dhaka streets\n\nTranslated title: "));
+        // The JSON keeps the name as the page wrote it.
+        assert_eq!(a.source.as_deref(), Some("আল জাজিরা"));
     }
 
     fn article(id: &str, published: Option<&str>) -> ArticleOutput {

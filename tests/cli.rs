@@ -620,12 +620,51 @@ fn models_list_shows_presets_with_licences() {
         line.trim_end().ends_with("no"),
         "not downloaded in a fresh HF_HOME"
     );
-    for (name, family, chrf, licence) in [
-        ("nllb-200-distilled-600M", "m2m_100", "57.0", "CC-BY-NC-4.0"),
-        ("nllb-200-distilled-1.3B", "m2m_100", "59.4", "CC-BY-NC-4.0"),
-        ("nllb-200-3.3B", "m2m_100", "59.6", "CC-BY-NC-4.0"),
-        ("banglat5-nmt-bn-en", "t5", "56.3", "CC-BY-NC-SA-4.0"),
-        ("madlad400-3b-mt-q4k", "t5", "-", "Apache-2.0"),
+    for (name, kind, family, chrf, licence) in [
+        (
+            "nllb-200-distilled-600M",
+            "translation",
+            "m2m_100",
+            "57.0",
+            "CC-BY-NC-4.0",
+        ),
+        (
+            "nllb-200-distilled-1.3B",
+            "translation",
+            "m2m_100",
+            "59.4",
+            "CC-BY-NC-4.0",
+        ),
+        (
+            "nllb-200-3.3B",
+            "translation",
+            "m2m_100",
+            "59.6",
+            "CC-BY-NC-4.0",
+        ),
+        (
+            "banglat5-nmt-bn-en",
+            "translation",
+            "t5",
+            "56.3",
+            "CC-BY-NC-SA-4.0",
+        ),
+        (
+            "madlad400-3b-mt-q4k",
+            "translation",
+            "t5",
+            "-",
+            "Apache-2.0",
+        ),
+        ("qwen2.5-1.5b-instruct", "chat", "qwen2", "-", "Apache-2.0"),
+        (
+            "qwen2.5-3b-instruct",
+            "chat",
+            "qwen2",
+            "-",
+            "Qwen-Research-NC",
+        ),
+        ("gemma-3-1b-it", "chat", "gemma3", "-", "Gemma-Terms"),
     ] {
         let line = stdout
             .lines()
@@ -634,7 +673,7 @@ fn models_list_shows_presets_with_licences() {
         // Sizes contain a space ("2.48 GB"), so read the last columns from the end.
         let columns: Vec<&str> = line.split_whitespace().collect();
         let n = columns.len();
-        assert_eq!(columns[1], family, "{line}");
+        assert_eq!((columns[1], columns[2]), (kind, family), "{line}");
         assert_eq!(
             (columns[n - 3], columns[n - 2], columns[n - 1]),
             (chrf, licence, "no"),
@@ -768,7 +807,8 @@ fn offline_without_the_files_says_what_to_download() {
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
     assert!(err.contains("Helsinki-NLP/opus-mt-bn-en"), "{err}");
-    assert!(err.contains("--model"), "{err}");
+    assert!(err.contains("huggingface-cli download"), "{err}");
+    assert!(err.contains("pass `./opus-mt-bn-en`"), "{err}");
 }
 
 #[test]
