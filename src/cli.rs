@@ -54,7 +54,7 @@ pub struct ModelArgs {
     /// Translate with a chat model instead of --model, a paragraph at a time
     /// through prompts/translate.md.j2: a chat preset (see `anubad models
     /// list`), hub id or directory.
-    #[arg(long, value_name = "NAME|DIR")]
+    #[arg(long, value_name = "NAME|DIR", conflicts_with = "model")]
     pub translator: Option<String>,
     #[command(flatten)]
     pub chat: ChatArgs,
