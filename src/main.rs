@@ -147,6 +147,18 @@ fn print_licence_note(name: &str, licence: Option<&str>, quiet: bool) {
     }
 }
 
+/// `--verbose`: which model was loaded from where, how fast, and its
+/// cache identity.
+fn report_loaded<L>(what: &str, resolved: &resolve::Resolved<L>, started: Instant) {
+    eprintln!(
+        "{what} {} from {} loaded in {:.1}s; identity {}",
+        resolved.name,
+        resolved.dir.display(),
+        started.elapsed().as_secs_f32(),
+        resolved.identity
+    );
+}
+
 /// A chat model (`--summarizer`, `--translator`) resolved and loaded.
 fn load_chat(spec: &str, args: &ModelArgs) -> Result<(SharedChat, ModelInfo), Failure> {
     let resolved = resolve::resolve_chat(spec, &resolve_options(args)).map_err(config)?;
@@ -159,13 +171,7 @@ fn load_chat(spec: &str, args: &ModelArgs) -> Result<(SharedChat, ModelInfo), Fa
     let model =
         DecoderChat::load(&resolved.layout, resolved.identity.clone(), &device).map_err(config)?;
     if args.verbose {
-        eprintln!(
-            "chat model {} from {} loaded in {:.1}s; identity {}",
-            resolved.name,
-            resolved.dir.display(),
-            started.elapsed().as_secs_f32(),
-            resolved.identity
-        );
+        report_loaded("chat model", &resolved, started);
     }
     let info = ModelInfo {
         name: resolved.name,
@@ -227,13 +233,7 @@ fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
     let started = Instant::now();
     let translator = Translator::load(&resolved, &options).map_err(config)?;
     if args.verbose {
-        eprintln!(
-            "model {} from {} loaded in {:.1}s; identity {}",
-            resolved.name,
-            resolved.dir.display(),
-            started.elapsed().as_secs_f32(),
-            resolved.identity
-        );
+        report_loaded("model", &resolved, started);
         eprintln!(
             "family {}; settings {}",
             translator.family().name(),

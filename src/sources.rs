@@ -94,8 +94,7 @@ fn normalize(name: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
-        .replace('\u{200c}', "")
-        .replace('\u{200d}', "");
+        .replace(['\u{200c}', '\u{200d}'], "");
     // Longest affixes first, so " অনলাইন ডেস্ক" goes before " ডেস্ক".
     let mut suffixes = SUFFIXES.to_vec();
     suffixes.sort_by_key(|s| std::cmp::Reverse(s.len()));

@@ -1024,14 +1024,20 @@ fn a_chat_model_can_translate_through_the_same_cache_and_outputs() {
     let work = tempfile::tempdir().unwrap();
     let chat = root().join("tests/fixtures/chat-tiny");
     let chat = chat.to_str().unwrap();
+    let translate_into = |out: &Path| {
+        let output = anubad(work.path())
+            .arg("run")
+            .arg(articles_dir())
+            .arg("--out")
+            .arg(out)
+            .args(["--translator", chat, "--cache-dir"])
+            .arg(work.path().join("cache"))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+    };
     let out = work.path().join("out");
-    let first = run_articles(
-        work.path(),
-        &[&articles_dir()],
-        &out,
-        &["--translator", chat],
-    );
-    assert!(first.status.success(), "{}", stderr(&first));
+    translate_into(&out);
     for id in ["kim-troops", "lavrov-visit", "self-defence"] {
         let json = read_json(&out.join(format!("{id}.json")));
         assert_eq!(json["generation"]["engine"], "llm", "{id}");
@@ -1047,13 +1053,7 @@ fn a_chat_model_can_translate_through_the_same_cache_and_outputs() {
     assert!(first_misses > 0);
 
     let elsewhere = work.path().join("out2");
-    let again = run_articles(
-        work.path(),
-        &[&articles_dir()],
-        &elsewhere,
-        &["--translator", chat],
-    );
-    assert!(again.status.success(), "{}", stderr(&again));
+    translate_into(&elsewhere);
     assert_eq!(last_run(work.path()).1, 0, "every paragraph from the cache");
     assert_eq!(
         std::fs::read_to_string(out.join("kim-troops.md")).unwrap(),
