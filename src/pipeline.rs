@@ -311,9 +311,15 @@ impl<'a> SegmentTranslator<'a> {
         let cached = found.iter().filter(|f| f.is_some()).count();
         self.hits += cached as u64;
         self.misses += (unique.len() - cached) as u64;
+        // Progress counts sentences, as for NMT models.
         observe(Event::Window {
-            segments: unique.len(),
-            cached,
+            segments: unique.iter().map(|u| u.len()).sum(),
+            cached: unique
+                .iter()
+                .zip(&found)
+                .filter(|(_, f)| f.is_some())
+                .map(|(u, _)| u.len())
+                .sum(),
         });
         let mut translations = Translations::default();
         for ((unit, key), found) in unique.iter().zip(keys).zip(found) {
