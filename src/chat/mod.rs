@@ -4,6 +4,7 @@
 //! candle, or a scripted model in tests).
 
 pub mod decoder;
+pub mod gemma3;
 
 use std::cell::RefCell;
 use std::rc::Rc;
