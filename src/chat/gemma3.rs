@@ -667,4 +667,157 @@ mod tests {
         config["layer_types"] = serde_json::json!(["full_attention"]);
         assert!(Gemma3Config::from_transformers(&config).is_err());
     }
+
+    /// Side by side on 2 threads: this implementation and candle's
+    /// `quantized_gemma3` on one random GGUF of Gemma-3-1B's shape,
+    /// quantized as llama.cpp's Q4_K_M mixes it. Run with
+    /// `cargo test --release --lib gemma3_speed -- --ignored --nocapture`;
+    /// docs/benchmarks.md has the figures.
+    #[test]
+    #[ignore = "benchmark: minutes, 3 GB of memory"]
+    fn gemma3_speed_against_candle_quantized_gemma3() {
+        use candle_core::quantized::{GgmlDType, QTensor};
+        use candle_transformers::models::quantized_gemma3;
+        use std::time::Instant;
+        let (vocab, hidden, ffn, layers, heads, kv_heads, head_dim) =
+            (262_144, 1152, 6912, 26, 4, 1, 256);
+        let device = Device::Cpu;
+        let mut names: Vec<(String, Vec<usize>)> = vec![
+            ("token_embd.weight".into(), vec![vocab, hidden]),
+            ("output_norm.weight".into(), vec![hidden]),
+        ];
+        for layer in 0..layers {
+            let p = format!("blk.{layer}");
+            for (name, dims) in [
+                ("attn_q", vec![heads * head_dim, hidden]),
+                ("attn_k", vec![kv_heads * head_dim, hidden]),
+                ("attn_v", vec![kv_heads * head_dim, hidden]),
+                ("attn_output", vec![hidden, heads * head_dim]),
+                ("ffn_gate", vec![ffn, hidden]),
+                ("ffn_up", vec![ffn, hidden]),
+                ("ffn_down", vec![hidden, ffn]),
+                ("attn_q_norm", vec![head_dim]),
+                ("attn_k_norm", vec![head_dim]),
+                ("attn_norm", vec![hidden]),
+                ("post_attention_norm", vec![hidden]),
+                ("ffn_norm", vec![hidden]),
+                ("post_ffw_norm", vec![hidden]),
+            ] {
+                names.push((format!("{p}.{name}.weight"), dims));
+            }
+        }
+        let tensors: Vec<QTensor> = names
+            .iter()
+            .map(|(name, dims)| {
+                let values = Tensor::randn(0f32, 0.02, dims.as_slice(), &device).unwrap();
+                // llama.cpp's Q4_K_M for this shape: K-quants need rows of
+                // 256, so matrices over the 1152-wide hidden state fall
+                // back to Q5_0 and the embedding (Q6_K) to Q8_0.
+                let dtype = match dims.as_slice() {
+                    [_] => GgmlDType::F32,
+                    _ if name == "token_embd.weight" => GgmlDType::Q8_0,
+                    [_, columns] if columns % 256 == 0 => GgmlDType::Q4K,
+                    _ => GgmlDType::Q5_0,
+                };
+                QTensor::quantize(
+                    &(values + if dims.len() == 1 { 1.0 } else { 0.0 }).unwrap(),
+                    dtype,
+                )
+                .unwrap()
+            })
+            .collect();
+        let u32_value = |v: usize| gguf_file::Value::U32(v as u32);
+        let metadata = [
+            (
+                "general.architecture",
+                gguf_file::Value::String("gemma3".into()),
+            ),
+            ("gemma3.context_length", u32_value(32_768)),
+            ("gemma3.embedding_length", u32_value(hidden)),
+            ("gemma3.block_count", u32_value(layers)),
+            ("gemma3.feed_forward_length", u32_value(ffn)),
+            ("gemma3.attention.head_count", u32_value(heads)),
+            ("gemma3.attention.head_count_kv", u32_value(kv_heads)),
+            ("gemma3.attention.key_length", u32_value(head_dim)),
+            ("gemma3.attention.value_length", u32_value(head_dim)),
+            ("gemma3.attention.sliding_window", u32_value(512)),
+            (
+                "gemma3.attention.layer_norm_rms_epsilon",
+                gguf_file::Value::F32(1e-6),
+            ),
+            ("gemma3.rope.freq_base", gguf_file::Value::F32(1_000_000.0)),
+        ];
+        let file = tempfile::NamedTempFile::new().unwrap();
+        {
+            let mut writer = std::io::BufWriter::new(file.as_file());
+            let metadata: Vec<(&str, &gguf_file::Value)> =
+                metadata.iter().map(|(k, v)| (*k, v)).collect();
+            let tensors: Vec<(&str, &QTensor)> = names
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .zip(tensors.iter())
+                .collect();
+            gguf_file::write(&mut writer, &metadata, &tensors).unwrap();
+        }
+        drop(tensors);
+        let (prompt_tokens, generated) = (512, 32);
+        let prompt: Vec<u32> = (0..prompt_tokens)
+            .map(|i| 1000 + (i as u32 * 7919) % 200_000)
+            .collect();
+        let time = |forward: &mut dyn FnMut(&[u32], usize) -> Tensor| {
+            let started = Instant::now();
+            let logits = forward(&prompt, 0);
+            let prompt_seconds = started.elapsed().as_secs_f64();
+            let mut next = logits
+                .flatten_all()
+                .unwrap()
+                .argmax(0)
+                .unwrap()
+                .to_scalar::<u32>()
+                .unwrap();
+            let started = Instant::now();
+            for step in 0..generated {
+                let logits = forward(&[next], prompt_tokens + step);
+                next = logits
+                    .flatten_all()
+                    .unwrap()
+                    .argmax(0)
+                    .unwrap()
+                    .to_scalar::<u32>()
+                    .unwrap();
+            }
+            (
+                prompt_tokens as f64 / prompt_seconds,
+                generated as f64 / started.elapsed().as_secs_f64(),
+            )
+        };
+        let input = |ids: &[u32]| {
+            Tensor::new(ids, &Device::Cpu)
+                .unwrap()
+                .unsqueeze(0)
+                .unwrap()
+        };
+        for round in 1..=2 {
+            let weights = Weights::open(
+                &crate::resolve::WeightFiles::Gguf(file.path().to_path_buf()),
+                DType::F32,
+                &device,
+                None,
+            )
+            .unwrap();
+            let mut reader = std::fs::File::open(file.path()).unwrap();
+            let content = gguf_file::Content::read(&mut reader).unwrap();
+            let config = Gemma3Config::from_gguf(&content.metadata, vocab).unwrap();
+            let mut ours = Gemma3::load(config, &weights, TensorNames::Gguf).unwrap();
+            let (pp, tg) = time(&mut |ids, position| ours.forward(&input(ids), position).unwrap());
+            eprintln!("round {round} anubad gemma3:        prompt {pp:.1} tokens/s, generation {tg:.2} tokens/s");
+            drop(ours);
+            let mut candle =
+                quantized_gemma3::ModelWeights::from_gguf(content, &mut reader, &device).unwrap();
+            let (pp, tg) =
+                time(&mut |ids, position| candle.forward(&input(ids), position).unwrap());
+            eprintln!("round {round} candle quantized_gemma3: prompt {pp:.1} tokens/s, generation {tg:.2} tokens/s");
+        }
+        eprintln!("threads: {}", candle_core::utils::get_num_threads());
+    }
 }
