@@ -144,7 +144,8 @@ def randomize(model, arch, generator):
 
 
 def greedy(model, prompt):
-    """Last-position logits of the prompt, greedy ids, last step's logits."""
+    """The reference outputs: the prompt's last-position logits, greedy ids
+    and the last step's logits."""
     ids = torch.tensor([prompt])
     with torch.no_grad():
         prompt_logits = model(ids, use_cache=False).logits[0, -1]
@@ -156,7 +157,14 @@ def greedy(model, prompt):
             generated.append(token)
             ids = torch.cat([ids, torch.tensor([[token]])], dim=1)
             logits = model(ids, use_cache=False).logits[0, -1]
-    return prompt_logits.tolist(), generated, logits.tolist(), min(gaps)
+    return {
+        "prompt_ids": prompt,
+        "prompt_logits": prompt_logits.tolist(),
+        "greedy_ids": generated,
+        "last_step_logits": logits.tolist(),
+        "min_top2_gap": min(gaps),
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
+    }
 
 
 def main():
@@ -183,14 +191,7 @@ def main():
             assert config.layer_types == ["sliding_attention"] * 5 + ["full_attention"]
 
         prompt = torch.randint(4, VOCAB, (PROMPT_LEN,), generator=generator).tolist()
-        outputs = {"prompt_ids": prompt}
-        (
-            outputs["prompt_logits"],
-            outputs["greedy_ids"],
-            outputs["last_step_logits"],
-            outputs["min_top2_gap"],
-        ) = greedy(model, prompt)
-        outputs["versions"] = {"torch": torch.__version__, "transformers": transformers.__version__}
+        outputs = greedy(model, prompt)
         (directory / "reference.json").write_text(json.dumps(outputs) + "\n")
         print(arch, "greedy", outputs["greedy_ids"], "min top-2 gap", outputs["min_top2_gap"])
 
@@ -206,14 +207,7 @@ def main():
             unscaled.eval()
             (unscaled_dir / "config.json").unlink()
             unscaled_dir.rmdir()
-            reference = {"prompt_ids": prompt}
-            (
-                reference["prompt_logits"],
-                reference["greedy_ids"],
-                reference["last_step_logits"],
-                reference["min_top2_gap"],
-            ) = greedy(unscaled, prompt)
-            reference["versions"] = outputs["versions"]
+            reference = greedy(unscaled, prompt)
             (directory / "reference-unscaled.json").write_text(json.dumps(reference) + "\n")
             differs = max(
                 abs(a - b) for a, b in zip(reference["last_step_logits"], outputs["last_step_logits"])

@@ -764,27 +764,19 @@ mod tests {
         let prompt: Vec<u32> = (0..prompt_tokens)
             .map(|i| 1000 + (i as u32 * 7919) % 200_000)
             .collect();
+        let argmax = |logits: Tensor| {
+            let id = logits.flatten_all().unwrap().argmax(0).unwrap();
+            id.to_scalar::<u32>().unwrap()
+        };
         let time = |forward: &mut dyn FnMut(&[u32], usize) -> Tensor| {
             let started = Instant::now();
             let logits = forward(&prompt, 0);
             let prompt_seconds = started.elapsed().as_secs_f64();
-            let mut next = logits
-                .flatten_all()
-                .unwrap()
-                .argmax(0)
-                .unwrap()
-                .to_scalar::<u32>()
-                .unwrap();
+            let mut next = argmax(logits);
             let started = Instant::now();
             for step in 0..generated {
                 let logits = forward(&[next], prompt_tokens + step);
-                next = logits
-                    .flatten_all()
-                    .unwrap()
-                    .argmax(0)
-                    .unwrap()
-                    .to_scalar::<u32>()
-                    .unwrap();
+                next = argmax(logits);
             }
             (
                 prompt_tokens as f64 / prompt_seconds,
