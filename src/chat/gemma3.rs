@@ -513,24 +513,28 @@ impl Layer {
             None => (k, v),
         };
         self.kv_cache = Some((k.clone(), v.clone()));
+        // Query heads sharing a key/value head are stacked as extra rows
+        // against it, rather than copying the cache once per query head.
         let groups = c.num_heads / c.num_kv_heads;
-        let k = candle_transformers::utils::repeat_kv(k, groups)?.contiguous()?;
-        let v = candle_transformers::utils::repeat_kv(v, groups)?.contiguous()?;
-
+        let total = k.dim(2)?;
+        let q = q.reshape((batch, c.num_kv_heads, groups * len, c.head_dim))?;
         let mut scores =
             (q.matmul(&k.t()?)? * c.query_pre_attn_scalar.powf(-0.5))?.to_dtype(DType::F32)?;
         if let Some(cap) = c.attn_logit_softcapping {
             scores = ((scores / cap)?.tanh()? * cap)?;
         }
         if let Some(mask) = mask {
-            scores = scores.broadcast_add(mask)?;
+            scores = scores
+                .reshape((batch, c.num_kv_heads, groups, len, total))?
+                .broadcast_add(mask)?
+                .reshape((batch, c.num_kv_heads, groups * len, total))?;
         }
         let probabilities = candle_nn::ops::softmax_last_dim(&scores)?.to_dtype(dtype)?;
-        let attended = probabilities.matmul(&v)?.transpose(1, 2)?.reshape((
-            batch,
-            len,
-            c.num_heads * c.head_dim,
-        ))?;
+        let attended = probabilities
+            .matmul(&v)?
+            .reshape((batch, c.num_heads, len, c.head_dim))?
+            .transpose(1, 2)?
+            .reshape((batch, len, c.num_heads * c.head_dim))?;
         let attended = self.o_proj.forward(&attended)?;
         let xs = (residual + self.post_attention_norm.forward(&attended)?)?;
 
