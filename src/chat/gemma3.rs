@@ -389,10 +389,6 @@ impl Gemma3 {
         })
     }
 
-    pub fn config(&self) -> &Gemma3Config {
-        &self.config
-    }
-
     pub fn clear_kv_cache(&mut self) {
         for layer in &mut self.layers {
             layer.kv_cache = None;
