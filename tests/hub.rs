@@ -10,7 +10,7 @@ use std::error::Error as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anubad::resolve::{
+use anubad::models::{
     find_preset, is_downloaded_in, resolve, ResolveError, ResolveOptions, TokenizerFiles,
     WeightFiles,
 };

@@ -8,9 +8,9 @@
 #[path = "support/parity.rs"]
 mod parity;
 
-use anubad::hf_tokenizer::HfTokenizer;
-use anubad::translator::{LoadOptions, Precision};
-use anubad::weights::Quantization;
+use anubad::models::weights::Quantization;
+use anubad::nmt::translator::{LoadOptions, Precision};
+use anubad::tokenize::hf::HfTokenizer;
 use parity::{
     assert_generation_matches, assert_logits_match, expected, fixture_dir, generation_agreement,
     u32s,

@@ -10,11 +10,11 @@
 #[path = "support/parity.rs"]
 mod parity;
 
-use anubad::gguf_export::export_model_dir;
-use anubad::resolve::{resolve, ResolveOptions};
-use anubad::seq2seq::t5::relative_position_bucket;
-use anubad::translator::{LoadOptions, Precision};
-use anubad::weights::Quantization;
+use anubad::models::gguf_export::export_model_dir;
+use anubad::models::weights::Quantization;
+use anubad::models::{resolve, ResolveOptions};
+use anubad::nmt::t5::relative_position_bucket;
+use anubad::nmt::translator::{LoadOptions, Precision};
 use candle_core::quantized::GgmlDType;
 use parity::{
     assert_generation_matches, assert_logits_match, expected, fixture_dir, generation_agreement,

@@ -18,7 +18,7 @@ use candle_core::{DType, Device, Module, Tensor};
 use serde_json::Value as Json;
 use std::collections::HashMap;
 
-use crate::weights::{Linear, Weights};
+use crate::models::weights::{Linear, Weights};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -791,7 +791,7 @@ mod tests {
         };
         for round in 1..=2 {
             let weights = Weights::open(
-                &crate::resolve::WeightFiles::Gguf(file.path().to_path_buf()),
+                &crate::models::WeightFiles::Gguf(file.path().to_path_buf()),
                 DType::F32,
                 &device,
                 None,

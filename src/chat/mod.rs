@@ -3,8 +3,11 @@
 //! [`ChatModel`] whatever runs underneath (a GGUF or safetensors decoder on
 //! candle, or a scripted model in tests).
 
+pub mod backbone;
 pub mod decoder;
 pub mod gemma3;
+pub mod prompts;
+pub mod template;
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anubad::generate::{EarlyStopping, GenerationOverrides};
-use anubad::translator::{LoadOptions, Translator};
+use anubad::nmt::generate::{EarlyStopping, GenerationOverrides};
+use anubad::nmt::translator::{LoadOptions, Translator};
 use serde_json::Value;
 
 pub fn fixture_dir(name: &str) -> PathBuf {
@@ -53,9 +53,9 @@ pub fn overrides(settings: &Value) -> GenerationOverrides {
 
 /// Loads a fixture directory the way `--model DIR` does.
 pub fn load(dir: &Path, options: &LoadOptions) -> Translator {
-    let resolved = anubad::resolve::resolve(
+    let resolved = anubad::models::resolve(
         dir.to_str().expect("UTF-8 path"),
-        &anubad::resolve::ResolveOptions::default(),
+        &anubad::models::ResolveOptions::default(),
     )
     .expect("fixture directory resolves");
     Translator::load(&resolved, options).expect("fixture model loads")

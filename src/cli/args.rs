@@ -1,0 +1,258 @@
+//! Command-line flags (clap derive only). `main` turns these into the
+//! library's option structs; nothing below the binary sees clap types except
+//! the small value enums.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use anubad::bench::BenchModel;
+use anubad::models::weights::Quantization;
+use anubad::nmt::translator::{DeviceChoice, Precision};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "anubad",
+    version,
+    about = "Translate Bengali news articles into English with local models",
+    long_about = "Translate Bengali news articles into English with local models on candle.\n\n\
+                  `anubad run DIR --out OUT` translates every article in DIR, writes one JSON and \
+                  one Markdown file per article and a digest.md; results are cached, so re-runs \
+                  and interrupted runs cost nothing twice.",
+    after_help = "Exit codes: 0 all articles succeeded, 1 some article failed, 2 usage or \
+                  configuration error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Translate and summarize articles, writing <id>.json, <id>.md and digest.md.
+    Run(RunArgs),
+    /// Translate lines (stdin or files) to stdout: one output line per input line.
+    Translate(TranslateArgs),
+    /// Print the story of each page as JSON Lines: title, dates, source,
+    /// byline, body paragraphs, and every dropped line with its reason.
+    Extract(ExtractArgs),
+    /// List, download and inspect models.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Inspect or clear the translation cache.
+    Cache(CacheArgs),
+    /// Measure translation speed on a random model of a real model's size.
+    Bench(BenchArgs),
+}
+
+/// Flags shared by the commands that translate.
+#[derive(Debug, Args, Clone)]
+pub struct ModelArgs {
+    /// Model: a preset name, a hub id (owner/name[@revision]) or a local directory.
+    #[arg(long, short = 'm', default_value = "opus-mt-bn-en")]
+    pub model: String,
+    /// Translate with a chat model instead of --model, a paragraph at a time
+    /// through prompts/translate.md.j2: a chat preset (see `anubad models
+    /// list`), hub id or directory.
+    #[arg(long, value_name = "NAME|DIR", conflicts_with = "model")]
+    pub translator: Option<String>,
+    #[command(flatten)]
+    pub chat: ChatArgs,
+    /// Where the model runs.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    pub device: DeviceChoice,
+    /// CPU threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Sentences translated together.
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    /// Beam width (default: the model's generation_config.json).
+    #[arg(long)]
+    pub beams: Option<usize>,
+    /// Longest output in tokens, start token included (default: the model's).
+    #[arg(long)]
+    pub max_length: Option<usize>,
+    /// Forbid repeating any n-gram of this size (NLLB can loop; 3 or 4 helps).
+    #[arg(long, value_name = "N")]
+    pub no_repeat_ngram_size: Option<usize>,
+    /// Penalize tokens already generated (1.0 = off; 1.2 is a common choice).
+    #[arg(long, value_name = "PENALTY")]
+    pub repetition_penalty: Option<f32>,
+    /// Precision of weights and arithmetic (bf16/f16 halve memory; f32 is what
+    /// the reference outputs are measured in).
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    pub precision: Precision,
+    /// Quantize linear layers while loading (q8_0: about a quarter of f32's
+    /// memory, faster on CPU, slightly different output). GGUF models are
+    /// quantized already.
+    #[arg(long, value_enum)]
+    pub quantize: Option<Quantization>,
+    /// Use only files already on disk; never contact the hub.
+    #[arg(long)]
+    pub offline: bool,
+    #[command(flatten)]
+    pub cache: CacheLocation,
+    /// Neither read nor write the translation cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Print nothing but errors on stderr.
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Explain what is happening on stderr.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CacheLocation {
+    /// Cache directory (default: the platform cache dir, ~/.cache/anubad on Linux).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Files, directories (walked for .txt, .md, .html, .htm), .jsonl files, or - for stdin.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Output directory.
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+}
+
+/// How summaries are written.
+#[derive(Debug, Args, Clone)]
+pub struct SummaryArgs {
+    /// Chat model that writes the summaries: a chat preset (e.g.
+    /// qwen2.5-1.5b-instruct), a hub id, or a directory holding one .gguf file
+    /// or config.json + safetensors + tokenizer.json. Without it the summary
+    /// is extractive (sentences picked from the translation).
+    #[arg(long, value_name = "NAME|DIR")]
+    pub summarizer: Option<String>,
+    /// Sentences in each summary, at most.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub summary_sentences: usize,
+}
+
+/// Settings shared by every chat model of a run (summarizer and translator).
+#[derive(Debug, Args, Clone)]
+pub struct ChatArgs {
+    /// Prompt templates overriding the built-in ones file by file
+    /// (summarize.md.j2, translate.md.j2, translate-examples.jsonl, ...).
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
+    /// Sampling temperature of chat models (0: greedy, reproducible).
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f64,
+    /// Seed for sampling when the temperature is above 0.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Files, directories (walked for .txt, .md, .html, .htm), .jsonl files, or - for stdin.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TranslateArgs {
+    /// Input files (default: stdin).
+    pub files: Vec<PathBuf>,
+    /// Translate each line as one segment, splitting only what exceeds the
+    /// model's input limit (for evaluation against other engines).
+    #[arg(long)]
+    pub whole_lines: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// The presets: family, size, licence, downloaded or not.
+    List,
+    /// Download a model into the Hugging Face cache and print its directory.
+    Pull {
+        /// Preset name or hub id (owner/name[@revision]).
+        name: String,
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Write a quantized copy of a model (GGUF weights plus its config and
+    /// tokenizer files) into a directory that `--model` accepts.
+    Quantize {
+        /// Preset name, hub id or local directory (dense weights).
+        name: String,
+        /// Directory to write.
+        #[arg(long, short = 'o')]
+        out: PathBuf,
+        /// Quantization of the linear layers.
+        #[arg(long = "type", value_enum, default_value_t = Quantization::Q8_0)]
+        quantization: Quantization,
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Show a model's family, dimensions, files and licence.
+    Info {
+        /// Preset name, hub id or local directory.
+        name: String,
+        #[arg(long)]
+        offline: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub action: CacheAction,
+    #[command(flatten)]
+    pub location: CacheLocation,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Entries, size on disk, and the last run's hits and misses.
+    Stats,
+    /// Delete every cached translation.
+    Clear,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Model shape (random weights).
+    #[arg(long, value_enum, default_value_t = BenchModel::OpusMt)]
+    pub model: BenchModel,
+    /// Precision of weights and arithmetic.
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    pub precision: Precision,
+    /// Quantize linear layers.
+    #[arg(long, value_enum)]
+    pub quantize: Option<Quantization>,
+    /// Batch sizes to measure.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 8, 32])]
+    pub batch_sizes: Vec<usize>,
+    /// Sentences translated at each batch size.
+    #[arg(long, default_value_t = 64)]
+    pub sentences: usize,
+    /// Tokens per source sentence.
+    #[arg(long, default_value_t = 30)]
+    pub source_tokens: usize,
+    /// Generated tokens per sentence (held fixed).
+    #[arg(long, default_value_t = 32)]
+    pub output_tokens: usize,
+    /// Prompt length for chat models (an article and its instructions).
+    #[arg(long, default_value_t = 512)]
+    pub prompt_tokens: usize,
+    /// Beam width.
+    #[arg(long, default_value_t = 1)]
+    pub beams: usize,
+    /// CPU threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}

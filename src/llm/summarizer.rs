@@ -1,0 +1,400 @@
+//! A chat model summarizing the articles of a run: [`crate::llm::summary`]'s
+//! summaries, a headline per story and an introduction to the digest, each
+//! cached by what can change it (the model, its prompt's hash, the number of
+//! sentences, the sampling settings and the English it is written from), so
+//! a re-run costs nothing and editing a prompt re-runs only what it affects.
+//! Headlines and introductions that name numbers or names their source does
+//! not carry are dropped: the translated title and no introduction are
+//! better than an invented one.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cache::{Cache, CacheKey};
+use crate::chat::prompts::{
+    Prompts, DIGEST_INTRO, HEADLINE, SUMMARIZE, SUMMARIZE_REDUCE, SUMMARIZE_STRICT,
+};
+use crate::chat::{ChatMessage, Sampling, SharedChat};
+use crate::llm::summary::{
+    strip_wrappers, summarize, unsupported_terms, ArticleText, Faithfulness, SummaryError,
+    SummaryOptions,
+};
+
+/// Longest headline, in tokens; the prompt asks for at most 12 words.
+const HEADLINE_TOKENS: usize = 40;
+/// Longest digest introduction, in tokens (2 or 3 sentences).
+const INTRO_TOKENS: usize = 200;
+
+/// A story as the digest introduction sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoryBrief {
+    pub title: String,
+    pub summary: String,
+}
+
+/// What a summary run produced, as stored in the cache and shown in outputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRecord {
+    pub text: String,
+    /// Numbers and names of the summary not found in the translation, after
+    /// one stricter retry; empty when faithful.
+    pub unsupported: Vec<String>,
+    pub chunks: usize,
+    pub retried: bool,
+}
+
+pub struct Summarizer {
+    model: SharedChat,
+    prompts: Prompts,
+    options: SummaryOptions,
+    /// What changes a summary: its cache key.
+    summary_settings: String,
+    /// What changes an article's output: summary, headline and introduction
+    /// settings together.
+    settings: String,
+}
+
+impl Summarizer {
+    pub fn new(model: SharedChat, prompts: Prompts, options: SummaryOptions) -> Self {
+        let prompt_hashes: std::collections::BTreeMap<String, String> =
+            [SUMMARIZE, SUMMARIZE_STRICT, SUMMARIZE_REDUCE]
+                .iter()
+                .map(|name| (name.to_string(), prompts.hash(name)))
+                .collect();
+        let identity = model.borrow().identity().to_string();
+        let summary_settings = serde_json::json!({
+            "model": identity,
+            "prompts": prompt_hashes,
+            "sentences": options.sentences,
+            "sampling": options.sampling,
+        })
+        .to_string();
+        let settings = serde_json::json!({
+            "model": identity,
+            "prompts": prompt_hashes,
+            "headline": prompts.hash(HEADLINE),
+            "digest-intro": prompts.hash(DIGEST_INTRO),
+            "sentences": options.sentences,
+            "sampling": options.sampling,
+        })
+        .to_string();
+        Self {
+            model,
+            prompts,
+            options,
+            summary_settings,
+            settings,
+        }
+    }
+
+    /// `prompt` rendered with `variables`, answered, without wrappers; the
+    /// answer is cached under `settings` + `source`.
+    fn cached_answer(
+        &self,
+        prompt: &str,
+        variables: serde_json::Value,
+        max_new_tokens: usize,
+        cache: Option<&Cache>,
+    ) -> Result<String, SummaryError> {
+        let identity = self.model.borrow().identity().to_string();
+        let settings = serde_json::json!({
+            "prompt": prompt,
+            "hash": self.prompts.hash(prompt),
+            "sampling": self.options.sampling,
+        })
+        .to_string();
+        let key = CacheKey::new(&identity, &settings, &variables.to_string());
+        if let Some(cache) = cache {
+            if let Ok(Some(answer)) = cache
+                .get_many(std::slice::from_ref(&key))
+                .map(|mut found| found.pop().flatten())
+            {
+                return Ok(answer);
+            }
+        }
+        let rendered = self.prompts.render(prompt, &variables)?;
+        let sampling = Sampling {
+            max_new_tokens,
+            ..self.options.sampling
+        };
+        let answer = self
+            .model
+            .borrow_mut()
+            .chat(&[ChatMessage::user(rendered)], &sampling)?;
+        let answer = strip_wrappers(&answer, &["Headline:", "**Headline:**", "Introduction:"]);
+        if let Some(cache) = cache {
+            // An answer that cannot be stored is asked for again next time.
+            let _ = cache.put_many(&identity, &[(key, answer.clone())]);
+        }
+        Ok(answer)
+    }
+
+    /// A headline for the story from its translated title and summary, or
+    /// `None` when the model's names no number or name of `article` lacks.
+    pub fn headline(
+        &self,
+        article: &ArticleText,
+        summary: &str,
+        cache: Option<&Cache>,
+    ) -> Result<Option<String>, SummaryError> {
+        let answer = self.cached_answer(
+            HEADLINE,
+            serde_json::json!({"title": article.title, "summary": summary}),
+            HEADLINE_TOKENS,
+            cache,
+        )?;
+        let headline = answer
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_matches(|c: char| c == '#' || c == '*' || c.is_whitespace())
+            .trim_end_matches('.')
+            .to_string();
+        let source = format!("{}\n{summary}", article.full_text());
+        Ok(
+            (!headline.is_empty() && unsupported_terms(&headline, &source).is_empty())
+                .then_some(headline),
+        )
+    }
+
+    /// A short introduction to a digest of `stories` (as many as fit half
+    /// the model's context, in the order given), or `None` when the model's
+    /// names anything the stories do not.
+    pub fn digest_intro(
+        &self,
+        stories: &[StoryBrief],
+        date: Option<&str>,
+        cache: Option<&Cache>,
+    ) -> Result<Option<String>, SummaryError> {
+        let budget = self.model.borrow().context_length() / 2;
+        let mut used = 0;
+        let mut included = Vec::new();
+        for story in stories {
+            used += self
+                .model
+                .borrow()
+                .count_tokens(&format!("{} {}", story.title, story.summary));
+            if used > budget && !included.is_empty() {
+                break;
+            }
+            included.push(story);
+        }
+        if included.is_empty() {
+            return Ok(None);
+        }
+        let intro = self.cached_answer(
+            DIGEST_INTRO,
+            serde_json::json!({"date": date, "articles": included}),
+            INTRO_TOKENS,
+            cache,
+        )?;
+        let intro = intro.split_whitespace().collect::<Vec<_>>().join(" ");
+        let source: Vec<String> = included
+            .iter()
+            .map(|s| format!("{}\n{}", s.title, s.summary))
+            .collect();
+        Ok(
+            (!intro.is_empty() && unsupported_terms(&intro, &source.join("\n")).is_empty())
+                .then_some(intro),
+        )
+    }
+
+    /// Every setting that can change a summary, headline or introduction, as
+    /// canonical JSON: part of each article's fingerprint.
+    pub fn settings(&self) -> &str {
+        &self.settings
+    }
+
+    /// The summary of `article`, from the cache when it has one; `cached`
+    /// says which. A cache that fails is skipped, not fatal.
+    pub fn summarize(
+        &self,
+        article: &ArticleText,
+        cache: Option<&Cache>,
+    ) -> Result<(SummaryRecord, bool), SummaryError> {
+        let identity = self.model.borrow().identity().to_string();
+        let key = CacheKey::new(&identity, &self.summary_settings, &article.full_text());
+        if let Some(cache) = cache {
+            if let Ok(mut found) = cache.get_many(std::slice::from_ref(&key)) {
+                if let Some(record) = found
+                    .pop()
+                    .flatten()
+                    .and_then(|json| serde_json::from_str::<SummaryRecord>(&json).ok())
+                {
+                    return Ok((record, true));
+                }
+            }
+        }
+        let mut model = self.model.borrow_mut();
+        let summary = summarize(model.as_mut(), &self.prompts, article, &self.options)?;
+        let record = SummaryRecord {
+            text: summary.text,
+            unsupported: match summary.faithfulness {
+                Faithfulness::Faithful => Vec::new(),
+                Faithfulness::Flagged(terms) => terms,
+            },
+            chunks: summary.chunks,
+            retried: summary.retried,
+        };
+        if let (Some(cache), Ok(json)) = (cache, serde_json::to_string(&record)) {
+            // A summary that cannot be stored is made again next time.
+            let _ = cache.put_many(&identity, &[(key, json)]);
+        }
+        Ok((record, false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::{self, ChatError, ChatMessage, ChatModel, Sampling};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// Answers every prompt with a fixed text and counts the calls.
+    struct Echo {
+        answer: String,
+        calls: Rc<RefCell<usize>>,
+    }
+
+    impl ChatModel for Echo {
+        fn identity(&self) -> &str {
+            "test:echo"
+        }
+        fn context_length(&self) -> usize {
+            4096
+        }
+        fn count_tokens(&self, text: &str) -> usize {
+            text.split_whitespace().count()
+        }
+        fn chat(&mut self, _: &[ChatMessage], _: &Sampling) -> Result<String, ChatError> {
+            *self.calls.borrow_mut() += 1;
+            Ok(self.answer.clone())
+        }
+    }
+
+    fn summarizer(answer: &str, prompts: Prompts, calls: &Rc<RefCell<usize>>) -> Summarizer {
+        Summarizer::new(
+            chat::shared(Echo {
+                answer: answer.into(),
+                calls: calls.clone(),
+            }),
+            prompts,
+            SummaryOptions::default(),
+        )
+    }
+
+    fn article() -> ArticleText {
+        ArticleText {
+            title: "Kim Jong Un visits Moscow".into(),
+            paragraphs: vec!["Kim Jong Un met officials in Moscow on Monday.".into()],
+        }
+    }
+
+    #[test]
+    fn a_cached_summary_costs_no_model_call_and_a_prompt_edit_invalidates_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let calls = Rc::new(RefCell::new(0));
+        let answer = "Kim Jong Un visited Moscow.";
+        let first = summarizer(answer, Prompts::load(None).unwrap(), &calls);
+        let (record, cached) = first.summarize(&article(), Some(&cache)).unwrap();
+        assert_eq!(
+            (record.text.as_str(), cached, *calls.borrow()),
+            (answer, false, 1)
+        );
+        let (again, cached) = first.summarize(&article(), Some(&cache)).unwrap();
+        assert_eq!((again, cached, *calls.borrow()), (record.clone(), true, 1));
+
+        // An edited headline prompt does not touch summaries...
+        let prompts_dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            prompts_dir.path().join("headline.md.j2"),
+            "{# variables: title, text #}Headline for {{ title }}: {{ text }}",
+        )
+        .unwrap();
+        let headline_edit = summarizer(
+            answer,
+            Prompts::load(Some(prompts_dir.path())).unwrap(),
+            &calls,
+        );
+        assert_ne!(headline_edit.settings(), first.settings());
+        let (_, cached) = headline_edit.summarize(&article(), Some(&cache)).unwrap();
+        assert!(cached);
+
+        // ...an edited summary prompt re-summarizes.
+        let summary_prompt = Prompts::load(None)
+            .unwrap()
+            .text(SUMMARIZE)
+            .unwrap()
+            .to_string();
+        std::fs::write(
+            prompts_dir.path().join("summarize.md.j2"),
+            summary_prompt + "\nBe brief.",
+        )
+        .unwrap();
+        let summary_edit = summarizer(
+            answer,
+            Prompts::load(Some(prompts_dir.path())).unwrap(),
+            &calls,
+        );
+        assert_ne!(summary_edit.settings(), first.settings());
+        let (_, cached) = summary_edit.summarize(&article(), Some(&cache)).unwrap();
+        assert!(!cached);
+        assert_eq!(*calls.borrow(), 2);
+    }
+
+    #[test]
+    fn headlines_and_introductions_that_invent_names_or_numbers_are_dropped() {
+        let calls = Rc::new(RefCell::new(0));
+        let faithful = summarizer(
+            "Headline: \"Kim Jong Un visits Moscow.\"",
+            Prompts::load(None).unwrap(),
+            &calls,
+        );
+        let summary = "Kim Jong Un met officials in Moscow on Monday.";
+        assert_eq!(
+            faithful
+                .headline(&article(), summary, None)
+                .unwrap()
+                .as_deref(),
+            Some("Kim Jong Un visits Moscow")
+        );
+        let stories = [StoryBrief {
+            title: "Kim Jong Un visits Moscow".into(),
+            summary: summary.into(),
+        }];
+        assert_eq!(
+            faithful
+                .digest_intro(&stories, None, None)
+                .unwrap()
+                .as_deref(),
+            Some("Headline: \"Kim Jong Un visits Moscow.\"").map(|_| "Kim Jong Un visits Moscow.")
+        );
+
+        let inventive = summarizer(
+            "Kim Jong Un visits Pyongyang with 300 officials",
+            Prompts::load(None).unwrap(),
+            &calls,
+        );
+        assert_eq!(inventive.headline(&article(), summary, None).unwrap(), None);
+        assert_eq!(inventive.digest_intro(&stories, None, None).unwrap(), None);
+    }
+
+    #[test]
+    fn an_unfaithful_summary_is_kept_with_its_unsupported_terms() {
+        let calls = Rc::new(RefCell::new(0));
+        let summarizer = summarizer(
+            "Kim Jong Un met 300 officials in Pyongyang.",
+            Prompts::load(None).unwrap(),
+            &calls,
+        );
+        let (record, _) = summarizer.summarize(&article(), None).unwrap();
+        assert!(record.retried);
+        assert!(record.unsupported.iter().any(|t| t == "300"), "{record:?}");
+        assert!(
+            record.unsupported.iter().any(|t| t.contains("Pyongyang")),
+            "{record:?}"
+        );
+        assert_eq!(*calls.borrow(), 2, "one first try, one strict retry");
+    }
+}

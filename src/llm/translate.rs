@@ -1,0 +1,271 @@
+//! Translation by an instruction-tuned chat model (`--translator`): a
+//! paragraph at a time through `prompts/translate.md.j2` with its few-shot
+//! examples, for users who trust an LLM more than an NMT model. The answer is
+//! split back into sentences; when it has as many as the Bengali paragraph,
+//! each sentence keeps its own translation (the same alignment the NMT path
+//! gives), otherwise the paragraph is one aligned pair.
+
+use serde::{Deserialize, Serialize};
+
+use crate::chat::prompts::{PromptError, Prompts, TRANSLATE};
+use crate::chat::{ChatError, ChatMessage, SharedChat};
+use crate::llm::summary::strip_wrappers;
+use crate::text;
+
+/// Most Bengali tokens (in the chat model's vocabulary) sent in one prompt.
+/// Longer paragraphs are translated in runs of whole sentences; a smaller
+/// unit costs more prompt overhead, a larger one risks the model dropping
+/// sentences.
+pub const MAX_UNIT_TOKENS: usize = 384;
+/// Room for the answer beyond the source length: English takes fewer tokens
+/// than Bengali in these vocabularies, so the source length plus this margin
+/// bounds a faithful answer.
+const ANSWER_MARGIN_TOKENS: usize = 64;
+
+/// One paragraph's English.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParagraphTranslation {
+    /// One English sentence per Bengali sentence when `aligned`; otherwise a
+    /// single item, the whole paragraph.
+    pub english: Vec<String>,
+    pub aligned: bool,
+}
+
+/// Why a paragraph could not be translated.
+#[derive(Debug, thiserror::Error)]
+pub enum LlmTranslateError {
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+}
+
+pub struct LlmTranslator {
+    model: SharedChat,
+    prompts: Prompts,
+    sampling: crate::chat::Sampling,
+    identity: String,
+    settings: serde_json::Value,
+}
+
+impl LlmTranslator {
+    pub fn new(model: SharedChat, prompts: Prompts, sampling: crate::chat::Sampling) -> Self {
+        let identity = model.borrow().identity().to_string();
+        let settings = serde_json::json!({
+            "engine": "llm",
+            "model": identity,
+            "prompt": prompts.hash(TRANSLATE),
+            "temperature": sampling.temperature,
+            "seed": sampling.seed,
+            "max_unit_tokens": MAX_UNIT_TOKENS,
+        });
+        Self {
+            model,
+            prompts,
+            sampling,
+            identity,
+            settings,
+        }
+    }
+
+    /// The chat model's identity, for cache keys.
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// Every setting that can change a translation (model, prompt and
+    /// examples hash, sampling), for cache keys and outputs.
+    pub fn settings_json(&self) -> serde_json::Value {
+        self.settings.clone()
+    }
+
+    pub fn token_count(&self, text: &str) -> usize {
+        self.model.borrow().count_tokens(text)
+    }
+
+    /// Longest sentence, in tokens, before it is split (as for NMT models).
+    pub fn max_source_tokens(&self) -> usize {
+        MAX_UNIT_TOKENS
+    }
+
+    /// Runs of consecutive sentences of `sentences`, each within
+    /// [`MAX_UNIT_TOKENS`] (a longer sentence alone is one run).
+    pub fn units(&self, sentences: Vec<String>) -> Vec<Vec<String>> {
+        let mut units: Vec<Vec<String>> = Vec::new();
+        let mut current_tokens = 0;
+        for sentence in sentences {
+            let tokens = self.token_count(&sentence);
+            match units.last_mut() {
+                Some(unit) if current_tokens + tokens <= MAX_UNIT_TOKENS => {
+                    unit.push(sentence);
+                    current_tokens += tokens;
+                }
+                _ => {
+                    units.push(vec![sentence]);
+                    current_tokens = tokens;
+                }
+            }
+        }
+        units
+    }
+
+    /// The English of one paragraph given as its sentences.
+    pub fn translate(
+        &self,
+        sentences: &[String],
+    ) -> Result<ParagraphTranslation, LlmTranslateError> {
+        let paragraph = sentences.join(" ");
+        let prompt = self.prompts.render(
+            TRANSLATE,
+            &serde_json::json!({
+                "text": paragraph,
+                "examples": self.prompts.translate_examples(),
+            }),
+        )?;
+        let mut model = self.model.borrow_mut();
+        let sampling = crate::chat::Sampling {
+            max_new_tokens: model.count_tokens(&paragraph) + ANSWER_MARGIN_TOKENS,
+            ..self.sampling
+        };
+        let answer = model.chat(&[ChatMessage::user(prompt)], &sampling)?;
+        Ok(align(sentences.len(), &clean_answer(&answer)))
+    }
+}
+
+/// The translation without what models like to wrap it in: a repeated
+/// `English:` label, surrounding quotes, line breaks.
+fn clean_answer(answer: &str) -> String {
+    let text = strip_wrappers(answer, &["English:"]);
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn align(source_sentences: usize, english: &str) -> ParagraphTranslation {
+    let sentences = text::split_sentences(english);
+    if source_sentences > 1 && sentences.len() == source_sentences {
+        ParagraphTranslation {
+            english: sentences,
+            aligned: true,
+        }
+    } else {
+        ParagraphTranslation {
+            english: vec![english.to_string()],
+            aligned: source_sentences == 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::{self, ChatModel, Sampling};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// Answers with a fixed text and keeps the prompts it was given.
+    struct Scripted {
+        answer: String,
+        prompts: Rc<RefCell<Vec<String>>>,
+    }
+
+    impl ChatModel for Scripted {
+        fn identity(&self) -> &str {
+            "test:scripted"
+        }
+        fn context_length(&self) -> usize {
+            4096
+        }
+        fn count_tokens(&self, text: &str) -> usize {
+            text.split_whitespace().count()
+        }
+        fn chat(&mut self, messages: &[ChatMessage], _: &Sampling) -> Result<String, ChatError> {
+            self.prompts.borrow_mut().push(messages[0].content.clone());
+            Ok(self.answer.clone())
+        }
+    }
+
+    fn translator(answer: &str) -> (LlmTranslator, Rc<RefCell<Vec<String>>>) {
+        let prompts = Rc::new(RefCell::new(Vec::new()));
+        let model = chat::shared(Scripted {
+            answer: answer.to_string(),
+            prompts: prompts.clone(),
+        });
+        let translator =
+            LlmTranslator::new(model, Prompts::load(None).unwrap(), Sampling::default());
+        (translator, prompts)
+    }
+
+    fn sentences() -> Vec<String> {
+        vec!["ঢাকায় বৃষ্টি হয়েছে।".to_string(), "রাস্তায় পানি জমেছে।".to_string()]
+    }
+
+    #[test]
+    fn the_prompt_holds_the_examples_and_the_whole_paragraph() {
+        let (translator, prompts) = translator("It rained in Dhaka. Water logged the roads.");
+        translator.translate(&sentences()).unwrap();
+        let prompt = &prompts.borrow()[0];
+        let examples = Prompts::load(None).unwrap();
+        assert!(prompt.contains(&examples.translate_examples()[0].en));
+        assert!(prompt.contains("ঢাকায় বৃষ্টি হয়েছে। রাস্তায় পানি জমেছে।"));
+    }
+
+    #[test]
+    fn as_many_english_sentences_as_bengali_ones_are_aligned_one_to_one() {
+        let (translator, _) = translator("English: It rained in Dhaka.\nWater logged the roads.");
+        let translation = translator.translate(&sentences()).unwrap();
+        assert!(translation.aligned);
+        assert_eq!(
+            translation.english,
+            ["It rained in Dhaka.", "Water logged the roads."]
+        );
+    }
+
+    #[test]
+    fn a_different_sentence_count_keeps_the_paragraph_whole() {
+        let (translator, _) = translator("It rained in Dhaka and water logged the roads.");
+        let translation = translator.translate(&sentences()).unwrap();
+        assert!(!translation.aligned);
+        assert_eq!(
+            translation.english,
+            ["It rained in Dhaka and water logged the roads."]
+        );
+    }
+
+    #[test]
+    fn long_paragraphs_are_cut_into_runs_of_whole_sentences() {
+        let (translator, _) = translator("");
+        let sentence = |n: usize| vec!["শব্দ"; n].join(" ");
+        let units = translator.units(vec![
+            sentence(200),
+            sentence(150),
+            sentence(100),
+            sentence(500),
+            sentence(10),
+        ]);
+        let sizes: Vec<Vec<usize>> = units
+            .iter()
+            .map(|unit| unit.iter().map(|s| translator.token_count(s)).collect())
+            .collect();
+        assert_eq!(sizes, vec![vec![200, 150], vec![100], vec![500], vec![10]]);
+    }
+
+    #[test]
+    fn settings_change_with_the_prompt_and_the_model() {
+        let (first, _) = translator("x");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("translate-examples.jsonl"),
+            "{\"bn\": \"এক\", \"en\": \"One\"}\n",
+        )
+        .unwrap();
+        let edited = LlmTranslator::new(
+            chat::shared(Scripted {
+                answer: String::new(),
+                prompts: Rc::default(),
+            }),
+            Prompts::load(Some(dir.path())).unwrap(),
+            Sampling::default(),
+        );
+        assert_ne!(first.settings_json(), edited.settings_json());
+        assert_eq!(first.identity(), "test:scripted");
+    }
+}

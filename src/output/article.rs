@@ -1,0 +1,75 @@
+//! What anubad writes about one article: the data model behind `<id>.json`,
+//! read back on a re-run, and rendered as Markdown and HTML.
+
+use serde::{Deserialize, Serialize};
+
+/// A text in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bilingual {
+    pub bn: String,
+    pub en: String,
+}
+
+/// One source sentence and its translation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentencePair {
+    pub bn: String,
+    pub en: String,
+}
+
+/// The English summary and how it was made (e.g. `"model"`, `"extractive"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub text: String,
+    pub method: String,
+    /// A headline the chat model wrote from the summary, when it wrote one
+    /// that keeps to the translation; it heads the story in the digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline: Option<String>,
+}
+
+/// The translation model, as recorded in the outputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub revision: Option<String>,
+    pub licence: Option<String>,
+}
+
+/// Where the time went and how much the cache saved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timings {
+    pub translate_ms: u64,
+    pub total_ms: u64,
+    pub cached_segments: usize,
+    pub translated_segments: usize,
+}
+
+/// Everything written for one article; `<id>.json` is this, serialized.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArticleOutput {
+    pub id: String,
+    /// Input path, `"stdin"`, or `"file.jsonl#line"`.
+    pub input: String,
+    pub title: Bilingual,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byline: Option<String>,
+    pub paragraphs: Vec<Vec<SentencePair>>,
+    pub summary: Summary,
+    pub model: ModelInfo,
+    /// The generation settings used.
+    pub generation: serde_json::Value,
+    pub warnings: Vec<String>,
+    pub timings: Timings,
+    /// Hash of inputs, settings and model identity: an equal fingerprint
+    /// means the outputs would not change.
+    pub fingerprint: String,
+}

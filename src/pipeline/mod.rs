@@ -1,0 +1,394 @@
+//! Article → normalized → segmented → translated → summarized → written.
+//!
+//! Segments from many articles are pooled, looked up in the cache, and the
+//! misses translated in batches of similar length (an NMT model) or a
+//! paragraph at a time (a chat model, `--translator`); each batch is stored
+//! in the cache as soon as it finishes, so an interrupted run loses at most
+//! one batch. Articles whose inputs and settings did not change since the last
+//! run keep their files untouched.
+
+mod assemble;
+mod segments;
+mod summaries;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::cache::Cache;
+use crate::ingest::{Article, InputError};
+use crate::llm::summarizer::Summarizer;
+use crate::llm::summary::{ArticleText, METHOD_LLM};
+use crate::output::{self, ArticleOutput, IdAllocator, ModelInfo, OutputError, Summary, Timings};
+use crate::text;
+
+use crate::pipeline::assemble::{assemble, english, prepare, Prepared};
+use crate::pipeline::summaries::digest_intro;
+pub use segments::{Engine, EngineError, SegmentTranslator, Translated, Translations};
+
+/// The model a run uses and how outputs name it.
+pub struct ModelContext<'a> {
+    pub engine: Engine<'a>,
+    pub info: ModelInfo,
+    /// Stable identity for cache keys: repo@revision or a content hash.
+    pub identity: String,
+    /// Writes summaries with a chat model; without one the summary is
+    /// extractive (sentences picked from the translation), labelled so.
+    pub summarizer: Option<&'a Summarizer>,
+}
+
+/// What the pipeline reports while it works; the binary draws progress from it.
+#[derive(Debug)]
+pub enum Event<'a> {
+    Started {
+        articles: usize,
+    },
+    /// Segments of the current group of articles, and how many the cache had.
+    Window {
+        segments: usize,
+        cached: usize,
+    },
+    Batch {
+        sentences: usize,
+        tokens: usize,
+    },
+    ArticleDone {
+        id: &'a str,
+        unchanged: bool,
+    },
+    ArticleFailed {
+        error: &'a str,
+    },
+    CacheDisabled {
+        reason: String,
+    },
+    /// Something the user should know that fails no article.
+    Warning {
+        message: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Translate(#[from] EngineError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct RunReport {
+    pub ok: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub segments: usize,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    pub generated_tokens: usize,
+    /// Warnings written into the articles (numbers lost in translation,
+    /// pages without story text, unfaithful summaries).
+    pub warnings: usize,
+    /// LLM summaries whose numbers or names are not in the translation.
+    pub unfaithful_summaries: usize,
+    pub elapsed: Duration,
+}
+
+/// "error: cause: deeper cause", for one-line warnings.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+pub struct RunOptions {
+    pub out_dir: PathBuf,
+    pub batch_size: usize,
+}
+
+/// Segments pooled before translating, so batches can be formed by length
+/// across articles while outputs still appear steadily.
+const WINDOW_SEGMENTS: usize = 512;
+
+/// Translates every article, writes its files and the digest.
+pub fn run(
+    inputs: Vec<Result<Article, InputError>>,
+    model: &ModelContext,
+    cache: Option<&Cache>,
+    options: &RunOptions,
+    observe: &mut dyn FnMut(Event),
+) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    observe(Event::Started {
+        articles: inputs.len(),
+    });
+    let mut run = Run {
+        model,
+        options,
+        segments: SegmentTranslator::new(model, cache, options.batch_size),
+        report: RunReport::default(),
+        written: Vec::new(),
+        failed: Vec::new(),
+        observe,
+    };
+    // An article's outputs change with the translation settings and, when
+    // there is one, the summarizer's (model, prompt hashes, sampling).
+    let settings = match model.summarizer {
+        Some(summarizer) => format!("{}\n{}", run.segments.settings(), summarizer.settings()),
+        None => run.segments.settings().to_string(),
+    };
+    let mut ids = IdAllocator::new();
+    let mut window: Vec<Prepared> = Vec::new();
+    let mut window_segments = 0;
+    for input in inputs {
+        let article = match input {
+            Ok(article) => article,
+            Err(error) => {
+                run.fail(error.input().to_string(), error.to_string());
+                continue;
+            }
+        };
+        let id = ids.allocate(&article.raw_id);
+        let prepared = prepare(article, id, model, &settings);
+        if prepared.title.is_empty() && prepared.paragraphs.is_empty() {
+            let message = format!(
+                "{}: no story text found ({} lines of site furniture dropped)",
+                prepared.article.input,
+                prepared.story.dropped.len()
+            );
+            run.fail(prepared.article.input.clone(), message);
+        } else if !run.reuse_unchanged(&prepared) {
+            window_segments += prepared.segments().count();
+            window.push(prepared);
+            if window_segments >= WINDOW_SEGMENTS {
+                run.flush(std::mem::take(&mut window))?;
+                window_segments = 0;
+            }
+        }
+    }
+    run.flush(window)?;
+    let Run {
+        mut report,
+        segments,
+        written,
+        failed,
+        ..
+    } = run;
+    report.failed = failed.len();
+    report.cache_hits = segments.hits;
+    report.cache_misses = segments.misses;
+    report.generated_tokens = segments.generated_tokens;
+    let intro = match model.summarizer {
+        Some(summarizer) => digest_intro(summarizer, &written, cache, observe),
+        None => None,
+    };
+    output::write_digest(&options.out_dir, &written, &failed, intro.as_deref())?;
+    if let Some(cache) = cache {
+        // The counts are informational; a failure to store them is not worth
+        // failing a finished run for.
+        let _ = cache.record_run(report.cache_hits, report.cache_misses);
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// The state of one `run`: what was written, what failed, the counts.
+struct Run<'a, 'o> {
+    model: &'a ModelContext<'a>,
+    options: &'a RunOptions,
+    segments: SegmentTranslator<'a>,
+    report: RunReport,
+    written: Vec<ArticleOutput>,
+    failed: Vec<(String, String)>,
+    observe: &'o mut dyn FnMut(Event),
+}
+
+impl Run<'_, '_> {
+    fn fail(&mut self, input: String, message: String) {
+        (self.observe)(Event::ArticleFailed { error: &message });
+        self.failed.push((input, message));
+    }
+
+    /// Keeps the previous output when its fingerprint matches; true if it did.
+    fn reuse_unchanged(&mut self, prepared: &Prepared) -> bool {
+        let out_dir = &self.options.out_dir;
+        if output::existing_fingerprint(out_dir, &prepared.id).as_deref()
+            != Some(prepared.fingerprint.as_str())
+        {
+            return false;
+        }
+        let Some(previous) = output::read_article(out_dir, &prepared.id) else {
+            return false;
+        };
+        (self.observe)(Event::ArticleDone {
+            id: &previous.id,
+            unchanged: true,
+        });
+        self.report.unchanged += 1;
+        self.report.warnings += previous.warnings.len();
+        self.report.segments += prepared.segments().count();
+        // Served from the up-to-date output instead of a lookup: no model
+        // call, so it counts as a hit.
+        let distinct: HashSet<&String> = prepared.segments().collect();
+        self.segments.hits += distinct.len() as u64;
+        self.written.push(previous);
+        true
+    }
+
+    /// Replaces the extractive summary by the chat model's. A model that
+    /// fails leaves the extractive one, with a warning saying why.
+    fn summarize(&mut self, summarizer: &Summarizer, article: &mut ArticleOutput) {
+        let text = ArticleText {
+            title: article.title.en.clone(),
+            paragraphs: article
+                .paragraphs
+                .iter()
+                .map(|p| {
+                    p.iter()
+                        .map(|s| s.en.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect(),
+        };
+        match summarizer.summarize(&text, self.segments.cache) {
+            Ok((record, _cached)) => {
+                if !record.unsupported.is_empty() {
+                    self.report.unfaithful_summaries += 1;
+                    article.warnings.push(format!(
+                        "summary mentions terms not found in the translation: {}",
+                        record.unsupported.join(", ")
+                    ));
+                }
+                let headline = match summarizer.headline(&text, &record.text, self.segments.cache) {
+                    Ok(headline) => headline,
+                    Err(e) => {
+                        article.warnings.push(format!(
+                            "no LLM headline ({}); the translated title heads the story",
+                            with_causes(&e)
+                        ));
+                        None
+                    }
+                };
+                article.summary = Summary {
+                    text: record.text,
+                    method: METHOD_LLM.to_string(),
+                    headline,
+                };
+                if let (Some(generation), Ok(settings)) = (
+                    article.generation.as_object_mut(),
+                    serde_json::from_str::<serde_json::Value>(summarizer.settings()),
+                ) {
+                    generation.insert("summarizer".into(), settings);
+                }
+            }
+            Err(e) => article.warnings.push(format!(
+                "no LLM summary ({}); the summary is extractive",
+                with_causes(&e)
+            )),
+        }
+    }
+
+    /// Translates the pooled articles together and writes each one.
+    fn flush(&mut self, window: Vec<Prepared>) -> Result<(), RunError> {
+        if window.is_empty() {
+            return Ok(());
+        }
+        let units: Vec<&[String]> = window
+            .iter()
+            .flat_map(|p| {
+                std::iter::once(p.title_segments.as_slice())
+                    .chain(p.paragraphs.iter().map(Vec::as_slice))
+            })
+            .collect();
+        let misses_before = self.segments.misses;
+        let started = Instant::now();
+        let translations = self.segments.translate_units(&units, &mut *self.observe)?;
+        let translate_ms = started.elapsed().as_millis() as u64;
+        let window_misses = (self.segments.misses - misses_before).max(1);
+        for prepared in window {
+            let article_started = Instant::now();
+            let count = prepared.segments().count();
+            let distinct: HashSet<&String> = prepared.segments().collect();
+            let cached = distinct.iter().filter(|s| translations.cached(s)).count();
+            let translated = distinct.len() - cached;
+            let timings = Timings {
+                // The window's model time, shared out by the segments each
+                // article sent.
+                translate_ms: translate_ms * translated as u64 / window_misses,
+                total_ms: 0,
+                cached_segments: cached,
+                translated_segments: translated,
+            };
+            let input = prepared.article.input.clone();
+            let mut article = assemble(prepared, &translations, self.model, timings);
+            if let Some(summarizer) = self.model.summarizer {
+                self.summarize(summarizer, &mut article);
+            }
+            article.timings.total_ms =
+                article.timings.translate_ms + article_started.elapsed().as_millis() as u64;
+            self.report.segments += count;
+            self.report.warnings += article.warnings.len();
+            match output::write_article(&self.options.out_dir, &article) {
+                Ok(()) => {
+                    (self.observe)(Event::ArticleDone {
+                        id: &article.id,
+                        unchanged: false,
+                    });
+                    self.report.ok += 1;
+                    self.written.push(article);
+                }
+                Err(e) => self.fail(input.clone(), format!("{input}: {e}")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `anubad translate`: one output line per input line. With `whole_lines`
+/// a line is split only where it exceeds the model's input limit (an NMT
+/// model then gets each piece as one segment).
+pub fn translate_lines(
+    lines: &[String],
+    whole_lines: bool,
+    segments: &mut SegmentTranslator,
+    observe: &mut dyn FnMut(Event),
+) -> Result<Vec<String>, EngineError> {
+    let engine = segments.model.engine;
+    let count = |s: &str| engine.token_count(s);
+    let split: Vec<Vec<Vec<String>>> = lines
+        .iter()
+        .map(|line| {
+            let line = text::normalize(line);
+            let line = line.trim();
+            if line.is_empty() {
+                Vec::new()
+            } else if whole_lines {
+                text::split_long(line, engine.max_source_tokens(), &count)
+                    .into_iter()
+                    .map(|piece| vec![piece])
+                    .collect()
+            } else {
+                engine.paragraph_units(line)
+            }
+        })
+        .collect();
+    let units: Vec<&[String]> = split.iter().flatten().map(Vec::as_slice).collect();
+    let translations = segments.translate_units(&units, observe)?;
+    Ok(split
+        .iter()
+        .map(|line_units| {
+            line_units
+                .iter()
+                .map(|unit| english(&translations, unit))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests;

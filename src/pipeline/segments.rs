@@ -1,0 +1,356 @@
+//! Segments to English through the cache: looked up first, the misses
+//! translated in batches of similar length (an NMT model) or a paragraph at
+//! a time (a chat model), and each batch stored as soon as it finishes.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::cache::{Cache, CacheKey};
+use crate::llm::translate::{LlmTranslateError, LlmTranslator, ParagraphTranslation};
+use crate::nmt::translator::{Translator, TranslatorError};
+use crate::output::SentencePair;
+use crate::text;
+
+use crate::pipeline::{with_causes, Event, ModelContext};
+
+/// What translates: an NMT model sentence by sentence, or a chat model a
+/// paragraph at a time.
+#[derive(Clone, Copy)]
+pub enum Engine<'a> {
+    Nmt(&'a Translator),
+    Llm(&'a LlmTranslator),
+}
+
+impl Engine<'_> {
+    /// Every setting that can change a translation, as written into each
+    /// article's `generation` and hashed into cache keys.
+    pub fn settings_json(&self) -> serde_json::Value {
+        match self {
+            Engine::Nmt(translator) => translator.settings_json(),
+            Engine::Llm(translator) => translator.settings_json(),
+        }
+    }
+
+    pub(crate) fn token_count(&self, text: &str) -> usize {
+        match self {
+            Engine::Nmt(translator) => translator.token_count(text),
+            Engine::Llm(translator) => translator.token_count(text),
+        }
+    }
+
+    pub(crate) fn max_source_tokens(&self) -> usize {
+        match self {
+            Engine::Nmt(translator) => translator.max_source_tokens(),
+            Engine::Llm(translator) => translator.max_source_tokens(),
+        }
+    }
+
+    /// The units one paragraph is translated in: its sentences, split where
+    /// longer than the model takes; a chat model gets them in runs.
+    pub(crate) fn paragraph_units(&self, paragraph: &str) -> Vec<Vec<String>> {
+        let count = |s: &str| self.token_count(s);
+        let sentences: Vec<String> = text::split_sentences(paragraph)
+            .iter()
+            .flat_map(|sentence| text::split_long(sentence, self.max_source_tokens(), &count))
+            .collect();
+        match self {
+            _ if sentences.is_empty() => Vec::new(),
+            Engine::Nmt(_) => vec![sentences],
+            Engine::Llm(translator) => translator.units(sentences),
+        }
+    }
+}
+
+/// Why translating failed: the model, not the input. Boxed: a model error
+/// is rare and large; the common result stays small.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Nmt(Box<TranslatorError>),
+    #[error("the chat model could not translate")]
+    Llm(#[source] Box<LlmTranslateError>),
+}
+
+impl From<TranslatorError> for EngineError {
+    fn from(error: TranslatorError) -> Self {
+        EngineError::Nmt(Box::new(error))
+    }
+}
+
+impl From<LlmTranslateError> for EngineError {
+    fn from(error: LlmTranslateError) -> Self {
+        EngineError::Llm(Box::new(error))
+    }
+}
+
+/// A segment's English and whether the cache supplied it.
+#[derive(Debug, Clone)]
+pub struct Translated {
+    pub english: String,
+    pub cached: bool,
+}
+
+/// The English of a window's units: per sentence, and per unit where a chat
+/// model's answer could not be split back into its sentences.
+#[derive(Debug, Default)]
+pub struct Translations {
+    sentences: HashMap<String, Translated>,
+    /// Keyed by [`unit_key`].
+    units: HashMap<String, Translated>,
+    /// Sentences of the cached entries of `units`.
+    cached_in_units: HashSet<String>,
+}
+
+impl Translations {
+    /// The aligned pairs of `unit`: one per sentence, or one for the whole
+    /// unit when the model's answer did not split into its sentences.
+    pub fn pairs(&self, unit: &[String]) -> Vec<SentencePair> {
+        match self.units.get(&unit_key(unit)) {
+            Some(whole) if unit.len() > 1 => vec![SentencePair {
+                bn: unit.join(" "),
+                en: whole.english.clone(),
+            }],
+            _ => unit
+                .iter()
+                .map(|s| SentencePair {
+                    bn: s.clone(),
+                    en: self
+                        .sentences
+                        .get(s)
+                        .map(|t| t.english.clone())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether the cache supplied `segment`'s English.
+    pub(crate) fn cached(&self, segment: &str) -> bool {
+        self.sentences.get(segment).is_some_and(|t| t.cached)
+            || self.cached_in_units.contains(segment)
+    }
+}
+
+/// A unit's sentences as one text: the chat model's cache key and the key
+/// of its unaligned answers.
+fn unit_key(unit: &[String]) -> String {
+    unit.join("\n")
+}
+
+/// Translates segments through the cache; shared by `run` and `translate`.
+pub struct SegmentTranslator<'a> {
+    pub(crate) model: &'a ModelContext<'a>,
+    pub(crate) cache: Option<&'a Cache>,
+    batch_size: usize,
+    settings: String,
+    pub hits: u64,
+    pub misses: u64,
+    pub generated_tokens: usize,
+}
+
+impl<'a> SegmentTranslator<'a> {
+    pub fn new(model: &'a ModelContext<'a>, cache: Option<&'a Cache>, batch_size: usize) -> Self {
+        let settings = model.engine.settings_json().to_string();
+        Self {
+            model,
+            cache,
+            batch_size: batch_size.max(1),
+            settings,
+            hits: 0,
+            misses: 0,
+            generated_tokens: 0,
+        }
+    }
+
+    pub fn settings(&self) -> &str {
+        &self.settings
+    }
+
+    fn key(&self, segment: &str) -> CacheKey {
+        CacheKey::new(&self.model.identity, &self.settings, segment)
+    }
+
+    fn disable_cache(&mut self, error: &dyn std::error::Error, observe: &mut dyn FnMut(Event)) {
+        self.cache = None;
+        observe(Event::CacheDisabled {
+            reason: with_causes(error),
+        });
+    }
+
+    /// English for every unit: an NMT model translates the distinct
+    /// sentences in batches, a chat model each distinct unit.
+    pub fn translate_units(
+        &mut self,
+        units: &[&[String]],
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<Translations, EngineError> {
+        match self.model.engine {
+            Engine::Nmt(translator) => {
+                let segments: Vec<String> = units.iter().flat_map(|u| u.iter().cloned()).collect();
+                Ok(Translations {
+                    sentences: self.translate_all(translator, &segments, observe)?,
+                    ..Translations::default()
+                })
+            }
+            Engine::Llm(translator) => self.translate_with_llm(translator, units, observe),
+        }
+    }
+
+    fn translate_with_llm(
+        &mut self,
+        translator: &LlmTranslator,
+        units: &[&[String]],
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<Translations, EngineError> {
+        let mut seen = HashSet::new();
+        let unique: Vec<&[String]> = units
+            .iter()
+            .copied()
+            .filter(|u| !u.is_empty() && seen.insert(unit_key(u)))
+            .collect();
+        let keys: Vec<CacheKey> = unique.iter().map(|u| self.key(&unit_key(u))).collect();
+        let mut found: Vec<Option<ParagraphTranslation>> = vec![None; unique.len()];
+        if let Some(cache) = self.cache {
+            match cache.get_many(&keys) {
+                Ok(hits) => {
+                    for (slot, hit) in found.iter_mut().zip(hits) {
+                        *slot = hit.and_then(|json| serde_json::from_str(&json).ok());
+                    }
+                }
+                Err(e) => self.disable_cache(&e, observe),
+            }
+        }
+        let cached = found.iter().filter(|f| f.is_some()).count();
+        self.hits += cached as u64;
+        self.misses += (unique.len() - cached) as u64;
+        // Progress counts sentences, as for NMT models.
+        observe(Event::Window {
+            segments: unique.iter().map(|u| u.len()).sum(),
+            cached: unique
+                .iter()
+                .zip(&found)
+                .filter(|(_, f)| f.is_some())
+                .map(|(u, _)| u.len())
+                .sum(),
+        });
+        let mut translations = Translations::default();
+        for ((unit, key), found) in unique.iter().zip(keys).zip(found) {
+            let (translation, cached) = match found {
+                Some(translation) => (translation, true),
+                None => {
+                    let translation = translator.translate(unit)?;
+                    let tokens: usize = translation
+                        .english
+                        .iter()
+                        .map(|e| translator.token_count(e))
+                        .sum();
+                    self.generated_tokens += tokens;
+                    if let (Some(cache), Ok(json)) =
+                        (self.cache, serde_json::to_string(&translation))
+                    {
+                        if let Err(e) = cache.put_many(translator.identity(), &[(key, json)]) {
+                            self.disable_cache(&e, observe);
+                        }
+                    }
+                    observe(Event::Batch {
+                        sentences: unit.len(),
+                        tokens,
+                    });
+                    (translation, false)
+                }
+            };
+            if translation.aligned && translation.english.len() == unit.len() {
+                for (segment, english) in unit.iter().zip(translation.english) {
+                    translations
+                        .sentences
+                        .insert(segment.clone(), Translated { english, cached });
+                }
+            } else {
+                let english = translation.english.join(" ");
+                if cached {
+                    translations.cached_in_units.extend(unit.iter().cloned());
+                }
+                translations
+                    .units
+                    .insert(unit_key(unit), Translated { english, cached });
+            }
+        }
+        Ok(translations)
+    }
+
+    /// English for every distinct non-empty segment of `segments`.
+    fn translate_all(
+        &mut self,
+        translator: &Translator,
+        segments: &[String],
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<HashMap<String, Translated>, TranslatorError> {
+        let mut seen = HashSet::new();
+        let unique: Vec<&String> = segments
+            .iter()
+            .filter(|s| !s.trim().is_empty() && seen.insert(s.as_str()))
+            .collect();
+        let mut done = HashMap::with_capacity(unique.len());
+        let mut missing: Vec<&String> = unique.clone();
+        if let Some(cache) = self.cache {
+            let keys: Vec<CacheKey> = unique.iter().map(|s| self.key(s)).collect();
+            match cache.get_many(&keys) {
+                Ok(found) => {
+                    missing.clear();
+                    for (segment, hit) in unique.iter().zip(found) {
+                        match hit {
+                            Some(english) => {
+                                let cached = Translated {
+                                    english,
+                                    cached: true,
+                                };
+                                done.insert((*segment).clone(), cached);
+                            }
+                            None => missing.push(segment),
+                        }
+                    }
+                }
+                Err(e) => self.disable_cache(&e, observe),
+            }
+        }
+        self.hits += done.len() as u64;
+        self.misses += missing.len() as u64;
+        observe(Event::Window {
+            segments: unique.len(),
+            cached: done.len(),
+        });
+        let mut encoded: Vec<(&String, Vec<u32>)> = missing
+            .into_iter()
+            .map(|s| Ok((s, translator.encode(s)?)))
+            .collect::<Result<_, TranslatorError>>()?;
+        // Longest first: similar lengths share a batch, so little is padding.
+        encoded.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(b.0)));
+        for batch in encoded.chunks(self.batch_size) {
+            let ids: Vec<Vec<u32>> = batch.iter().map(|(_, ids)| ids.clone()).collect();
+            let outputs = translator.translate_encoded(&ids)?;
+            let tokens: usize = outputs.iter().map(|(_, n)| n).sum();
+            self.generated_tokens += tokens;
+            let entries: Vec<(CacheKey, String)> = batch
+                .iter()
+                .zip(&outputs)
+                .map(|((segment, _), (english, _))| (self.key(segment), english.clone()))
+                .collect();
+            if let Some(cache) = self.cache {
+                if let Err(e) = cache.put_many(&self.model.identity, &entries) {
+                    self.disable_cache(&e, observe);
+                }
+            }
+            for ((segment, _), (english, _)) in batch.iter().zip(outputs) {
+                let fresh = Translated {
+                    english,
+                    cached: false,
+                };
+                done.insert((*segment).clone(), fresh);
+            }
+            observe(Event::Batch {
+                sentences: batch.len(),
+                tokens,
+            });
+        }
+        Ok(done)
+    }
+}
