@@ -1120,3 +1120,70 @@ fn chat_and_translation_presets_go_to_their_own_flags() {
         stderr(&output)
     );
 }
+
+/// Whether `text` is exactly `count` of `sentences` joined by spaces, as an
+/// extractive summary is.
+fn made_of_sentences(text: &str, sentences: &[String], count: usize) -> bool {
+    if count == 0 {
+        return text.is_empty();
+    }
+    sentences.iter().any(|sentence| {
+        text.strip_prefix(sentence.as_str())
+            .is_some_and(|rest| match rest.strip_prefix(' ') {
+                Some(rest) => made_of_sentences(rest, sentences, count - 1),
+                None => rest.is_empty() && count == 1,
+            })
+    })
+}
+
+/// `--summary-sentences` sets the length of the extractive summary (the
+/// one written without `--summarizer`), and a re-run with another length
+/// rewrites the summaries of an output directory that is otherwise up to
+/// date.
+#[test]
+fn summary_sentences_sets_the_extractive_summary_length() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let summaries_of = |length: usize| {
+        let flag = length.to_string();
+        let output = run_articles(
+            work.path(),
+            &[&articles_dir()],
+            &out,
+            &["--summary-sentences", &flag],
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        let mut long_enough = 0;
+        for entry in std::fs::read_dir(&out).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let article = read_json(&path);
+            let sentences: Vec<String> = article["paragraphs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|p| p.as_array().unwrap())
+                .map(|pair| pair["en"].as_str().unwrap().to_string())
+                .collect();
+            let summary = article["summary"]["text"].as_str().unwrap();
+            let expected = length.min(sentences.len());
+            assert!(
+                made_of_sentences(summary, &sentences, expected),
+                "{}: summary is not {expected} of its sentences: {summary}",
+                path.display()
+            );
+            if sentences.len() > 3 {
+                long_enough += 1;
+            }
+        }
+        assert!(
+            long_enough >= 2,
+            "the fixtures are too short to tell lengths apart"
+        );
+    };
+    summaries_of(3);
+    summaries_of(1);
+    summaries_of(2);
+}

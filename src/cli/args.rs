@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use anubad::bench::BenchModel;
 use anubad::models::weights::Quantization;
 use anubad::nmt::translator::{DeviceChoice, Precision};
+use anubad::text::extractive_summary::DEFAULT_SUMMARY_SENTENCES;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -135,7 +136,7 @@ pub struct SummaryArgs {
     #[arg(long, value_name = "NAME|DIR")]
     pub summarizer: Option<String>,
     /// Sentences in each summary, at most.
-    #[arg(long, default_value_t = 3, value_name = "N")]
+    #[arg(long, default_value_t = DEFAULT_SUMMARY_SENTENCES, value_name = "N")]
     pub summary_sentences: usize,
 }
 

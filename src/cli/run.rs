@@ -24,6 +24,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     let options = RunOptions {
         out_dir: args.out.clone(),
         batch_size: args.model.batch_size,
+        summary_sentences: args.summary.summary_sentences.max(1),
     };
     let report = pipeline::run(inputs, &model, loaded.cache.as_ref(), &options, &mut |e| {
         progress.observe(e)

@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::chat::prompts::{PromptError, Prompts, SUMMARIZE, SUMMARIZE_REDUCE, SUMMARIZE_STRICT};
 use crate::chat::{ChatError, ChatMessage, ChatModel, Sampling};
+use crate::text::extractive_summary::DEFAULT_SUMMARY_SENTENCES;
 use crate::text::numbers::check_numbers;
 use crate::text::{split_long, split_sentences};
 
@@ -66,7 +67,7 @@ pub struct SummaryOptions {
 impl Default for SummaryOptions {
     fn default() -> Self {
         Self {
-            sentences: 3,
+            sentences: DEFAULT_SUMMARY_SENTENCES,
             sampling: Sampling::default(),
         }
     }

@@ -14,9 +14,6 @@ use crate::text::numbers::check_numbers;
 use crate::pipeline::segments::Translations;
 use crate::pipeline::ModelContext;
 
-/// Sentences in an extractive summary.
-const SUMMARY_SENTENCES: usize = 3;
-
 /// An article ready to translate.
 pub(crate) struct Prepared {
     pub(crate) article: Article,
@@ -109,6 +106,7 @@ pub(crate) fn assemble(
     prepared: Prepared,
     translations: &Translations,
     model: &ModelContext,
+    summary_sentences: usize,
     timings: Timings,
 ) -> ArticleOutput {
     let title_en = english(translations, &prepared.title_segments);
@@ -138,7 +136,7 @@ pub(crate) fn assemble(
     let summary = if sentences.is_empty() {
         title_en.clone()
     } else {
-        extractive_summary(&sentences, SUMMARY_SENTENCES)
+        extractive_summary(&sentences, summary_sentences)
             .into_iter()
             .map(|i| sentences[i].clone())
             .collect::<Vec<_>>()

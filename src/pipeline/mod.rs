@@ -20,6 +20,7 @@ use crate::llm::summarizer::Summarizer;
 use crate::llm::summary::{ArticleText, METHOD_LLM};
 use crate::output::{self, ArticleOutput, IdAllocator, ModelInfo, OutputError, Summary, Timings};
 use crate::text;
+use crate::text::extractive_summary::DEFAULT_SUMMARY_SENTENCES;
 
 use crate::pipeline::assemble::{assemble, english, prepare, Prepared};
 use crate::pipeline::summaries::digest_intro;
@@ -107,6 +108,9 @@ pub fn with_causes(error: &dyn std::error::Error) -> String {
 pub struct RunOptions {
     pub out_dir: PathBuf,
     pub batch_size: usize,
+    /// Sentences in each extractive summary, at most (the chat model's
+    /// summaries take theirs from its own options).
+    pub summary_sentences: usize,
 }
 
 /// Segments pooled before translating, so batches can be formed by length
@@ -136,9 +140,19 @@ pub fn run(
     };
     // An article's outputs change with the translation settings and, when
     // there is one, the summarizer's (model, prompt hashes, sampling).
+    // The extractive summary's length joins them when it is not the
+    // default: outputs written before the length could be chosen used the
+    // default and stay up to date.
     let settings = match model.summarizer {
         Some(summarizer) => format!("{}\n{}", run.segments.settings(), summarizer.settings()),
-        None => run.segments.settings().to_string(),
+        None if options.summary_sentences == DEFAULT_SUMMARY_SENTENCES => {
+            run.segments.settings().to_string()
+        }
+        None => format!(
+            "{}\nextractive summary sentences {}",
+            run.segments.settings(),
+            options.summary_sentences
+        ),
     };
     let mut ids = IdAllocator::new();
     let mut window: Vec<Prepared> = Vec::new();
@@ -324,7 +338,13 @@ impl Run<'_, '_> {
                 translated_segments: translated,
             };
             let input = prepared.article.input.clone();
-            let mut article = assemble(prepared, &translations, self.model, timings);
+            let mut article = assemble(
+                prepared,
+                &translations,
+                self.model,
+                self.options.summary_sentences,
+                timings,
+            );
             if let Some(summarizer) = self.model.summarizer {
                 self.summarize(summarizer, &mut article);
             }

@@ -51,6 +51,7 @@ fn run_fixture_articles(out: &Path, cache: &Cache, summarizer: &Summarizer) -> R
     let options = RunOptions {
         out_dir: out.to_path_buf(),
         batch_size: 8,
+        summary_sentences: DEFAULT_SUMMARY_SENTENCES,
     };
     run(inputs, &model, Some(cache), &options, &mut |_| {}).unwrap()
 }
