@@ -28,7 +28,7 @@ from transformers import (
 
 
 def opus_mt():
-    """opus-mt-bn-en's dimensions, as `opus_mt_base_config` in src/bench.rs."""
+    """opus-mt-bn-en's dimensions, as `opus_mt_base_config` in src/bench/mod.rs."""
     config = MarianConfig(
         vocab_size=58101, d_model=512, encoder_layers=6, decoder_layers=6,
         encoder_attention_heads=8, decoder_attention_heads=8,
@@ -41,7 +41,7 @@ def opus_mt():
 
 def nllb_600m():
     """facebook/nllb-200-distilled-600M's dimensions, as `nllb_600m_config`
-    in src/bench.rs (embeddings tied to the output layer, as in the real one)."""
+    in src/bench/mod.rs (embeddings tied to the output layer, as in the real one)."""
     config = M2M100Config(
         vocab_size=256206, d_model=1024, encoder_layers=12, decoder_layers=12,
         encoder_attention_heads=16, decoder_attention_heads=16,
@@ -58,7 +58,7 @@ DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16}
 
 
 def sources(count, length, vocab, eos):
-    """The same xorshift sequence as `sources` in src/bench.rs: ids 3.. then
+    """The same xorshift sequence as `sources` in src/bench/mod.rs: ids 3.. then
     the end-of-sequence id, so no special token mid-sentence."""
     state = 0x9E3779B97F4A7C15
     mask = (1 << 64) - 1
@@ -76,7 +76,7 @@ def sources(count, length, vocab, eos):
 
 
 def peak_rss_mib():
-    # ru_maxrss is in KiB on Linux, like VmHWM that src/bench.rs reads.
+    # ru_maxrss is in KiB on Linux, like VmHWM that src/bench/mod.rs reads.
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

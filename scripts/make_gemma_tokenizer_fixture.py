@@ -6,7 +6,7 @@ Gemma GGUF files (ggml-org/gemma-3-*-GGUF) hold no tokenizer.json: the
 vocabulary is stored as `tokenizer.ggml.model = "llama"` plus tokens, scores
 and llama.cpp token types, and the merges must be recovered from it. This
 script records what transformers 5.x makes of such metadata, so that
-`tokenizer_from_gguf` in src/chat/decoder.rs can be tested without Python.
+`tokenizer_from_gguf` in src/tokenize/gguf.rs can be tested without Python.
 
 What it does
 ------------

@@ -2,7 +2,7 @@
 """Build tests/fixtures/bangla-normalizer/cases.json from the Python original.
 
 BanglaT5 expects its inputs to go through csebuetnlp's normalizer
-(github.com/csebuetnlp/normalizer, commit d405944). src/bangla_normalizer.rs
+(github.com/csebuetnlp/normalizer, commit d405944). src/tokenize/bangla_normalizer.rs
 ports `normalize(text)` with default arguments; this script records what the
 original returns on:
 - every line of /work/shared/articles (whole lines and their sentences), and

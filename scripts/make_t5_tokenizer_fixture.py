@@ -6,7 +6,7 @@ Hub repos of T5-family models (BanglaT5, MADLAD-400, mT5) ship
 sometimes without `tokenizer.json`. With no `tokenizer.json`, transformers
 5.x converts the SentencePiece model into a fast tokenizer inside
 `AutoTokenizer.from_pretrained(dir)`. This script records what that gives,
-so that src/t5_tokenizer.rs can be tested against it without Python.
+so that src/tokenize/t5.rs can be tested against it without Python.
 
 What it does
 ------------

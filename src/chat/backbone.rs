@@ -15,10 +15,10 @@ use candle_transformers::models::{
 use serde_json::Value as Json;
 
 use super::gemma3::{Gemma3, Gemma3Config, TensorNames};
+use super::BoxError;
 use crate::models::weights::Weights;
 use crate::models::WeightFiles;
 
-use crate::chat::decoder::BoxError;
 use crate::tokenize::gguf::metadata_uint;
 
 /// Most prompt tokens fed to the model in one forward pass. Attention over a

@@ -14,14 +14,13 @@ use candle_transformers::generation::LogitsProcessor;
 use serde_json::Value as Json;
 use tokenizers::Tokenizer;
 
+use super::BoxError;
 use super::{ChatError, ChatMessage, ChatModel, Sampling};
 use crate::models::{self, ChatLayout, WeightFiles};
 
 use crate::chat::backbone::{Backbone, PREFILL_CHUNK_TOKENS};
 use crate::chat::template::{chat_template_from_config, special_token_from_config, ChatTemplate};
 use crate::tokenize::gguf::{metadata_uint, tokenizer_from_gguf};
-
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Tokens that end an assistant turn in the chat formats we support; any of
 /// them present in the vocabulary stops generation, whatever the metadata says,

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use crate::models::weights::{Linear, Weights};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use super::BoxError;
 
 /// llama.cpp and transformers' default layout: five sliding-window layers,
 /// then a global one.

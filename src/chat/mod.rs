@@ -12,6 +12,11 @@ pub mod template;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+/// Errors from the libraries a chat model is built with (candle,
+/// tokenizers, minijinja), kept with their sources until they become a
+/// [`ChatError`].
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// One loaded chat model serving several jobs of a run (summaries and LLM
 /// translation may name the same model; it is loaded once). Jobs take turns:
 /// `chat` needs `&mut`.

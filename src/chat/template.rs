@@ -4,9 +4,8 @@
 
 use serde_json::Value as Json;
 
+use super::BoxError;
 use super::{ChatError, ChatMessage};
-
-use crate::chat::decoder::BoxError;
 
 /// A chat template compiled once, rendered per conversation.
 pub(crate) struct ChatTemplate {

@@ -4,9 +4,9 @@
 use crate::output::sources::display_source_name;
 
 use crate::output::article::ArticleOutput;
-use crate::output::markdown::{group_heading, single_line};
 use crate::output::view::{
-    article_date, digest_groups, english_title, is_extractive, known, INTRO_LABEL,
+    article_date, digest_groups, english_title, group_heading, is_extractive, known, single_line,
+    INTRO_LABEL,
 };
 
 /// Inline style sheet of `digest.html`: system fonts only, one readable

@@ -1,17 +1,10 @@
 //! `<id>.md` and `digest.md`.
 
-use crate::output::digest_groups::StoryGroup;
-
-use crate::output::article::{ArticleOutput, SentencePair};
+use crate::output::article::{ArticleOutput, ModelInfo, SentencePair};
+use crate::output::sources::display_source_name;
 use crate::output::view::{
-    date_and_source, digest_groups, english_title, is_extractive, known, model_line, INTRO_LABEL,
+    digest_groups, english_title, group_heading, is_extractive, known, single_line, INTRO_LABEL,
 };
-
-/// Collapses all whitespace, newlines included, to single spaces, so a text
-/// stays on its line or in its paragraph.
-pub(crate) fn single_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
 
 /// Escapes `text` so Markdown shows it literally as inline text at the start
 /// of a block (heading, paragraph, list item or link text).
@@ -228,12 +221,30 @@ pub(crate) fn render_digest(
     md
 }
 
-/// "2 stories: Kim Jong Un, North Korea, Russia".
-pub(crate) fn group_heading(group: &StoryGroup) -> String {
-    let count = format!("{} stories", group.stories.len());
-    if group.shared_terms.is_empty() {
-        count
-    } else {
-        format!("{count}: {}", group.shared_terms.join(", "))
+/// "2024-05-01 · Prothom Alo", or `None` when neither is known.
+pub(crate) fn date_and_source(article: &ArticleOutput) -> Option<String> {
+    let date = match (known(&article.published), known(&article.updated)) {
+        (Some(published), _) => Some(published.to_string()),
+        (None, Some(updated)) => Some(format!("updated {updated}")),
+        (None, None) => None,
+    };
+    let source = known(&article.source).map(display_source_name);
+    let parts: Vec<String> = [date.as_deref(), source.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(escape_markdown)
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
+pub(crate) fn model_line(model: &ModelInfo) -> String {
+    let mut line = format!("Translated by {}", escape_markdown(&model.name));
+    if let Some(revision) = known(&model.revision) {
+        line.push_str(&format!(" (revision {})", escape_markdown(revision)));
     }
+    match known(&model.licence) {
+        Some(licence) => line.push_str(&format!(", licence: {}.", escape_markdown(licence))),
+        None => line.push_str(", licence unknown."),
+    }
+    line
 }

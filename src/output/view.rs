@@ -1,12 +1,10 @@
-//! What a reader sees of an article in every format: its English title, its
-//! date and source line, the model that wrote it, and the digest's order and
-//! groups.
+//! What a reader sees of an article in every format: its English title and
+//! date, whether its summary was written by a model, and the digest's order
+//! and groups.
 
 use crate::output::digest_groups::{group_stories, StoryGroup};
-use crate::output::sources::display_source_name;
 
-use crate::output::article::{ArticleOutput, ModelInfo, Summary};
-use crate::output::markdown::{escape_markdown, single_line};
+use crate::output::article::{ArticleOutput, Summary};
 
 /// Label under a machine-written introduction, so nobody takes it for an
 /// editor's.
@@ -22,22 +20,6 @@ pub(crate) fn article_date(article: &ArticleOutput) -> Option<&str> {
     known(&article.published).or_else(|| known(&article.updated))
 }
 
-/// "2024-05-01 · Prothom Alo", or `None` when neither is known.
-pub(crate) fn date_and_source(article: &ArticleOutput) -> Option<String> {
-    let date = match (known(&article.published), known(&article.updated)) {
-        (Some(published), _) => Some(published.to_string()),
-        (None, Some(updated)) => Some(format!("updated {updated}")),
-        (None, None) => None,
-    };
-    let source = known(&article.source).map(display_source_name);
-    let parts: Vec<String> = [date.as_deref(), source.as_deref()]
-        .into_iter()
-        .flatten()
-        .map(escape_markdown)
-        .collect();
-    (!parts.is_empty()).then(|| parts.join(" · "))
-}
-
 /// The story's English heading: the model's headline, else the translated
 /// title, else the Bengali one, else the id.
 pub(crate) fn english_title(article: &ArticleOutput) -> String {
@@ -51,18 +33,6 @@ pub(crate) fn english_title(article: &ArticleOutput) -> String {
 
 pub(crate) fn is_extractive(summary: &Summary) -> bool {
     summary.method.trim().eq_ignore_ascii_case("extractive")
-}
-
-pub(crate) fn model_line(model: &ModelInfo) -> String {
-    let mut line = format!("Translated by {}", escape_markdown(&model.name));
-    if let Some(revision) = known(&model.revision) {
-        line.push_str(&format!(" (revision {})", escape_markdown(revision)));
-    }
-    match known(&model.licence) {
-        Some(licence) => line.push_str(&format!(", licence: {}.", escape_markdown(licence))),
-        None => line.push_str(", licence unknown."),
-    }
-    line
 }
 
 /// Newest first by `published` (ISO 8601 dates sort as text), undated
@@ -85,4 +55,20 @@ fn digest_order(articles: &[ArticleOutput]) -> Vec<&ArticleOutput> {
 /// The digest's stories in digest order, grouped by event.
 pub(crate) fn digest_groups(articles: &[ArticleOutput]) -> Vec<StoryGroup<'_>> {
     group_stories(&digest_order(articles))
+}
+
+/// Collapses all whitespace, newlines included, to single spaces, so a text
+/// stays on its line or in its paragraph.
+pub(crate) fn single_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// "2 stories: Kim Jong Un, North Korea, Russia".
+pub(crate) fn group_heading(group: &StoryGroup) -> String {
+    let count = format!("{} stories", group.stories.len());
+    if group.shared_terms.is_empty() {
+        count
+    } else {
+        format!("{count}: {}", group.shared_terms.join(", "))
+    }
 }

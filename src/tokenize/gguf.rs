@@ -10,7 +10,7 @@ use candle_core::quantized::gguf_file;
 use serde_json::Value as Json;
 use tokenizers::Tokenizer;
 
-use crate::chat::decoder::BoxError;
+use tokenizers::Error as BoxError;
 
 /// Pre-tokenizer regexes llama.cpp uses for byte-level BPE vocabularies
 /// (`tokenizer.ggml.pre`), copied from the models' own `tokenizer.json`.
