@@ -307,6 +307,7 @@ pub fn write_gguf(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::weights::max_abs;
     use crate::models::weights::{Linear, Weights};
     use candle_core::Module;
     use std::collections::HashMap;
@@ -383,21 +384,8 @@ mod tests {
         );
         let xs = Tensor::randn(0f32, 1.0, (3, 64), &device).unwrap();
         let dense = xs.matmul(&tensors["layer.weight"].t().unwrap()).unwrap();
-        let diff = (layer.forward(&xs).unwrap() - &dense)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        let scale = dense
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_abs(&(layer.forward(&xs).unwrap() - &dense).unwrap());
+        let scale = max_abs(&dense);
         assert!(diff < 0.02 * scale, "diff {diff} vs scale {scale}");
     }
 

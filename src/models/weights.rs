@@ -397,6 +397,15 @@ impl Module for Linear {
     }
 }
 
+/// The largest absolute value in `t`: how far apart two layers' outputs are.
+#[cfg(test)]
+pub(crate) fn max_abs(t: &Tensor) -> f32 {
+    t.abs()
+        .and_then(|a| a.max_all())
+        .and_then(|m| m.to_scalar::<f32>())
+        .expect("an f32 tensor")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,21 +451,8 @@ mod tests {
         let xs = Tensor::randn(0f32, 1.0, (3, 64), &Device::Cpu).unwrap();
         let a = dense.forward(&xs).unwrap();
         let b = quantized.forward(&xs).unwrap();
-        let scale = a
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        let diff = (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let scale = max_abs(&a);
+        let diff = max_abs(&(a - b).unwrap());
         assert!(diff < 0.02 * scale, "diff {diff} vs scale {scale}");
     }
 

@@ -347,10 +347,7 @@ impl EncoderDecoder for M2M100 {
     ) -> Result<Box<dyn DecodeSession + 'a>> {
         let (hidden, mask) = self.encode(sources)?;
         let cross_attentions = self.decoder_layers.iter().map(|layer| &layer.encoder_attn);
-        Ok(Box::new(Session::new(
-            self,
-            DecoderState::for_sources(&hidden, mask, cross_attentions, copies)?,
-        )))
+        Session::start(self, &hidden, mask, cross_attentions, copies)
     }
 
     fn vocab_size(&self) -> usize {

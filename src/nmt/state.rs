@@ -147,9 +147,18 @@ pub(crate) struct Session<'a, M> {
     state: DecoderState,
 }
 
-impl<'a, M> Session<'a, M> {
-    pub(crate) fn new(model: &'a M, state: DecoderState) -> Self {
-        Self { model, state }
+impl<'a, M: DecoderStep> Session<'a, M> {
+    /// A session over `model`'s decoder for the encoded sources (see
+    /// [`DecoderState::for_sources`]).
+    pub(crate) fn start(
+        model: &'a M,
+        encoded: &Tensor,
+        encoder_mask: Tensor,
+        cross_attentions: impl Iterator<Item = &'a Attention>,
+        copies: usize,
+    ) -> Result<Box<dyn super::DecodeSession + 'a>> {
+        let state = DecoderState::for_sources(encoded, encoder_mask, cross_attentions, copies)?;
+        Ok(Box::new(Self { model, state }))
     }
 }
 

@@ -619,10 +619,7 @@ impl EncoderDecoder for T5 {
     ) -> Result<Box<dyn DecodeSession + 'a>> {
         let (hidden, mask) = self.encode(sources)?;
         let cross_attentions = self.decoder_blocks.iter().map(|layer| &layer.cross_attn);
-        Ok(Box::new(Session::new(
-            self,
-            DecoderState::for_sources(&hidden, mask, cross_attentions, copies)?,
-        )))
+        Session::start(self, &hidden, mask, cross_attentions, copies)
     }
 
     fn vocab_size(&self) -> usize {
