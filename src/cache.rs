@@ -23,6 +23,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::hash;
+
 /// Version of how cache keys and stored translations are derived. Bump it
 /// whenever a change in the pipeline (segmentation, normalization, post-
 /// processing) would make old entries wrong: old entries then simply miss.
@@ -74,16 +76,13 @@ impl CacheKey {
 
     /// Lower-case hexadecimal form of the digest.
     pub fn to_hex(&self) -> String {
-        self.to_string()
+        hash::to_hex(&self.0)
     }
 }
 
 impl fmt::Display for CacheKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
+        f.write_str(&self.to_hex())
     }
 }
 
