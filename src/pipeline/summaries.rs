@@ -4,30 +4,46 @@
 use crate::cache::RunCache;
 use crate::llm::summarizer::{StoryBrief, Summarizer};
 use crate::llm::summary::METHOD_LLM;
-use crate::output::ArticleOutput;
+use crate::output::{article_date, digest_order, ArticleOutput};
 
 use crate::pipeline::{report_cache_failure, with_causes, Event};
 
-/// The chat model's introduction to the digest of `articles`, newest story
-/// first; a model that fails leaves the digest without one, with a warning.
+/// The chat model's introduction to the digest of `articles`, its stories in
+/// the digest's order; a model that fails leaves the digest without one,
+/// with a warning.
 pub(crate) fn digest_intro(
     summarizer: &Summarizer,
     articles: &[ArticleOutput],
     cache: &mut RunCache,
     observe: &mut dyn FnMut(Event),
 ) -> Option<String> {
-    let mut by_date: Vec<&ArticleOutput> = articles
-        .iter()
+    let (stories, day) = intro_stories(articles);
+    let intro = summarizer.digest_intro(
+        &stories,
+        day.as_deref(),
+        cache,
+        &mut report_cache_failure(observe),
+    );
+    match intro {
+        Ok(intro) => intro,
+        Err(e) => {
+            observe(Event::Warning {
+                message: format!("no digest introduction: {}", with_causes(&e)),
+            });
+            None
+        }
+    }
+}
+
+/// The stories with a chat model's summary, in the order the digest shows
+/// them (newest first), so that the introduction leads with the story the
+/// reader meets first; and their day when they all share one.
+fn intro_stories(articles: &[ArticleOutput]) -> (Vec<StoryBrief>, Option<String>) {
+    let ordered: Vec<&ArticleOutput> = digest_order(articles)
+        .into_iter()
         .filter(|a| a.summary.method == METHOD_LLM)
         .collect();
-    let date = |a: &ArticleOutput| {
-        a.published
-            .clone()
-            .or_else(|| a.updated.clone())
-            .unwrap_or_default()
-    };
-    by_date.sort_by(|a, b| date(b).cmp(&date(a)).then_with(|| a.id.cmp(&b.id)));
-    let stories: Vec<StoryBrief> = by_date
+    let stories = ordered
         .iter()
         .map(|a| StoryBrief {
             title: a
@@ -38,26 +54,24 @@ pub(crate) fn digest_intro(
             summary: a.summary.text.clone(),
         })
         .collect();
-    // "A digest of 2024-05-01" only when every story is of that day.
-    let mut days: Vec<String> = by_date
+    // "A digest of 2024-05-01" only when every story is of that day. Equal
+    // days are adjacent in digest order, and undated stories come last.
+    let mut days: Vec<String> = ordered
         .iter()
-        .map(|a| date(a).chars().take(10).collect())
+        .map(|a| {
+            article_date(a)
+                .unwrap_or_default()
+                .chars()
+                .take(10)
+                .collect()
+        })
         .collect();
     days.dedup();
     let day = match days.as_slice() {
-        [day] if !day.is_empty() => Some(day.as_str()),
+        [day] if !day.is_empty() => Some(day.clone()),
         _ => None,
     };
-    let intro = summarizer.digest_intro(&stories, day, cache, &mut report_cache_failure(observe));
-    match intro {
-        Ok(intro) => intro,
-        Err(e) => {
-            observe(Event::Warning {
-                message: format!("no digest introduction: {}", with_causes(&e)),
-            });
-            None
-        }
-    }
+    (stories, day)
 }
 
 #[cfg(test)]
@@ -123,6 +137,52 @@ mod tests {
         }
     }
 
+    fn titles(stories: &[StoryBrief]) -> Vec<&str> {
+        stories.iter().map(|s| s.title.as_str()).collect()
+    }
+
+    #[test]
+    fn the_introduction_follows_the_digest_order_blank_and_padded_dates_included() {
+        let mut extractive = story("e-extractive", Some("2024-05-09"), None);
+        extractive.summary.method = "extractive".to_string();
+        let articles = vec![
+            story("a-undated", None, None),
+            story("b", Some("2024-05-01"), None),
+            // A blank publication date falls back to the update, as the
+            // digest shows it; it used to count as the blank text itself.
+            story("c-blank", Some("  "), Some("2024-05-03")),
+            // Padding is trimmed, as the digest shows it; the padded text
+            // used to sort after every unpadded date.
+            story("d-padded", Some(" 2024-05-02"), None),
+            extractive,
+            story("f-updated", None, Some("2024-05-01")),
+            story("g-empty", Some(""), None),
+        ];
+        let (stories, day) = intro_stories(&articles);
+        assert_eq!(
+            titles(&stories),
+            [
+                "title c-blank",
+                "title d-padded",
+                "title b",
+                "title f-updated",
+                "title a-undated",
+                "title g-empty",
+            ]
+        );
+        let digest: Vec<&str> = digest_order(&articles)
+            .into_iter()
+            .filter(|a| a.summary.method == METHOD_LLM)
+            .map(|a| a.id.as_str())
+            .collect();
+        let intro: Vec<&str> = stories
+            .iter()
+            .map(|s| s.title.trim_start_matches("title "))
+            .collect();
+        assert_eq!(intro, digest);
+        assert_eq!(day, None);
+    }
+
     #[test]
     fn a_cache_failing_under_the_introduction_is_one_event_and_the_intro_is_written() {
         let dir = tempfile::tempdir().unwrap();
@@ -149,5 +209,26 @@ mod tests {
             events[0].starts_with("CacheDisabled") && events[0].contains(CACHE_FILE_NAME),
             "{events:?}"
         );
+    }
+
+    #[test]
+    fn the_day_is_named_only_when_every_story_shares_it() {
+        let mut headlined = story("b", Some(" 2024-05-01T18:00:00+06:00 "), None);
+        headlined.summary.headline = Some("Floods in Sylhet".to_string());
+        let same_day = vec![
+            story("a", Some("2024-05-01T09:00:00+06:00"), None),
+            headlined,
+            story("c", Some(""), Some("2024-05-01")),
+        ];
+        let (stories, day) = intro_stories(&same_day);
+        assert_eq!(titles(&stories), ["Floods in Sylhet", "title a", "title c"]);
+        assert_eq!(stories[0].summary, "summary b");
+        assert_eq!(day.as_deref(), Some("2024-05-01"));
+
+        let with_undated = vec![story("a", Some("2024-05-01"), None), story("b", None, None)];
+        assert_eq!(intro_stories(&with_undated).1, None);
+        let all_undated = vec![story("a", None, None), story("b", Some(" "), None)];
+        assert_eq!(intro_stories(&all_undated).1, None);
+        assert_eq!(intro_stories(&[]), (Vec::new(), None));
     }
 }
