@@ -12,6 +12,11 @@
 //! writer waits for the other's short transaction instead of failing.
 //! Every failure is a [`CacheError`] naming the file, so the caller can warn
 //! and carry on without a cache.
+//!
+//! A run goes through [`RunCache`], which holds the one policy for failures:
+//! the first is reported through the caller's channel and the run goes on
+//! without the cache. It also turns stored text back into typed values and
+//! gives the get-or-compute every cached result shares.
 
 use std::fmt;
 use std::io;
@@ -20,8 +25,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
+
+use crate::hash;
 
 /// Version of how cache keys and stored translations are derived. Bump it
 /// whenever a change in the pipeline (segmentation, normalization, post-
@@ -74,16 +83,13 @@ impl CacheKey {
 
     /// Lower-case hexadecimal form of the digest.
     pub fn to_hex(&self) -> String {
-        self.to_string()
+        hash::to_hex(&self.0)
     }
 }
 
 impl fmt::Display for CacheKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
+        f.write_str(&self.to_hex())
     }
 }
 
@@ -417,6 +423,133 @@ impl Cache {
     }
 }
 
+/// How a value is kept in the cache's text column.
+pub(crate) trait CacheValue: Sized {
+    /// The text to store, or `None` when the value cannot be written; it is
+    /// then made again next time.
+    fn to_stored(&self) -> Option<String>;
+
+    /// The value back, or `None` when the entry does not read as one, which
+    /// counts as a miss.
+    fn from_stored(stored: String) -> Option<Self>;
+}
+
+/// Translations and chat answers are stored as their plain text (not as a
+/// JSON string), as they always were: entries written by earlier versions
+/// keep hitting.
+impl CacheValue for String {
+    fn to_stored(&self) -> Option<String> {
+        Some(self.clone())
+    }
+
+    fn from_stored(stored: String) -> Option<Self> {
+        Some(stored)
+    }
+}
+
+/// A record kept in the cache as its JSON.
+pub(crate) trait StoredAsJson: Serialize + DeserializeOwned {}
+
+impl<T: StoredAsJson> CacheValue for T {
+    fn to_stored(&self) -> Option<String> {
+        serde_json::to_string(self).ok()
+    }
+
+    fn from_stored(stored: String) -> Option<Self> {
+        serde_json::from_str(&stored).ok()
+    }
+}
+
+/// The cache as one run uses it, with the one policy for its failures: the
+/// first error is handed to the caller's `report` (the library never prints;
+/// the pipeline turns it into an event) and the cache is left alone for the
+/// rest of the run, which goes on without it. A cache that failed once
+/// (a full disk, a file replaced under the run) is likely to fail again, and
+/// one warning says all there is to say.
+#[derive(Debug)]
+pub struct RunCache<'a> {
+    cache: Option<&'a Cache>,
+}
+
+impl<'a> RunCache<'a> {
+    /// `None` runs without a cache.
+    pub fn new(cache: Option<&'a Cache>) -> Self {
+        Self { cache }
+    }
+
+    /// Whether the run still uses a cache: false without one, and after one
+    /// failed.
+    pub fn is_enabled(&self) -> bool {
+        self.cache.is_some()
+    }
+
+    /// The values stored under `keys`, one slot per key in order; `None` for
+    /// a miss, for an entry that does not read as a `T` and for every key
+    /// once the cache is off.
+    pub(crate) fn lookup<T: CacheValue>(
+        &mut self,
+        keys: &[CacheKey],
+        report: &mut dyn FnMut(&CacheError),
+    ) -> Vec<Option<T>> {
+        let all_missed = || std::iter::repeat_with(|| None).take(keys.len()).collect();
+        let Some(cache) = self.cache else {
+            return all_missed();
+        };
+        match cache.get_many(keys) {
+            Ok(found) => found
+                .into_iter()
+                .map(|stored| stored.and_then(T::from_stored))
+                .collect(),
+            Err(error) => {
+                self.disable(&error, report);
+                all_missed()
+            }
+        }
+    }
+
+    /// Stores what `model_identity` made, in one transaction. A value that
+    /// cannot be written is left out.
+    pub(crate) fn store<T: CacheValue>(
+        &mut self,
+        model_identity: &str,
+        entries: &[(CacheKey, &T)],
+        report: &mut dyn FnMut(&CacheError),
+    ) {
+        let Some(cache) = self.cache else {
+            return;
+        };
+        let stored: Vec<(CacheKey, String)> = entries
+            .iter()
+            .filter_map(|(key, value)| Some((*key, value.to_stored()?)))
+            .collect();
+        if let Err(error) = cache.put_many(model_identity, &stored) {
+            self.disable(&error, report);
+        }
+    }
+
+    /// The value stored under `key`, else the one `compute` makes, stored
+    /// for next time as made by `model_identity`; true when the cache had it.
+    pub(crate) fn get_or_compute<T: CacheValue, E>(
+        &mut self,
+        model_identity: &str,
+        key: CacheKey,
+        report: &mut dyn FnMut(&CacheError),
+        compute: impl FnOnce() -> Result<T, E>,
+    ) -> Result<(T, bool), E> {
+        if let Some(found) = self.lookup(&[key], report).pop().flatten() {
+            return Ok((found, true));
+        }
+        let value = compute()?;
+        self.store(model_identity, &[(key, &value)], report);
+        Ok((value, false))
+    }
+
+    fn disable(&mut self, error: &CacheError, report: &mut dyn FnMut(&CacheError)) {
+        self.cache = None;
+        report(error);
+    }
+}
+
 fn is_busy(error: &rusqlite::Error) -> bool {
     matches!(
         error.sqlite_error_code(),
@@ -658,6 +791,126 @@ mod tests {
             .sum();
         assert!(stats.size_bytes > 0);
         assert_eq!(stats.size_bytes, on_disk);
+    }
+
+    /// A record stored as JSON, as summaries and chat translations are.
+    #[derive(Debug, PartialEq, Serialize, serde::Deserialize)]
+    struct Record {
+        text: String,
+        count: usize,
+    }
+
+    impl StoredAsJson for Record {}
+
+    /// Makes every later lookup and store of the open cache in `dir` fail,
+    /// as a file replaced under a run would.
+    fn break_cache(dir: &Path) {
+        Connection::open(dir.join(CACHE_FILE_NAME))
+            .unwrap()
+            .execute_batch("DROP TABLE translations")
+            .unwrap();
+    }
+
+    #[test]
+    fn text_is_stored_as_itself_and_records_as_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let mut run = RunCache::new(Some(&cache));
+        let record = Record {
+            text: "I eat rice.".to_string(),
+            count: 2,
+        };
+        let text = "I eat rice.".to_string();
+        run.store(MODEL, &[(key("record"), &record)], &mut unexpected);
+        run.store(MODEL, &[(key("text"), &text)], &mut unexpected);
+        assert_eq!(
+            cache.get_many(&[key("record"), key("text")]).unwrap(),
+            vec![
+                Some(r#"{"text":"I eat rice.","count":2}"#.to_string()),
+                Some("I eat rice.".to_string())
+            ]
+        );
+        let records: Vec<Option<Record>> =
+            run.lookup(&[key("record"), key("text"), key("none")], &mut unexpected);
+        // Plain text does not read as a record: a miss, not an error.
+        assert_eq!(records, vec![Some(record), None, None]);
+        let texts: Vec<Option<String>> = run.lookup(&[key("text")], &mut unexpected);
+        assert_eq!(texts, vec![Some(text)]);
+        assert!(run.is_enabled());
+    }
+
+    #[test]
+    fn get_or_compute_computes_a_miss_once_and_keeps_failures_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let mut run = RunCache::new(Some(&cache));
+        let mut computed = 0;
+        let mut compute = || {
+            computed += 1;
+            Ok::<_, String>("one".to_string())
+        };
+        let first = run.get_or_compute(MODEL, key("এক"), &mut unexpected, &mut compute);
+        let second = run.get_or_compute(MODEL, key("এক"), &mut unexpected, &mut compute);
+        assert_eq!(first, Ok(("one".to_string(), false)));
+        assert_eq!(second, Ok(("one".to_string(), true)));
+        assert_eq!(computed, 1);
+        let failed: Result<(String, bool), _> =
+            run.get_or_compute(MODEL, key("দুই"), &mut unexpected, || Err("no model"));
+        assert_eq!(failed, Err("no model"));
+        assert_eq!(cache.get_many(&[key("দুই")]).unwrap(), vec![None]);
+    }
+
+    #[test]
+    fn a_failing_cache_is_reported_once_and_then_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let mut run = RunCache::new(Some(&cache));
+        break_cache(dir.path());
+        let mut reports = Vec::new();
+        let mut report = |error: &CacheError| reports.push(error.to_string());
+        let found: Vec<Option<String>> = run.lookup(&[key("a"), key("b")], &mut report);
+        assert_eq!(found, vec![None, None]);
+        assert!(!run.is_enabled());
+        run.store(MODEL, &[(key("a"), &"A".to_string())], &mut report);
+        let (value, cached) = run
+            .get_or_compute(MODEL, key("b"), &mut report, || {
+                Ok::<_, CacheError>("B".to_string())
+            })
+            .unwrap();
+        assert_eq!((value.as_str(), cached), ("B", false));
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        let path = dir.path().join(CACHE_FILE_NAME);
+        assert!(
+            reports[0].contains(&path.display().to_string()),
+            "{reports:?}"
+        );
+    }
+
+    #[test]
+    fn a_store_that_fails_is_reported_and_turns_the_cache_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let mut run = RunCache::new(Some(&cache));
+        break_cache(dir.path());
+        let mut reports = 0;
+        run.store(MODEL, &[(key("a"), &"A".to_string())], &mut |_| {
+            reports += 1
+        });
+        let found: Vec<Option<String>> = run.lookup(&[key("a")], &mut unexpected);
+        assert_eq!((reports, found), (1, vec![None]));
+    }
+
+    #[test]
+    fn without_a_cache_everything_misses_and_nothing_is_reported() {
+        let mut run = RunCache::new(None);
+        assert!(!run.is_enabled());
+        run.store(MODEL, &[(key("a"), &"A".to_string())], &mut unexpected);
+        let found: Vec<Option<String>> = run.lookup(&[key("a"), key("b")], &mut unexpected);
+        assert_eq!(found, vec![None, None]);
+    }
+
+    fn unexpected(error: &CacheError) {
+        panic!("the cache failed: {error}");
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod bench;
 pub mod cache;
 pub mod chat;
 pub mod extract;
+mod hash;
 pub mod ingest;
 pub mod llm;
 pub mod models;

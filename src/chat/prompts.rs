@@ -10,12 +10,13 @@
 //! answer is not reused after a prompt changed.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use minijinja::{Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use crate::hash;
 
 /// Summary of (a part of) an article.
 pub const SUMMARIZE: &str = "summarize";
@@ -239,7 +240,7 @@ impl Prompts {
             hasher.update([0u8]);
             hasher.update(self.translate_examples_text.as_bytes());
         }
-        hex(&hasher.finalize())
+        hash::to_hex(&hasher.finalize())
     }
 
     /// The variables template `name` declares in its
@@ -300,13 +301,6 @@ fn header_variables(text: &str) -> Option<Vec<String>> {
             .filter(|name| !name.is_empty())
             .collect(),
     )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut out, byte| {
-        let _ = write!(out, "{byte:02x}");
-        out
-    })
 }
 
 #[cfg(test)]

@@ -5,11 +5,13 @@
 //! a re-run costs nothing and editing a prompt re-runs only what it affects.
 //! Headlines and introductions that name numbers or names their source does
 //! not carry are dropped: the translated title and no introduction are
-//! better than an invented one.
+//! better than an invented one. A cache that fails is handed to the caller's
+//! report, as [`RunCache`] does for every step of a run, and the model is
+//! asked instead.
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{Cache, CacheKey};
+use crate::cache::{CacheError, CacheKey, RunCache, StoredAsJson};
 use crate::chat::prompts::{
     Prompts, DIGEST_INTRO, HEADLINE, SUMMARIZE, SUMMARIZE_REDUCE, SUMMARIZE_STRICT,
 };
@@ -41,6 +43,8 @@ pub struct SummaryRecord {
     pub chunks: usize,
     pub retried: bool,
 }
+
+impl StoredAsJson for SummaryRecord {}
 
 pub struct Summarizer {
     model: SharedChat,
@@ -93,7 +97,8 @@ impl Summarizer {
         prompt: &str,
         variables: serde_json::Value,
         max_new_tokens: usize,
-        cache: Option<&Cache>,
+        cache: &mut RunCache,
+        on_cache_failure: &mut dyn FnMut(&CacheError),
     ) -> Result<String, SummaryError> {
         let identity = self.model.borrow().identity().to_string();
         let settings = serde_json::json!({
@@ -103,29 +108,23 @@ impl Summarizer {
         })
         .to_string();
         let key = CacheKey::new(&identity, &settings, &variables.to_string());
-        if let Some(cache) = cache {
-            if let Ok(Some(answer)) = cache
-                .get_many(std::slice::from_ref(&key))
-                .map(|mut found| found.pop().flatten())
-            {
-                return Ok(answer);
-            }
-        }
-        let rendered = self.prompts.render(prompt, &variables)?;
-        let sampling = Sampling {
-            max_new_tokens,
-            ..self.options.sampling
-        };
-        let answer = self
-            .model
-            .borrow_mut()
-            .chat(&[ChatMessage::user(rendered)], &sampling)?;
-        let answer = strip_wrappers(&answer, &["Headline:", "**Headline:**", "Introduction:"]);
-        if let Some(cache) = cache {
-            // An answer that cannot be stored is asked for again next time.
-            let _ = cache.put_many(&identity, &[(key, answer.clone())]);
-        }
-        Ok(answer)
+        cache
+            .get_or_compute(&identity, key, on_cache_failure, || {
+                let rendered = self.prompts.render(prompt, &variables)?;
+                let sampling = Sampling {
+                    max_new_tokens,
+                    ..self.options.sampling
+                };
+                let answer = self
+                    .model
+                    .borrow_mut()
+                    .chat(&[ChatMessage::user(rendered)], &sampling)?;
+                Ok::<_, SummaryError>(strip_wrappers(
+                    &answer,
+                    &["Headline:", "**Headline:**", "Introduction:"],
+                ))
+            })
+            .map(|(answer, _cached)| answer)
     }
 
     /// A headline for the story from its translated title and summary, or
@@ -134,13 +133,15 @@ impl Summarizer {
         &self,
         article: &ArticleText,
         summary: &str,
-        cache: Option<&Cache>,
+        cache: &mut RunCache,
+        on_cache_failure: &mut dyn FnMut(&CacheError),
     ) -> Result<Option<String>, SummaryError> {
         let answer = self.cached_answer(
             HEADLINE,
             serde_json::json!({"title": article.title, "summary": summary}),
             HEADLINE_TOKENS,
             cache,
+            on_cache_failure,
         )?;
         let headline = answer
             .lines()
@@ -163,7 +164,8 @@ impl Summarizer {
         &self,
         stories: &[StoryBrief],
         date: Option<&str>,
-        cache: Option<&Cache>,
+        cache: &mut RunCache,
+        on_cache_failure: &mut dyn FnMut(&CacheError),
     ) -> Result<Option<String>, SummaryError> {
         let budget = self.model.borrow().context_length() / 2;
         let mut used = 0;
@@ -186,6 +188,7 @@ impl Summarizer {
             serde_json::json!({"date": date, "articles": included}),
             INTRO_TOKENS,
             cache,
+            on_cache_failure,
         )?;
         let intro = intro.split_whitespace().collect::<Vec<_>>().join(" ");
         let source: Vec<String> = included
@@ -204,48 +207,37 @@ impl Summarizer {
         &self.settings
     }
 
-    /// The summary of `article`, from the cache when it has one; `cached`
-    /// says which. A cache that fails is skipped, not fatal.
+    /// The summary of `article`, from the cache when it has one; the flag
+    /// says which. A cache that fails goes to `on_cache_failure` and the
+    /// model summarizes.
     pub fn summarize(
         &self,
         article: &ArticleText,
-        cache: Option<&Cache>,
+        cache: &mut RunCache,
+        on_cache_failure: &mut dyn FnMut(&CacheError),
     ) -> Result<(SummaryRecord, bool), SummaryError> {
         let identity = self.model.borrow().identity().to_string();
         let key = CacheKey::new(&identity, &self.summary_settings, &article.full_text());
-        if let Some(cache) = cache {
-            if let Ok(mut found) = cache.get_many(std::slice::from_ref(&key)) {
-                if let Some(record) = found
-                    .pop()
-                    .flatten()
-                    .and_then(|json| serde_json::from_str::<SummaryRecord>(&json).ok())
-                {
-                    return Ok((record, true));
-                }
-            }
-        }
-        let mut model = self.model.borrow_mut();
-        let summary = summarize(model.as_mut(), &self.prompts, article, &self.options)?;
-        let record = SummaryRecord {
-            text: summary.text,
-            unsupported: match summary.faithfulness {
-                Faithfulness::Faithful => Vec::new(),
-                Faithfulness::Flagged(terms) => terms,
-            },
-            chunks: summary.chunks,
-            retried: summary.retried,
-        };
-        if let (Some(cache), Ok(json)) = (cache, serde_json::to_string(&record)) {
-            // A summary that cannot be stored is made again next time.
-            let _ = cache.put_many(&identity, &[(key, json)]);
-        }
-        Ok((record, false))
+        cache.get_or_compute(&identity, key, on_cache_failure, || {
+            let mut model = self.model.borrow_mut();
+            let summary = summarize(model.as_mut(), &self.prompts, article, &self.options)?;
+            Ok(SummaryRecord {
+                text: summary.text,
+                unsupported: match summary.faithfulness {
+                    Faithfulness::Faithful => Vec::new(),
+                    Faithfulness::Flagged(terms) => terms,
+                },
+                chunks: summary.chunks,
+                retried: summary.retried,
+            })
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::Cache;
     use crate::chat::{self, ChatError, ChatMessage, ChatModel, Sampling};
     use std::cell::RefCell;
     use std::rc::Rc;
@@ -283,6 +275,11 @@ mod tests {
         )
     }
 
+    /// The report of a cache that must not fail.
+    fn unexpected(error: &CacheError) {
+        panic!("the cache failed: {error}");
+    }
+
     fn article() -> ArticleText {
         ArticleText {
             title: "Kim Jong Un visits Moscow".into(),
@@ -294,15 +291,20 @@ mod tests {
     fn a_cached_summary_costs_no_model_call_and_a_prompt_edit_invalidates_it() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(dir.path()).unwrap();
+        let mut cache = RunCache::new(Some(&cache));
         let calls = Rc::new(RefCell::new(0));
         let answer = "Kim Jong Un visited Moscow.";
         let first = summarizer(answer, Prompts::load(None).unwrap(), &calls);
-        let (record, cached) = first.summarize(&article(), Some(&cache)).unwrap();
+        let (record, cached) = first
+            .summarize(&article(), &mut cache, &mut unexpected)
+            .unwrap();
         assert_eq!(
             (record.text.as_str(), cached, *calls.borrow()),
             (answer, false, 1)
         );
-        let (again, cached) = first.summarize(&article(), Some(&cache)).unwrap();
+        let (again, cached) = first
+            .summarize(&article(), &mut cache, &mut unexpected)
+            .unwrap();
         assert_eq!((again, cached, *calls.borrow()), (record.clone(), true, 1));
 
         // An edited headline prompt does not touch summaries...
@@ -318,7 +320,9 @@ mod tests {
             &calls,
         );
         assert_ne!(headline_edit.settings(), first.settings());
-        let (_, cached) = headline_edit.summarize(&article(), Some(&cache)).unwrap();
+        let (_, cached) = headline_edit
+            .summarize(&article(), &mut cache, &mut unexpected)
+            .unwrap();
         assert!(cached);
 
         // ...an edited summary prompt re-summarizes.
@@ -338,9 +342,44 @@ mod tests {
             &calls,
         );
         assert_ne!(summary_edit.settings(), first.settings());
-        let (_, cached) = summary_edit.summarize(&article(), Some(&cache)).unwrap();
+        let (_, cached) = summary_edit
+            .summarize(&article(), &mut cache, &mut unexpected)
+            .unwrap();
         assert!(!cached);
         assert_eq!(*calls.borrow(), 2);
+    }
+
+    #[test]
+    fn a_cache_that_fails_while_summarizing_is_reported_once_and_the_summary_still_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let mut cache = RunCache::new(Some(&cache));
+        // The table gone under the open cache: every lookup and store fails.
+        rusqlite::Connection::open(dir.path().join(crate::cache::CACHE_FILE_NAME))
+            .unwrap()
+            .execute_batch("DROP TABLE translations")
+            .unwrap();
+        let calls = Rc::new(RefCell::new(0));
+        let answer = "Kim Jong Un visited Moscow.";
+        let summarizer = summarizer(answer, Prompts::load(None).unwrap(), &calls);
+        let mut reports = Vec::new();
+        let mut report = |error: &CacheError| reports.push(error.to_string());
+
+        let (record, cached) = summarizer
+            .summarize(&article(), &mut cache, &mut report)
+            .unwrap();
+        assert_eq!((record.text.as_str(), cached), (answer, false));
+        let headline = summarizer
+            .headline(&article(), &record.text, &mut cache, &mut report)
+            .unwrap();
+        assert_eq!(headline.as_deref(), Some("Kim Jong Un visited Moscow"));
+        assert_eq!(*calls.borrow(), 2);
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        assert!(
+            reports[0].contains(crate::cache::CACHE_FILE_NAME),
+            "{reports:?}"
+        );
+        assert!(!cache.is_enabled());
     }
 
     #[test]
@@ -354,7 +393,12 @@ mod tests {
         let summary = "Kim Jong Un met officials in Moscow on Monday.";
         assert_eq!(
             faithful
-                .headline(&article(), summary, None)
+                .headline(
+                    &article(),
+                    summary,
+                    &mut RunCache::new(None),
+                    &mut unexpected
+                )
                 .unwrap()
                 .as_deref(),
             Some("Kim Jong Un visits Moscow")
@@ -365,7 +409,7 @@ mod tests {
         }];
         assert_eq!(
             faithful
-                .digest_intro(&stories, None, None)
+                .digest_intro(&stories, None, &mut RunCache::new(None), &mut unexpected)
                 .unwrap()
                 .as_deref(),
             Some("Headline: \"Kim Jong Un visits Moscow.\"").map(|_| "Kim Jong Un visits Moscow.")
@@ -376,8 +420,23 @@ mod tests {
             Prompts::load(None).unwrap(),
             &calls,
         );
-        assert_eq!(inventive.headline(&article(), summary, None).unwrap(), None);
-        assert_eq!(inventive.digest_intro(&stories, None, None).unwrap(), None);
+        assert_eq!(
+            inventive
+                .headline(
+                    &article(),
+                    summary,
+                    &mut RunCache::new(None),
+                    &mut unexpected
+                )
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            inventive
+                .digest_intro(&stories, None, &mut RunCache::new(None), &mut unexpected)
+                .unwrap(),
+            None
+        );
     }
 
     #[test]
@@ -388,7 +447,9 @@ mod tests {
             Prompts::load(None).unwrap(),
             &calls,
         );
-        let (record, _) = summarizer.summarize(&article(), None).unwrap();
+        let (record, _) = summarizer
+            .summarize(&article(), &mut RunCache::new(None), &mut unexpected)
+            .unwrap();
         assert!(record.retried);
         assert!(record.unsupported.iter().any(|t| t == "300"), "{record:?}");
         assert!(

@@ -3,7 +3,6 @@
 //! path, size and modification time so that they are read once.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -13,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ResolveError;
+use crate::hash;
 
 /// Name of the file, under [`ResolveOptions::cache_dir`], that remembers the
 /// SHA-256 of local model files so that large weights are hashed once.
@@ -46,7 +46,7 @@ pub(crate) fn files_identity(
     if let Some(cache) = hash_cache {
         cache.save(warnings);
     }
-    Ok(format!("local:{}", to_hex(&combined.finalize())))
+    Ok(format!("local:{}", hash::to_hex(&combined.finalize())))
 }
 
 fn sha256_file(path: &Path) -> Result<String, ResolveError> {
@@ -64,15 +64,7 @@ fn sha256_file(path: &Path) -> Result<String, ResolveError> {
         }
         hasher.update(&buffer[..read]);
     }
-    Ok(to_hex(&hasher.finalize()))
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    use fmt::Write;
-    bytes.iter().fold(String::new(), |mut out, byte| {
-        let _ = write!(out, "{byte:02x}");
-        out
-    })
+    Ok(hash::to_hex(&hasher.finalize()))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

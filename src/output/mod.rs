@@ -30,6 +30,7 @@ use crate::output::html::render_digest_html;
 use crate::output::markdown::{render_article_markdown, render_digest};
 pub use article::{ArticleOutput, Bilingual, ModelInfo, SentencePair, Summary, Timings};
 pub use ids::{safe_id, IdAllocator, MAX_ID_CHARS};
+pub(crate) use view::{article_date, digest_order};
 
 /// File name of the digest inside the output directory.
 pub const DIGEST_FILE_NAME: &str = "digest.md";

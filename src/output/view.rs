@@ -35,10 +35,10 @@ pub(crate) fn is_extractive(summary: &Summary) -> bool {
     summary.method.trim().eq_ignore_ascii_case("extractive")
 }
 
-/// Newest first by `published` (ISO 8601 dates sort as text), undated
+/// Newest first by [`article_date`] (ISO 8601 dates sort as text), undated
 /// articles after, ties broken by id so the order never depends on input
-/// order.
-fn digest_order(articles: &[ArticleOutput]) -> Vec<&ArticleOutput> {
+/// order. The digest's stories and the digest introduction's both follow it.
+pub(crate) fn digest_order(articles: &[ArticleOutput]) -> Vec<&ArticleOutput> {
     let mut ordered: Vec<&ArticleOutput> = articles.iter().collect();
     ordered.sort_by(|a, b| {
         let date_order = match (article_date(a), article_date(b)) {

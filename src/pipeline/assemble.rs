@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::SCHEMA_VERSION;
 use crate::extract::{extract_page, Extracted};
+use crate::hash;
 use crate::ingest::Article;
 use crate::output::{ArticleOutput, Bilingual, SentencePair, Summary, Timings};
 use crate::text::extractive_summary::{extractive_summary, METHOD_EXTRACTIVE};
@@ -40,11 +41,7 @@ pub(crate) fn fingerprint(parts: &[&str]) -> String {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part.as_bytes());
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hash::to_hex(&hasher.finalize())
 }
 
 pub(crate) fn prepare(

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::cache::Cache;
+use crate::cache::{Cache, CacheError};
 use crate::ingest::{Article, InputError};
 use crate::llm::summarizer::Summarizer;
 use crate::llm::summary::{ArticleText, METHOD_LLM};
@@ -105,6 +105,16 @@ pub fn with_causes(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// How a run reports its cache failing, to [`crate::cache::RunCache`]: as
+/// [`Event::CacheDisabled`], whichever step met the failure.
+pub(crate) fn report_cache_failure(observe: &mut dyn FnMut(Event)) -> impl FnMut(&CacheError) + '_ {
+    move |error| {
+        observe(Event::CacheDisabled {
+            reason: with_causes(error),
+        })
+    }
+}
+
 pub struct RunOptions {
     pub out_dir: PathBuf,
     pub batch_size: usize,
@@ -186,7 +196,7 @@ pub fn run(
     run.flush(window)?;
     let Run {
         mut report,
-        segments,
+        mut segments,
         written,
         failed,
         ..
@@ -196,7 +206,7 @@ pub fn run(
     report.cache_misses = segments.misses;
     report.generated_tokens = segments.generated_tokens;
     let intro = match model.summarizer {
-        Some(summarizer) => digest_intro(summarizer, &written, cache, observe),
+        Some(summarizer) => digest_intro(summarizer, &written, &mut segments.cache, observe),
         None => None,
     };
     output::write_digest(&options.out_dir, &written, &failed, intro.as_deref())?;
@@ -268,7 +278,9 @@ impl Run<'_, '_> {
                 })
                 .collect(),
         };
-        match summarizer.summarize(&text, self.segments.cache) {
+        let cache = &mut self.segments.cache;
+        let mut on_cache_failure = report_cache_failure(&mut *self.observe);
+        match summarizer.summarize(&text, cache, &mut on_cache_failure) {
             Ok((record, _cached)) => {
                 if !record.unsupported.is_empty() {
                     self.report.unfaithful_summaries += 1;
@@ -277,7 +289,9 @@ impl Run<'_, '_> {
                         record.unsupported.join(", ")
                     ));
                 }
-                let headline = match summarizer.headline(&text, &record.text, self.segments.cache) {
+                let headline =
+                    summarizer.headline(&text, &record.text, cache, &mut on_cache_failure);
+                let headline = match headline {
                     Ok(headline) => headline,
                     Err(e) => {
                         article.warnings.push(format!(

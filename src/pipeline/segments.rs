@@ -4,13 +4,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::cache::{Cache, CacheKey};
+use crate::cache::{Cache, CacheKey, RunCache, StoredAsJson};
 use crate::llm::translate::{LlmTranslateError, LlmTranslator, ParagraphTranslation};
 use crate::nmt::translator::{Translator, TranslatorError};
 use crate::output::SentencePair;
 use crate::text;
 
-use crate::pipeline::{with_causes, Event, ModelContext};
+use crate::pipeline::{report_cache_failure, Event, ModelContext};
 
 /// What translates: an NMT model sentence by sentence, or a chat model a
 /// paragraph at a time.
@@ -136,10 +136,16 @@ fn unit_key(unit: &[String]) -> String {
     unit.join("\n")
 }
 
+/// A chat model's translation keeps whether it aligned with the unit's
+/// sentences, so it is cached whole, as JSON; an NMT model's is plain text.
+impl StoredAsJson for ParagraphTranslation {}
+
 /// Translates segments through the cache; shared by `run` and `translate`.
 pub struct SegmentTranslator<'a> {
     pub(crate) model: &'a ModelContext<'a>,
-    pub(crate) cache: Option<&'a Cache>,
+    /// Shared with the summarizer, so that a cache that failed is left alone
+    /// by every later step of the run.
+    pub(crate) cache: RunCache<'a>,
     batch_size: usize,
     settings: String,
     pub hits: u64,
@@ -152,7 +158,7 @@ impl<'a> SegmentTranslator<'a> {
         let settings = model.engine.settings_json().to_string();
         Self {
             model,
-            cache,
+            cache: RunCache::new(cache),
             batch_size: batch_size.max(1),
             settings,
             hits: 0,
@@ -167,13 +173,6 @@ impl<'a> SegmentTranslator<'a> {
 
     fn key(&self, segment: &str) -> CacheKey {
         CacheKey::new(&self.model.identity, &self.settings, segment)
-    }
-
-    fn disable_cache(&mut self, error: &dyn std::error::Error, observe: &mut dyn FnMut(Event)) {
-        self.cache = None;
-        observe(Event::CacheDisabled {
-            reason: with_causes(error),
-        });
     }
 
     /// English for every unit: an NMT model translates the distinct
@@ -208,17 +207,8 @@ impl<'a> SegmentTranslator<'a> {
             .filter(|u| !u.is_empty() && seen.insert(unit_key(u)))
             .collect();
         let keys: Vec<CacheKey> = unique.iter().map(|u| self.key(&unit_key(u))).collect();
-        let mut found: Vec<Option<ParagraphTranslation>> = vec![None; unique.len()];
-        if let Some(cache) = self.cache {
-            match cache.get_many(&keys) {
-                Ok(hits) => {
-                    for (slot, hit) in found.iter_mut().zip(hits) {
-                        *slot = hit.and_then(|json| serde_json::from_str(&json).ok());
-                    }
-                }
-                Err(e) => self.disable_cache(&e, observe),
-            }
-        }
+        let found: Vec<Option<ParagraphTranslation>> =
+            self.cache.lookup(&keys, &mut report_cache_failure(observe));
         let cached = found.iter().filter(|f| f.is_some()).count();
         self.hits += cached as u64;
         self.misses += (unique.len() - cached) as u64;
@@ -244,13 +234,11 @@ impl<'a> SegmentTranslator<'a> {
                         .map(|e| translator.token_count(e))
                         .sum();
                     self.generated_tokens += tokens;
-                    if let (Some(cache), Ok(json)) =
-                        (self.cache, serde_json::to_string(&translation))
-                    {
-                        if let Err(e) = cache.put_many(translator.identity(), &[(key, json)]) {
-                            self.disable_cache(&e, observe);
-                        }
-                    }
+                    self.cache.store(
+                        translator.identity(),
+                        &[(key, &translation)],
+                        &mut report_cache_failure(observe),
+                    );
                     observe(Event::Batch {
                         sentences: unit.len(),
                         tokens,
@@ -289,27 +277,21 @@ impl<'a> SegmentTranslator<'a> {
             .iter()
             .filter(|s| !s.trim().is_empty() && seen.insert(s.as_str()))
             .collect();
+        let keys: Vec<CacheKey> = unique.iter().map(|s| self.key(s)).collect();
+        let found: Vec<Option<String>> =
+            self.cache.lookup(&keys, &mut report_cache_failure(observe));
         let mut done = HashMap::with_capacity(unique.len());
-        let mut missing: Vec<&String> = unique.clone();
-        if let Some(cache) = self.cache {
-            let keys: Vec<CacheKey> = unique.iter().map(|s| self.key(s)).collect();
-            match cache.get_many(&keys) {
-                Ok(found) => {
-                    missing.clear();
-                    for (segment, hit) in unique.iter().zip(found) {
-                        match hit {
-                            Some(english) => {
-                                let cached = Translated {
-                                    english,
-                                    cached: true,
-                                };
-                                done.insert((*segment).clone(), cached);
-                            }
-                            None => missing.push(segment),
-                        }
-                    }
+        let mut missing: Vec<&String> = Vec::new();
+        for (&segment, hit) in unique.iter().zip(found) {
+            match hit {
+                Some(english) => {
+                    let cached = Translated {
+                        english,
+                        cached: true,
+                    };
+                    done.insert(segment.clone(), cached);
                 }
-                Err(e) => self.disable_cache(&e, observe),
+                None => missing.push(segment),
             }
         }
         self.hits += done.len() as u64;
@@ -329,16 +311,16 @@ impl<'a> SegmentTranslator<'a> {
             let outputs = translator.translate_encoded(&ids)?;
             let tokens: usize = outputs.iter().map(|(_, n)| n).sum();
             self.generated_tokens += tokens;
-            let entries: Vec<(CacheKey, String)> = batch
+            let entries: Vec<(CacheKey, &String)> = batch
                 .iter()
                 .zip(&outputs)
-                .map(|((segment, _), (english, _))| (self.key(segment), english.clone()))
+                .map(|((segment, _), (english, _))| (self.key(segment), english))
                 .collect();
-            if let Some(cache) = self.cache {
-                if let Err(e) = cache.put_many(&self.model.identity, &entries) {
-                    self.disable_cache(&e, observe);
-                }
-            }
+            self.cache.store(
+                &self.model.identity,
+                &entries,
+                &mut report_cache_failure(observe),
+            );
             for ((segment, _), (english, _)) in batch.iter().zip(outputs) {
                 let fresh = Translated {
                     english,

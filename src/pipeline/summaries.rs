@@ -1,33 +1,49 @@
 //! The chat model's part of a run: the digest introduction, written from the
 //! newest stories' summaries.
 
-use crate::cache::Cache;
+use crate::cache::RunCache;
 use crate::llm::summarizer::{StoryBrief, Summarizer};
 use crate::llm::summary::METHOD_LLM;
-use crate::output::ArticleOutput;
+use crate::output::{article_date, digest_order, ArticleOutput};
 
-use crate::pipeline::{with_causes, Event};
+use crate::pipeline::{report_cache_failure, with_causes, Event};
 
-/// The chat model's introduction to the digest of `articles`, newest story
-/// first; a model that fails leaves the digest without one, with a warning.
+/// The chat model's introduction to the digest of `articles`, its stories in
+/// the digest's order; a model that fails leaves the digest without one,
+/// with a warning.
 pub(crate) fn digest_intro(
     summarizer: &Summarizer,
     articles: &[ArticleOutput],
-    cache: Option<&Cache>,
+    cache: &mut RunCache,
     observe: &mut dyn FnMut(Event),
 ) -> Option<String> {
-    let mut by_date: Vec<&ArticleOutput> = articles
-        .iter()
+    let (stories, day) = intro_stories(articles);
+    let intro = summarizer.digest_intro(
+        &stories,
+        day.as_deref(),
+        cache,
+        &mut report_cache_failure(observe),
+    );
+    match intro {
+        Ok(intro) => intro,
+        Err(e) => {
+            observe(Event::Warning {
+                message: format!("no digest introduction: {}", with_causes(&e)),
+            });
+            None
+        }
+    }
+}
+
+/// The stories with a chat model's summary, in the order the digest shows
+/// them (newest first), so that the introduction leads with the story the
+/// reader meets first; and their day when they all share one.
+fn intro_stories(articles: &[ArticleOutput]) -> (Vec<StoryBrief>, Option<String>) {
+    let ordered: Vec<&ArticleOutput> = digest_order(articles)
+        .into_iter()
         .filter(|a| a.summary.method == METHOD_LLM)
         .collect();
-    let date = |a: &ArticleOutput| {
-        a.published
-            .clone()
-            .or_else(|| a.updated.clone())
-            .unwrap_or_default()
-    };
-    by_date.sort_by(|a, b| date(b).cmp(&date(a)).then_with(|| a.id.cmp(&b.id)));
-    let stories: Vec<StoryBrief> = by_date
+    let stories = ordered
         .iter()
         .map(|a| StoryBrief {
             title: a
@@ -38,23 +54,181 @@ pub(crate) fn digest_intro(
             summary: a.summary.text.clone(),
         })
         .collect();
-    // "A digest of 2024-05-01" only when every story is of that day.
-    let mut days: Vec<String> = by_date
+    // "A digest of 2024-05-01" only when every story is of that day. Equal
+    // days are adjacent in digest order, and undated stories come last.
+    let mut days: Vec<String> = ordered
         .iter()
-        .map(|a| date(a).chars().take(10).collect())
+        .map(|a| {
+            article_date(a)
+                .unwrap_or_default()
+                .chars()
+                .take(10)
+                .collect()
+        })
         .collect();
     days.dedup();
     let day = match days.as_slice() {
-        [day] if !day.is_empty() => Some(day.as_str()),
+        [day] if !day.is_empty() => Some(day.clone()),
         _ => None,
     };
-    match summarizer.digest_intro(&stories, day, cache) {
-        Ok(intro) => intro,
-        Err(e) => {
-            observe(Event::Warning {
-                message: format!("no digest introduction: {}", with_causes(&e)),
-            });
-            None
+    (stories, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::{Cache, CACHE_FILE_NAME};
+    use crate::chat::prompts::Prompts;
+    use crate::chat::{self, ChatError, ChatMessage, ChatModel, Sampling};
+    use crate::llm::summary::SummaryOptions;
+    use crate::output::{Bilingual, ModelInfo, Summary, Timings};
+
+    /// Introduces every digest with the same faithful sentence.
+    struct Introducer;
+
+    impl ChatModel for Introducer {
+        fn identity(&self) -> &str {
+            "test:introducer"
         }
+        fn context_length(&self) -> usize {
+            4096
+        }
+        fn count_tokens(&self, text: &str) -> usize {
+            text.split_whitespace().count()
+        }
+        fn chat(&mut self, _: &[ChatMessage], _: &Sampling) -> Result<String, ChatError> {
+            Ok("Floods in Sylhet lead the day.".to_string())
+        }
+    }
+
+    fn story(id: &str, published: Option<&str>, updated: Option<&str>) -> ArticleOutput {
+        ArticleOutput {
+            id: id.to_string(),
+            input: format!("{id}.txt"),
+            title: Bilingual {
+                bn: "শিরোনাম".to_string(),
+                en: format!("title {id}"),
+            },
+            url: None,
+            published: published.map(str::to_string),
+            updated: updated.map(str::to_string),
+            source: None,
+            byline: None,
+            paragraphs: Vec::new(),
+            summary: Summary {
+                text: format!("summary {id}"),
+                method: METHOD_LLM.to_string(),
+                headline: None,
+            },
+            model: ModelInfo {
+                name: "m".to_string(),
+                revision: None,
+                licence: None,
+            },
+            generation: serde_json::Value::Null,
+            warnings: Vec::new(),
+            timings: Timings {
+                translate_ms: 0,
+                total_ms: 0,
+                cached_segments: 0,
+                translated_segments: 0,
+            },
+            fingerprint: String::new(),
+        }
+    }
+
+    fn titles(stories: &[StoryBrief]) -> Vec<&str> {
+        stories.iter().map(|s| s.title.as_str()).collect()
+    }
+
+    #[test]
+    fn the_introduction_follows_the_digest_order_blank_and_padded_dates_included() {
+        let mut extractive = story("e-extractive", Some("2024-05-09"), None);
+        extractive.summary.method = "extractive".to_string();
+        let articles = vec![
+            story("a-undated", None, None),
+            story("b", Some("2024-05-01"), None),
+            // A blank publication date falls back to the update, as the
+            // digest shows it; it used to count as the blank text itself.
+            story("c-blank", Some("  "), Some("2024-05-03")),
+            // Padding is trimmed, as the digest shows it; the padded text
+            // used to sort after every unpadded date.
+            story("d-padded", Some(" 2024-05-02"), None),
+            extractive,
+            story("f-updated", None, Some("2024-05-01")),
+            story("g-empty", Some(""), None),
+        ];
+        let (stories, day) = intro_stories(&articles);
+        assert_eq!(
+            titles(&stories),
+            [
+                "title c-blank",
+                "title d-padded",
+                "title b",
+                "title f-updated",
+                "title a-undated",
+                "title g-empty",
+            ]
+        );
+        let digest: Vec<&str> = digest_order(&articles)
+            .into_iter()
+            .filter(|a| a.summary.method == METHOD_LLM)
+            .map(|a| a.id.as_str())
+            .collect();
+        let intro: Vec<&str> = stories
+            .iter()
+            .map(|s| s.title.trim_start_matches("title "))
+            .collect();
+        assert_eq!(intro, digest);
+        assert_eq!(day, None);
+    }
+
+    #[test]
+    fn a_cache_failing_under_the_introduction_is_one_event_and_the_intro_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        rusqlite::Connection::open(dir.path().join(CACHE_FILE_NAME))
+            .unwrap()
+            .execute_batch("DROP TABLE translations")
+            .unwrap();
+        let summarizer = Summarizer::new(
+            chat::shared(Introducer),
+            Prompts::load(None).unwrap(),
+            SummaryOptions::default(),
+        );
+        let mut floods = story("a", Some("2024-05-01"), None);
+        floods.summary.headline = Some("Floods in Sylhet".to_string());
+        let mut cache = RunCache::new(Some(&cache));
+        let mut events = Vec::new();
+        let intro = digest_intro(&summarizer, &[floods], &mut cache, &mut |event| {
+            events.push(format!("{event:?}"))
+        });
+        assert_eq!(intro.as_deref(), Some("Floods in Sylhet lead the day."));
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert!(
+            events[0].starts_with("CacheDisabled") && events[0].contains(CACHE_FILE_NAME),
+            "{events:?}"
+        );
+    }
+
+    #[test]
+    fn the_day_is_named_only_when_every_story_shares_it() {
+        let mut headlined = story("b", Some(" 2024-05-01T18:00:00+06:00 "), None);
+        headlined.summary.headline = Some("Floods in Sylhet".to_string());
+        let same_day = vec![
+            story("a", Some("2024-05-01T09:00:00+06:00"), None),
+            headlined,
+            story("c", Some(""), Some("2024-05-01")),
+        ];
+        let (stories, day) = intro_stories(&same_day);
+        assert_eq!(titles(&stories), ["Floods in Sylhet", "title a", "title c"]);
+        assert_eq!(stories[0].summary, "summary b");
+        assert_eq!(day.as_deref(), Some("2024-05-01"));
+
+        let with_undated = vec![story("a", Some("2024-05-01"), None), story("b", None, None)];
+        assert_eq!(intro_stories(&with_undated).1, None);
+        let all_undated = vec![story("a", None, None), story("b", Some(" "), None)];
+        assert_eq!(intro_stories(&all_undated).1, None);
+        assert_eq!(intro_stories(&[]), (Vec::new(), None));
     }
 }
