@@ -17,11 +17,9 @@ use serde_json::json;
 
 use crate::chat::prompts::{PromptError, Prompts, SUMMARIZE, SUMMARIZE_REDUCE, SUMMARIZE_STRICT};
 use crate::chat::{ChatError, ChatMessage, ChatModel, Sampling};
+use crate::output::SummaryMethod;
 use crate::text::numbers::check_numbers;
 use crate::text::{split_long, split_sentences};
-
-/// Name recorded with summaries produced by [`summarize`].
-pub const METHOD_LLM: &str = "llm";
 
 /// Tokens kept free for the chat template's role markers and special
 /// tokens, which `count_tokens` of the prompt text does not see.
@@ -85,8 +83,8 @@ pub enum Faithfulness {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LlmSummary {
     pub text: String,
-    /// [`METHOD_LLM`].
-    pub method: String,
+    /// [`SummaryMethod::Llm`].
+    pub method: SummaryMethod,
     /// SHA-256 of each prompt template used, by name, for cache keys and
     /// the record of how the summary was made.
     pub prompt_hashes: BTreeMap<String, String>,
@@ -400,7 +398,7 @@ impl Run<'_> {
     ) -> LlmSummary {
         LlmSummary {
             text,
-            method: METHOD_LLM.to_string(),
+            method: SummaryMethod::Llm,
             prompt_hashes: self
                 .used
                 .iter()
@@ -843,7 +841,7 @@ mod tests {
         assert_eq!(model.prompts[0], expected_prompt);
         assert!(model.prompts[0].contains("in 2 sentences"));
         assert_eq!(summary.faithfulness, Faithfulness::Faithful);
-        assert_eq!(summary.method, METHOD_LLM);
+        assert_eq!(summary.method, SummaryMethod::Llm);
         assert_eq!(summary.chunks, 1);
         assert!(!summary.retried);
         assert!(summary.text.starts_with("A fire at a jute factory"));

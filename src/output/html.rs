@@ -187,14 +187,7 @@ fn render_story_html(html: &mut String, article: &ArticleOutput, heading: &str) 
     }
 
     let summary = single_line(&article.summary.text);
-    let method = single_line(&article.summary.method);
-    let label = if is_extractive(&article.summary) {
-        "extractive summary".to_string()
-    } else if method.is_empty() {
-        "summary".to_string()
-    } else {
-        format!("{method} summary")
-    };
+    let label = format!("{} summary", article.summary.method);
     if summary.is_empty() {
         html.push_str("<p class=\"summary\"><em>No summary.</em></p>\n");
     } else {

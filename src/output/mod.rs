@@ -28,7 +28,9 @@ use thiserror::Error;
 use crate::output::atomic::{ensure_dir, write_if_changed};
 use crate::output::html::render_digest_html;
 use crate::output::markdown::{render_article_markdown, render_digest};
-pub use article::{ArticleOutput, Bilingual, ModelInfo, SentencePair, Summary, Timings};
+pub use article::{
+    ArticleOutput, Bilingual, ModelInfo, SentencePair, Summary, SummaryMethod, Timings,
+};
 pub use ids::{safe_id, IdAllocator, MAX_ID_CHARS};
 
 /// File name of the digest inside the output directory.

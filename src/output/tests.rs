@@ -63,7 +63,7 @@ fn article(id: &str, published: Option<&str>) -> ArticleOutput {
         ],
         summary: Summary {
             text: "It rained in Dhaka.".to_string(),
-            method: "extractive".to_string(),
+            method: SummaryMethod::Extractive,
             headline: None,
         },
         model: ModelInfo {
@@ -299,6 +299,21 @@ fn json_roundtrips_with_the_agreed_field_names() {
 }
 
 #[test]
+fn summary_methods_are_written_by_their_lowercase_names() {
+    for (method, name) in [
+        (SummaryMethod::Extractive, "extractive"),
+        (SummaryMethod::Llm, "llm"),
+    ] {
+        assert_eq!(serde_json::to_value(method).unwrap(), name);
+        assert_eq!(
+            serde_json::from_value::<SummaryMethod>(name.into()).unwrap(),
+            method
+        );
+        assert_eq!(method.to_string(), name);
+    }
+}
+
+#[test]
 fn missing_or_broken_outputs_have_no_fingerprint() {
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(existing_fingerprint(dir.path(), "a"), None);
@@ -356,7 +371,7 @@ fn markdown_has_both_languages_in_order() {
 #[test]
 fn abstractive_summary_has_no_extractive_note() {
     let mut a = article("a", None);
-    a.summary.method = "model".to_string();
+    a.summary.method = SummaryMethod::Llm;
     assert!(!render_article_markdown(&a).contains("Extractive"));
 }
 

@@ -5,7 +5,7 @@
 use crate::output::digest_groups::{group_stories, StoryGroup};
 use crate::output::sources::display_source_name;
 
-use crate::output::article::{ArticleOutput, ModelInfo, Summary};
+use crate::output::article::{ArticleOutput, ModelInfo, Summary, SummaryMethod};
 use crate::output::markdown::{escape_markdown, single_line};
 
 /// Label under a machine-written introduction, so nobody takes it for an
@@ -50,7 +50,7 @@ pub(crate) fn english_title(article: &ArticleOutput) -> String {
 }
 
 pub(crate) fn is_extractive(summary: &Summary) -> bool {
-    summary.method.trim().eq_ignore_ascii_case("extractive")
+    summary.method == SummaryMethod::Extractive
 }
 
 pub(crate) fn model_line(model: &ModelInfo) -> String {

@@ -7,8 +7,8 @@ use sha2::{Digest, Sha256};
 use crate::cache::SCHEMA_VERSION;
 use crate::extract::{extract_page, Extracted};
 use crate::ingest::Article;
-use crate::output::{ArticleOutput, Bilingual, SentencePair, Summary, Timings};
-use crate::text::extractive_summary::{extractive_summary, METHOD_EXTRACTIVE};
+use crate::output::{ArticleOutput, Bilingual, SentencePair, Summary, SummaryMethod, Timings};
+use crate::text::extractive_summary::extractive_summary;
 use crate::text::numbers::check_numbers;
 
 use crate::pipeline::segments::Translations;
@@ -159,7 +159,7 @@ pub(crate) fn assemble(
         paragraphs,
         summary: Summary {
             text: summary,
-            method: METHOD_EXTRACTIVE.to_string(),
+            method: SummaryMethod::Extractive,
             headline: None,
         },
         model: model.info.clone(),

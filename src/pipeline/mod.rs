@@ -17,8 +17,10 @@ use std::time::{Duration, Instant};
 use crate::cache::Cache;
 use crate::ingest::{Article, InputError};
 use crate::llm::summarizer::Summarizer;
-use crate::llm::summary::{ArticleText, METHOD_LLM};
-use crate::output::{self, ArticleOutput, IdAllocator, ModelInfo, OutputError, Summary, Timings};
+use crate::llm::summary::ArticleText;
+use crate::output::{
+    self, ArticleOutput, IdAllocator, ModelInfo, OutputError, Summary, SummaryMethod, Timings,
+};
 use crate::text;
 
 use crate::pipeline::assemble::{assemble, english, prepare, Prepared};
@@ -275,7 +277,7 @@ impl Run<'_, '_> {
                 };
                 article.summary = Summary {
                     text: record.text,
-                    method: METHOD_LLM.to_string(),
+                    method: SummaryMethod::Llm,
                     headline,
                 };
                 if let (Some(generation), Ok(settings)) = (

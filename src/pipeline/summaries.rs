@@ -3,8 +3,7 @@
 
 use crate::cache::Cache;
 use crate::llm::summarizer::{StoryBrief, Summarizer};
-use crate::llm::summary::METHOD_LLM;
-use crate::output::ArticleOutput;
+use crate::output::{ArticleOutput, SummaryMethod};
 
 use crate::pipeline::{with_causes, Event};
 
@@ -18,7 +17,7 @@ pub(crate) fn digest_intro(
 ) -> Option<String> {
     let mut by_date: Vec<&ArticleOutput> = articles
         .iter()
-        .filter(|a| a.summary.method == METHOD_LLM)
+        .filter(|a| a.summary.method == SummaryMethod::Llm)
         .collect();
     let date = |a: &ArticleOutput| {
         a.published

@@ -69,7 +69,7 @@ fn llm_summaries_are_written_flagged_and_cached_with_the_translations() {
     assert_eq!(first.ok, 3);
     assert_eq!(first.unfaithful_summaries, 3);
     let article = output::read_article(&out, "kim-troops").unwrap();
-    assert_eq!(article.summary.method, METHOD_LLM);
+    assert_eq!(article.summary.method, SummaryMethod::Llm);
     assert_eq!(article.summary.text, "It happened 98765 times.");
     assert!(article
         .warnings

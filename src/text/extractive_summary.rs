@@ -4,9 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Name recorded with summaries produced by [`extractive_summary`].
-pub const METHOD_EXTRACTIVE: &str = "extractive";
-
 /// Sentences with fewer content words than this are captions, credits or
 /// datelines rather than statements worth summarising.
 const MIN_CONTENT_WORDS: usize = 4;
