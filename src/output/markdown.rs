@@ -6,6 +6,7 @@ use crate::output::article::{ArticleOutput, SentencePair};
 use crate::output::view::{
     date_and_source, digest_groups, english_title, is_extractive, known, model_line, INTRO_LABEL,
 };
+use crate::output::FailedInput;
 
 /// Collapses all whitespace, newlines included, to single spaces, so a text
 /// stays on its line or in its paragraph.
@@ -142,7 +143,7 @@ pub(crate) fn render_article_markdown(article: &ArticleOutput) -> String {
 
 pub(crate) fn render_digest(
     articles: &[ArticleOutput],
-    failed: &[(String, String)],
+    failed: &[FailedInput],
     intro: Option<&str>,
 ) -> String {
     let mut md = String::from("# Anubad digest\n\n");
@@ -209,10 +210,10 @@ pub(crate) fn render_digest(
     }
 
     if !failed.is_empty() {
-        let mut failed: Vec<&(String, String)> = failed.iter().collect();
+        let mut failed: Vec<&FailedInput> = failed.iter().collect();
         failed.sort();
         md.push_str("## Failed inputs\n\n");
-        for (input, reason) in failed {
+        for FailedInput { input, reason } in failed {
             md.push_str(&format!(
                 "- {}: {}\n",
                 escape_markdown(input),

@@ -116,6 +116,15 @@ pub fn write_article(out_dir: &Path, article: &ArticleOutput) -> Result<(), Outp
     )
 }
 
+/// An input that gave no article, and why; the digest lists these last.
+/// Fields are in sort order: by input, then reason, as the digest lists them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FailedInput {
+    /// Input path, `"stdin"`, or `"file.jsonl#line"`.
+    pub input: String,
+    pub reason: String,
+}
+
 /// Writes `digest.md` and `digest.html`: the introduction a chat model
 /// wrote (if any), every article, stories about the same event grouped,
 /// groups newest first, then the inputs that failed with their reasons. The
@@ -124,7 +133,7 @@ pub fn write_article(out_dir: &Path, article: &ArticleOutput) -> Result<(), Outp
 pub fn write_digest(
     out_dir: &Path,
     articles: &[ArticleOutput],
-    failed: &[(String, String)],
+    failed: &[FailedInput],
     intro: Option<&str>,
 ) -> Result<(), OutputError> {
     ensure_dir(out_dir)?;

@@ -414,6 +414,13 @@ fn digest_orders_newest_first_then_undated_by_id() {
     assert!(digest.contains("5 articles translated with Helsinki-NLP/opus-mt-bn-en (CC-BY-4.0)."));
 }
 
+fn failed_input(input: &str, reason: &str) -> FailedInput {
+    FailedInput {
+        input: input.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
 #[test]
 fn digest_is_deterministic_and_independent_of_input_order() {
     let dir = tempfile::tempdir().unwrap();
@@ -421,8 +428,8 @@ fn digest_is_deterministic_and_independent_of_input_order() {
     warned.warnings = vec!["x".to_string(), "y".to_string()];
     let articles = vec![article("a", None), warned, article("c", Some("2024-01-01"))];
     let failed = vec![
-        ("z.txt".to_string(), "not UTF-8".to_string()),
-        ("feed.jsonl#3".to_string(), "missing body".to_string()),
+        failed_input("z.txt", "not UTF-8"),
+        failed_input("feed.jsonl#3", "missing body"),
     ];
     write_digest(dir.path(), &articles, &failed, None).unwrap();
     let first = fs::read(dir.path().join(DIGEST_FILE_NAME)).unwrap();
@@ -446,7 +453,7 @@ fn digest_is_deterministic_and_independent_of_input_order() {
 
 #[test]
 fn empty_digest_says_so() {
-    let digest = render_digest(&[], &[("x.txt".to_string(), "empty".to_string())], None);
+    let digest = render_digest(&[], &[failed_input("x.txt", "empty")], None);
     assert!(digest.contains("No articles were translated."));
     assert!(digest.contains("- x.txt: empty"));
 }
@@ -461,7 +468,7 @@ fn html_digest_escapes_everything_from_the_page() {
     hostile.url = Some("javascript:alert(1)".to_string());
     let html = render_digest_html(
         &[hostile],
-        &[("<evil>.txt".to_string(), "bad & worse".to_string())],
+        &[failed_input("<evil>.txt", "bad & worse")],
         None,
     );
     assert!(!html.contains("<script"), "{html}");

@@ -19,7 +19,8 @@ use crate::ingest::{Article, InputError};
 use crate::llm::summarizer::Summarizer;
 use crate::llm::summary::ArticleText;
 use crate::output::{
-    self, ArticleOutput, IdAllocator, ModelInfo, OutputError, Summary, SummaryMethod, Timings,
+    self, ArticleOutput, FailedInput, IdAllocator, ModelInfo, OutputError, Summary, SummaryMethod,
+    Timings,
 };
 use crate::text;
 
@@ -204,14 +205,17 @@ struct Run<'a, 'o> {
     segments: SegmentTranslator<'a>,
     report: RunReport,
     written: Vec<ArticleOutput>,
-    failed: Vec<(String, String)>,
+    failed: Vec<FailedInput>,
     observe: &'o mut dyn FnMut(Event),
 }
 
 impl Run<'_, '_> {
     fn fail(&mut self, input: String, message: String) {
         (self.observe)(Event::ArticleFailed { error: &message });
-        self.failed.push((input, message));
+        self.failed.push(FailedInput {
+            input,
+            reason: message,
+        });
     }
 
     /// Keeps the previous output when its fingerprint matches; true if it did.
