@@ -443,7 +443,7 @@ fn every_chat_preset_names_an_architecture_this_build_runs() {
         .filter(|preset| preset.kind == crate::models::ModelKind::Chat);
     for preset in chat_presets {
         assert!(
-            SUPPORTED_GGUF_ARCHITECTURES.contains(&preset.family.as_str()),
+            SUPPORTED_GGUF_ARCHITECTURES.contains(&preset.family.name()),
             "{}: {}",
             preset.name,
             preset.family
