@@ -10,9 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{Cache, CacheKey};
-use crate::chat::prompts::{
-    Prompts, DIGEST_INTRO, HEADLINE, SUMMARIZE, SUMMARIZE_REDUCE, SUMMARIZE_STRICT,
-};
+use crate::chat::prompts::{PromptName, Prompts};
 use crate::chat::{ChatMessage, Sampling, SharedChat};
 use crate::llm::summary::{
     strip_wrappers, summarize, unsupported_terms, ArticleText, Faithfulness, SummaryError,
@@ -55,11 +53,14 @@ pub struct Summarizer {
 
 impl Summarizer {
     pub fn new(model: SharedChat, prompts: Prompts, options: SummaryOptions) -> Self {
-        let prompt_hashes: std::collections::BTreeMap<String, String> =
-            [SUMMARIZE, SUMMARIZE_STRICT, SUMMARIZE_REDUCE]
-                .iter()
-                .map(|name| (name.to_string(), prompts.hash(name)))
-                .collect();
+        let prompt_hashes: std::collections::BTreeMap<PromptName, String> = [
+            PromptName::Summarize,
+            PromptName::SummarizeStrict,
+            PromptName::SummarizeReduce,
+        ]
+        .into_iter()
+        .map(|name| (name, prompts.hash(name)))
+        .collect();
         let identity = model.borrow().identity().to_string();
         let summary_settings = serde_json::json!({
             "model": identity,
@@ -71,8 +72,8 @@ impl Summarizer {
         let settings = serde_json::json!({
             "model": identity,
             "prompts": prompt_hashes,
-            "headline": prompts.hash(HEADLINE),
-            "digest-intro": prompts.hash(DIGEST_INTRO),
+            "headline": prompts.hash(PromptName::Headline),
+            "digest-intro": prompts.hash(PromptName::DigestIntro),
             "sentences": options.sentences,
             "sampling": options.sampling,
         })
@@ -90,14 +91,14 @@ impl Summarizer {
     /// answer is cached under `settings` + `source`.
     fn cached_answer(
         &self,
-        prompt: &str,
+        prompt: PromptName,
         variables: serde_json::Value,
         max_new_tokens: usize,
         cache: Option<&Cache>,
     ) -> Result<String, SummaryError> {
         let identity = self.model.borrow().identity().to_string();
         let settings = serde_json::json!({
-            "prompt": prompt,
+            "prompt": prompt.as_str(),
             "hash": self.prompts.hash(prompt),
             "sampling": self.options.sampling,
         })
@@ -137,7 +138,7 @@ impl Summarizer {
         cache: Option<&Cache>,
     ) -> Result<Option<String>, SummaryError> {
         let answer = self.cached_answer(
-            HEADLINE,
+            PromptName::Headline,
             serde_json::json!({"title": article.title, "summary": summary}),
             HEADLINE_TOKENS,
             cache,
@@ -182,7 +183,7 @@ impl Summarizer {
             return Ok(None);
         }
         let intro = self.cached_answer(
-            DIGEST_INTRO,
+            PromptName::DigestIntro,
             serde_json::json!({"date": date, "articles": included}),
             INTRO_TOKENS,
             cache,
@@ -324,8 +325,7 @@ mod tests {
         // ...an edited summary prompt re-summarizes.
         let summary_prompt = Prompts::load(None)
             .unwrap()
-            .text(SUMMARIZE)
-            .unwrap()
+            .text(PromptName::Summarize)
             .to_string();
         std::fs::write(
             prompts_dir.path().join("summarize.md.j2"),

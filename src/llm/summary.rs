@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::chat::prompts::{PromptError, Prompts, SUMMARIZE, SUMMARIZE_REDUCE, SUMMARIZE_STRICT};
+use crate::chat::prompts::{PromptError, PromptName, Prompts};
 use crate::chat::{ChatError, ChatMessage, ChatModel, Sampling};
 use crate::output::SummaryMethod;
 use crate::text::numbers::check_numbers;
@@ -87,7 +87,7 @@ pub struct LlmSummary {
     pub method: SummaryMethod,
     /// SHA-256 of each prompt template used, by name, for cache keys and
     /// the record of how the summary was made.
-    pub prompt_hashes: BTreeMap<String, String>,
+    pub prompt_hashes: BTreeMap<PromptName, String>,
     pub faithfulness: Faithfulness,
     /// Parts the article was split into to fit the context (1: not split).
     pub chunks: usize,
@@ -141,14 +141,14 @@ pub fn summarize(
         1,
         1,
     ))? {
-        Some(prompt) => (run.ask(SUMMARIZE, &prompt)?, whole, 1),
+        Some(prompt) => (run.ask(PromptName::Summarize, &prompt)?, whole, 1),
         None => {
             let chunks = run.chunks(&body)?;
             let mut summaries = Vec::with_capacity(chunks.len());
             for (index, chunk) in chunks.iter().enumerate() {
                 let context =
                     summarize_context(run.title, chunk, options.sentences, index + 1, chunks.len());
-                summaries.push(run.ask_rendered(SUMMARIZE, &context)?);
+                summaries.push(run.ask_rendered(PromptName::Summarize, &context)?);
             }
             let (answer, inputs) = run.reduce(summaries)?;
             (answer, inputs.join("\n\n"), chunks.len())
@@ -167,12 +167,14 @@ pub fn summarize(
         "sentences": options.sentences,
         "terms": first_terms,
     });
-    let strict_prompt = run.prompts.render(SUMMARIZE_STRICT, &strict_context)?;
+    let strict_prompt = run
+        .prompts
+        .render(PromptName::SummarizeStrict, &strict_context)?;
     if !run.fits(&strict_prompt) {
         // Naming the offenders made the prompt too long; keep the flag.
         return Ok(run.finish(first, Faithfulness::Flagged(first_terms), chunks, false));
     }
-    let second = run.ask(SUMMARIZE_STRICT, &strict_prompt)?;
+    let second = run.ask(PromptName::SummarizeStrict, &strict_prompt)?;
     let second_terms = unsupported_terms(&second, &evidence);
     let (text, terms) = if second_terms.len() <= first_terms.len() {
         (second, second_terms)
@@ -209,7 +211,7 @@ struct Run<'a> {
     prompts: &'a Prompts,
     options: &'a SummaryOptions,
     title: &'a str,
-    used: BTreeSet<&'static str>,
+    used: BTreeSet<PromptName>,
 }
 
 impl Run<'_> {
@@ -225,7 +227,7 @@ impl Run<'_> {
     }
 
     fn fitting_prompt(&self, context: &serde_json::Value) -> Result<Option<String>, SummaryError> {
-        let prompt = self.prompts.render(SUMMARIZE, context)?;
+        let prompt = self.prompts.render(PromptName::Summarize, context)?;
         Ok(self.fits(&prompt).then_some(prompt))
     }
 
@@ -236,7 +238,7 @@ impl Run<'_> {
         }
     }
 
-    fn ask(&mut self, template: &'static str, prompt: &str) -> Result<String, SummaryError> {
+    fn ask(&mut self, template: PromptName, prompt: &str) -> Result<String, SummaryError> {
         self.used.insert(template);
         let answer = self
             .model
@@ -250,7 +252,7 @@ impl Run<'_> {
 
     fn ask_rendered(
         &mut self,
-        template: &'static str,
+        template: PromptName,
         context: &serde_json::Value,
     ) -> Result<String, SummaryError> {
         let prompt = self.prompts.render(template, context)?;
@@ -269,7 +271,7 @@ impl Run<'_> {
         let max_parts = paragraphs.len().max(1) * 1000;
         let prompt_for = |text: &str| -> Result<String, SummaryError> {
             Ok(self.prompts.render(
-                SUMMARIZE,
+                PromptName::Summarize,
                 &summarize_context(
                     self.title,
                     text,
@@ -340,7 +342,7 @@ impl Run<'_> {
             }
             let all = self.reduce_prompt(&summaries)?;
             if self.fits(&all) {
-                let answer = self.ask(SUMMARIZE_REDUCE, &all)?;
+                let answer = self.ask(PromptName::SummarizeReduce, &all)?;
                 return Ok((answer, summaries));
             }
             // Too many to combine at once: combine neighbours in groups that
@@ -375,12 +377,12 @@ impl Run<'_> {
             return Ok(group.remove(0));
         }
         let prompt = self.reduce_prompt(&group)?;
-        self.ask(SUMMARIZE_REDUCE, &prompt)
+        self.ask(PromptName::SummarizeReduce, &prompt)
     }
 
     fn reduce_prompt(&self, summaries: &[String]) -> Result<String, SummaryError> {
         Ok(self.prompts.render(
-            SUMMARIZE_REDUCE,
+            PromptName::SummarizeReduce,
             &json!({
                 "title": self.title,
                 "summaries": summaries,
@@ -402,7 +404,7 @@ impl Run<'_> {
             prompt_hashes: self
                 .used
                 .iter()
-                .map(|&name| (name.to_string(), self.prompts.hash(name)))
+                .map(|&name| (name, self.prompts.hash(name)))
                 .collect(),
             faithfulness,
             chunks,
@@ -834,7 +836,7 @@ mod tests {
         assert_eq!(model.prompts.len(), 1);
         let expected_prompt = prompts
             .render(
-                SUMMARIZE,
+                PromptName::Summarize,
                 &summarize_context(&article.title, &article.paragraphs.join("\n\n"), 2, 1, 1),
             )
             .unwrap();
@@ -847,7 +849,7 @@ mod tests {
         assert!(summary.text.starts_with("A fire at a jute factory"));
         assert_eq!(
             summary.prompt_hashes,
-            BTreeMap::from([(SUMMARIZE.to_string(), prompts.hash(SUMMARIZE))])
+            BTreeMap::from([(PromptName::Summarize, prompts.hash(PromptName::Summarize))])
         );
     }
 
@@ -905,7 +907,7 @@ mod tests {
         assert_eq!(summary.text, "Floods in Sylhet rose.");
         assert_eq!(
             summary.prompt_hashes.keys().collect::<Vec<_>>(),
-            [SUMMARIZE, SUMMARIZE_REDUCE]
+            [&PromptName::Summarize, &PromptName::SummarizeReduce]
         );
     }
 
@@ -986,7 +988,9 @@ mod tests {
             summary.text,
             "A fire in Khulna killed 30 people on Tuesday."
         );
-        assert!(summary.prompt_hashes.contains_key(SUMMARIZE_STRICT));
+        assert!(summary
+            .prompt_hashes
+            .contains_key(&PromptName::SummarizeStrict));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::chat::prompts::{PromptError, Prompts, TRANSLATE};
+use crate::chat::prompts::{PromptError, PromptName, Prompts};
 use crate::chat::{ChatError, ChatMessage, SharedChat};
 use crate::llm::summary::strip_wrappers;
 use crate::text;
@@ -54,7 +54,7 @@ impl LlmTranslator {
         let settings = serde_json::json!({
             "engine": "llm",
             "model": identity,
-            "prompt": prompts.hash(TRANSLATE),
+            "prompt": prompts.hash(PromptName::Translate),
             "temperature": sampling.temperature,
             "seed": sampling.seed,
             "max_unit_tokens": MAX_UNIT_TOKENS,
@@ -116,7 +116,7 @@ impl LlmTranslator {
     ) -> Result<ParagraphTranslation, LlmTranslateError> {
         let paragraph = sentences.join(" ");
         let prompt = self.prompts.render(
-            TRANSLATE,
+            PromptName::Translate,
             &serde_json::json!({
                 "text": paragraph,
                 "examples": self.prompts.translate_examples(),

@@ -86,8 +86,7 @@ fn llm_summaries_are_written_flagged_and_cached_with_the_translations() {
     let prompts = tempfile::tempdir().unwrap();
     let edited = Prompts::load(None)
         .unwrap()
-        .text(crate::chat::prompts::SUMMARIZE)
-        .unwrap()
+        .text(crate::chat::prompts::PromptName::Summarize)
         .to_string();
     std::fs::write(
         prompts.path().join("summarize.md.j2"),
