@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::output::Warning;
+
 /// A text in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bilingual {
@@ -94,7 +96,7 @@ pub struct ArticleOutput {
     pub model: ModelInfo,
     /// The generation settings used.
     pub generation: serde_json::Value,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     pub timings: Timings,
     /// Hash of inputs, settings and model identity: an equal fingerprint
     /// means the outputs would not change.

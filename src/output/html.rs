@@ -209,7 +209,7 @@ fn render_story_html(html: &mut String, article: &ArticleOutput, heading: &str) 
         for warning in &article.warnings {
             html.push_str(&format!(
                 "<li>{}</li>\n",
-                escape_html(&single_line(warning))
+                escape_html(&single_line(&warning.to_string()))
             ));
         }
         html.push_str("</ul>\n");

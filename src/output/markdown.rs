@@ -131,7 +131,7 @@ pub(crate) fn render_article_markdown(article: &ArticleOutput) -> String {
     if !article.warnings.is_empty() {
         md.push_str("## Warnings\n\n");
         for warning in &article.warnings {
-            md.push_str(&format!("- {}\n", escape_markdown(warning)));
+            md.push_str(&format!("- {}\n", escape_markdown(&warning.to_string())));
         }
         md.push('\n');
     }

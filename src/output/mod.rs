@@ -18,6 +18,7 @@ mod ids;
 mod markdown;
 pub mod sources;
 mod view;
+mod warning;
 
 use std::fs;
 use std::io;
@@ -32,6 +33,7 @@ pub use article::{
     ArticleOutput, Bilingual, ModelInfo, SentencePair, Summary, SummaryMethod, Timings,
 };
 pub use ids::{safe_id, IdAllocator, MAX_ID_CHARS};
+pub use warning::Warning;
 
 /// File name of the digest inside the output directory.
 pub const DIGEST_FILE_NAME: &str = "digest.md";

@@ -261,7 +261,7 @@ fn allocator_makes_ids_unique_ignoring_case() {
 fn json_roundtrips_with_the_agreed_field_names() {
     let dir = tempfile::tempdir().unwrap();
     let mut original = article("a", Some("2024-05-01"));
-    original.warnings = vec!["number 123 missing".to_string()];
+    original.warnings = vec![Warning::from("number 123 missing")];
     write_article(dir.path(), &original).unwrap();
     assert_eq!(read_article(dir.path(), "a"), Some(original.clone()));
 
@@ -425,7 +425,7 @@ fn failed_input(input: &str, reason: &str) -> FailedInput {
 fn digest_is_deterministic_and_independent_of_input_order() {
     let dir = tempfile::tempdir().unwrap();
     let mut warned = article("b", Some("2024-05-01"));
-    warned.warnings = vec!["x".to_string(), "y".to_string()];
+    warned.warnings = vec![Warning::from("x"), Warning::from("y")];
     let articles = vec![article("a", None), warned, article("c", Some("2024-01-01"))];
     let failed = vec![
         failed_input("z.txt", "not UTF-8"),
@@ -464,7 +464,7 @@ fn html_digest_escapes_everything_from_the_page() {
     hostile.title.bn = "<b>শিরোনাম</b>".to_string();
     hostile.source = Some("A&B <News>".to_string());
     hostile.summary.text = "x < y & z".to_string();
-    hostile.warnings = vec!["number <1> lost".to_string()];
+    hostile.warnings = vec![Warning::from("number <1> lost")];
     hostile.url = Some("javascript:alert(1)".to_string());
     let html = render_digest_html(
         &[hostile],
@@ -486,7 +486,7 @@ fn html_digest_escapes_everything_from_the_page() {
 #[test]
 fn html_digest_shows_each_story_for_a_reader() {
     let mut dated = article("a", Some("2024-12-01T12:43:00+06:00"));
-    dated.warnings = vec!["number 28 missing".to_string()];
+    dated.warnings = vec![Warning::from("number 28 missing")];
     let mut updated_only = article("b", None);
     updated_only.updated = Some("2024-11-30".to_string());
     let html = render_digest_html(&[updated_only, dated], &[], None);

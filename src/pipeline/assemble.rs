@@ -7,7 +7,9 @@ use sha2::{Digest, Sha256};
 use crate::cache::SCHEMA_VERSION;
 use crate::extract::{extract_page, Extracted};
 use crate::ingest::Article;
-use crate::output::{ArticleOutput, Bilingual, SentencePair, Summary, SummaryMethod, Timings};
+use crate::output::{
+    ArticleOutput, Bilingual, SentencePair, Summary, SummaryMethod, Timings, Warning,
+};
 use crate::text::extractive_summary::extractive_summary;
 use crate::text::numbers::check_numbers;
 
@@ -121,18 +123,17 @@ pub(crate) fn assemble(
     for (p, paragraph) in paragraphs.iter().enumerate() {
         for (i, pair) in paragraph.iter().enumerate() {
             for missing in check_numbers(&pair.bn, &pair.en) {
-                warnings.push(format!(
-                    "paragraph {}, sentence {}: number {} ({}) is not in the translation",
-                    p + 1,
-                    i + 1,
-                    missing.source,
-                    missing.value
-                ));
+                warnings.push(Warning::NumberMissing {
+                    paragraph: p + 1,
+                    sentence: i + 1,
+                    number: missing.source,
+                    value: missing.value,
+                });
             }
         }
     }
     if paragraphs.is_empty() {
-        warnings.push("no story text found on the page; only the title was translated".into());
+        warnings.push(Warning::NoStoryText);
     }
     let sentences: Vec<String> = paragraphs.iter().flatten().map(|p| p.en.clone()).collect();
     let summary = if sentences.is_empty() {

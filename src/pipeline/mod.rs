@@ -20,7 +20,7 @@ use crate::llm::summarizer::Summarizer;
 use crate::llm::summary::ArticleText;
 use crate::output::{
     self, ArticleOutput, FailedInput, IdAllocator, ModelInfo, OutputError, Summary, SummaryMethod,
-    Timings,
+    Timings, Warning,
 };
 use crate::text;
 
@@ -264,18 +264,16 @@ impl Run<'_, '_> {
             Ok((record, _cached)) => {
                 if !record.unsupported.is_empty() {
                     self.report.unfaithful_summaries += 1;
-                    article.warnings.push(format!(
-                        "summary mentions terms not found in the translation: {}",
-                        record.unsupported.join(", ")
-                    ));
+                    article.warnings.push(Warning::UnsupportedSummaryTerms {
+                        terms: record.unsupported.clone(),
+                    });
                 }
                 let headline = match summarizer.headline(&text, &record.text, self.segments.cache) {
                     Ok(headline) => headline,
                     Err(e) => {
-                        article.warnings.push(format!(
-                            "no LLM headline ({}); the translated title heads the story",
-                            with_causes(&e)
-                        ));
+                        article.warnings.push(Warning::NoLlmHeadline {
+                            reason: with_causes(&e),
+                        });
                         None
                     }
                 };
@@ -291,10 +289,9 @@ impl Run<'_, '_> {
                     generation.insert("summarizer".into(), settings);
                 }
             }
-            Err(e) => article.warnings.push(format!(
-                "no LLM summary ({}); the summary is extractive",
-                with_causes(&e)
-            )),
+            Err(e) => article.warnings.push(Warning::NoLlmSummary {
+                reason: with_causes(&e),
+            }),
         }
     }
 

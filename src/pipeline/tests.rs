@@ -74,6 +74,7 @@ fn llm_summaries_are_written_flagged_and_cached_with_the_translations() {
     assert!(article
         .warnings
         .iter()
+        .map(Warning::to_string)
         .any(|w| w.contains("summary mentions terms not found") && w.contains("98765")));
     assert!(article.generation["summarizer"]["prompts"]["summarize"].is_string());
 
