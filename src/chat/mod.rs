@@ -7,6 +7,8 @@ pub mod backbone;
 pub mod decoder;
 pub mod gemma3;
 pub mod prompts;
+#[cfg(test)]
+pub(crate) mod scripted;
 pub mod template;
 
 use std::cell::RefCell;

@@ -247,38 +247,12 @@ impl Summarizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::{self, ChatError, ChatMessage, ChatModel, Sampling};
-    use std::cell::RefCell;
-    use std::rc::Rc;
+    use crate::chat;
+    use crate::chat::scripted::{PromptLog, ScriptedChat};
 
-    /// Answers every prompt with a fixed text and counts the calls.
-    struct Echo {
-        answer: String,
-        calls: Rc<RefCell<usize>>,
-    }
-
-    impl ChatModel for Echo {
-        fn identity(&self) -> &str {
-            "test:echo"
-        }
-        fn context_length(&self) -> usize {
-            4096
-        }
-        fn count_tokens(&self, text: &str) -> usize {
-            text.split_whitespace().count()
-        }
-        fn chat(&mut self, _: &[ChatMessage], _: &Sampling) -> Result<String, ChatError> {
-            *self.calls.borrow_mut() += 1;
-            Ok(self.answer.clone())
-        }
-    }
-
-    fn summarizer(answer: &str, prompts: Prompts, calls: &Rc<RefCell<usize>>) -> Summarizer {
+    fn summarizer(answer: &str, prompts: Prompts, calls: &PromptLog) -> Summarizer {
         Summarizer::new(
-            chat::shared(Echo {
-                answer: answer.into(),
-                calls: calls.clone(),
-            }),
+            chat::shared(ScriptedChat::answering(answer).logging_to(calls)),
             prompts,
             SummaryOptions::default(),
         )
@@ -295,16 +269,16 @@ mod tests {
     fn a_cached_summary_costs_no_model_call_and_a_prompt_edit_invalidates_it() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(dir.path()).unwrap();
-        let calls = Rc::new(RefCell::new(0));
+        let calls = PromptLog::default();
         let answer = "Kim Jong Un visited Moscow.";
         let first = summarizer(answer, Prompts::load(None).unwrap(), &calls);
         let (record, cached) = first.summarize(&article(), Some(&cache)).unwrap();
         assert_eq!(
-            (record.text.as_str(), cached, *calls.borrow()),
+            (record.text.as_str(), cached, calls.calls()),
             (answer, false, 1)
         );
         let (again, cached) = first.summarize(&article(), Some(&cache)).unwrap();
-        assert_eq!((again, cached, *calls.borrow()), (record.clone(), true, 1));
+        assert_eq!((again, cached, calls.calls()), (record.clone(), true, 1));
 
         // An edited headline prompt does not touch summaries...
         let prompts_dir = tempfile::tempdir().unwrap();
@@ -340,12 +314,12 @@ mod tests {
         assert_ne!(summary_edit.settings(), first.settings());
         let (_, cached) = summary_edit.summarize(&article(), Some(&cache)).unwrap();
         assert!(!cached);
-        assert_eq!(*calls.borrow(), 2);
+        assert_eq!(calls.calls(), 2);
     }
 
     #[test]
     fn headlines_and_introductions_that_invent_names_or_numbers_are_dropped() {
-        let calls = Rc::new(RefCell::new(0));
+        let calls = PromptLog::default();
         let faithful = summarizer(
             "Headline: \"Kim Jong Un visits Moscow.\"",
             Prompts::load(None).unwrap(),
@@ -382,7 +356,7 @@ mod tests {
 
     #[test]
     fn an_unfaithful_summary_is_kept_with_its_unsupported_terms() {
-        let calls = Rc::new(RefCell::new(0));
+        let calls = PromptLog::default();
         let summarizer = summarizer(
             "Kim Jong Un met 300 officials in Pyongyang.",
             Prompts::load(None).unwrap(),
@@ -395,6 +369,6 @@ mod tests {
             record.unsupported.iter().any(|t| t.contains("Pyongyang")),
             "{record:?}"
         );
-        assert_eq!(*calls.borrow(), 2, "one first try, one strict retry");
+        assert_eq!(calls.calls(), 2, "one first try, one strict retry");
     }
 }

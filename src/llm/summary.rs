@@ -746,61 +746,14 @@ fn number_phrase_at(text_words: &[Word], start: usize) -> Option<(String, u128, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::VecDeque;
+    use crate::chat::scripted::ScriptedChat;
 
-    /// A chat model that answers from a queue (then with `fallback`),
-    /// counts whitespace-separated words as tokens and records every prompt.
-    struct ScriptedModel {
-        answers: VecDeque<String>,
-        fallback: String,
-        context_length: usize,
-        prompts: Vec<String>,
-    }
-
-    impl ScriptedModel {
-        fn new(context_length: usize, answers: &[&str]) -> Self {
-            Self {
-                answers: answers.iter().map(|a| a.to_string()).collect(),
-                fallback: "The minister spoke in Dhaka.".to_string(),
-                context_length,
-                prompts: Vec::new(),
-            }
-        }
-    }
-
-    impl ChatModel for ScriptedModel {
-        fn identity(&self) -> &str {
-            "scripted"
-        }
-
-        fn context_length(&self) -> usize {
-            self.context_length
-        }
-
-        fn count_tokens(&self, text: &str) -> usize {
-            text.split_whitespace().count()
-        }
-
-        fn chat(
-            &mut self,
-            messages: &[ChatMessage],
-            sampling: &Sampling,
-        ) -> Result<String, ChatError> {
-            let prompt: String = messages.iter().map(|m| m.content.as_str()).collect();
-            let tokens = self.count_tokens(&prompt);
-            // A real model refuses a prompt that leaves no room to answer.
-            if tokens + sampling.max_new_tokens > self.context_length {
-                return Err(ChatError::PromptTooLong {
-                    tokens,
-                    limit: self.context_length,
-                });
-            }
-            self.prompts.push(prompt);
-            Ok(self
-                .answers
-                .pop_front()
-                .unwrap_or_else(|| self.fallback.clone()))
-        }
+    /// The scripted chat model these tests use: `answers` first, then a
+    /// faithful sentence about nothing in particular.
+    fn scripted(context_length: usize, answers: &[&str]) -> ScriptedChat {
+        ScriptedChat::answering("The minister spoke in Dhaka.")
+            .first(answers)
+            .with_context_length(context_length)
     }
 
     fn options(sentences: usize, max_new_tokens: usize) -> SummaryOptions {
@@ -826,22 +779,23 @@ mod tests {
     #[test]
     fn short_article_takes_one_call_with_the_summarize_template() {
         let prompts = Prompts::load(None).unwrap();
-        let mut model = ScriptedModel::new(
+        let mut model = scripted(
             2048,
             &["A fire at a jute factory in Khulna killed 30 people on Tuesday, Abdul Karim of the Fire Service said."],
         );
         let article = short_article();
         let summary = summarize(&mut model, &prompts, &article, &options(2, 100)).unwrap();
 
-        assert_eq!(model.prompts.len(), 1);
+        let sent = model.prompts();
+        assert_eq!(sent.len(), 1);
         let expected_prompt = prompts
             .render(
                 PromptName::Summarize,
                 &summarize_context(&article.title, &article.paragraphs.join("\n\n"), 2, 1, 1),
             )
             .unwrap();
-        assert_eq!(model.prompts[0], expected_prompt);
-        assert!(model.prompts[0].contains("in 2 sentences"));
+        assert_eq!(sent[0], expected_prompt);
+        assert!(sent[0].contains("in 2 sentences"));
         assert_eq!(summary.faithfulness, Faithfulness::Faithful);
         assert_eq!(summary.method, SummaryMethod::Llm);
         assert_eq!(summary.chunks, 1);
@@ -875,14 +829,15 @@ mod tests {
         let prompts = Prompts::load(None).unwrap();
         let context_length = 400;
         let max_new = 40;
-        let mut model = ScriptedModel::new(context_length, &[]);
-        model.fallback = "Floods in Sylhet rose.".into();
+        let mut model =
+            ScriptedChat::answering("Floods in Sylhet rose.").with_context_length(context_length);
         let article = long_article(12, 60);
         let summary = summarize(&mut model, &prompts, &article, &options(3, max_new)).unwrap();
 
         assert!(summary.chunks > 1, "{} chunks", summary.chunks);
-        assert_eq!(model.prompts.len(), summary.chunks + 1);
-        for prompt in &model.prompts {
+        let sent = model.prompts();
+        assert_eq!(sent.len(), summary.chunks + 1);
+        for prompt in &sent {
             assert!(
                 model.count_tokens(prompt) + max_new + CHAT_FRAMING_TOKENS <= context_length,
                 "prompt of {} tokens",
@@ -890,7 +845,7 @@ mod tests {
             );
         }
         // Every paragraph is summarised exactly once, in order.
-        let map_prompts = &model.prompts[..summary.chunks];
+        let map_prompts = &sent[..summary.chunks];
         let mut seen = Vec::new();
         for (part, prompt) in map_prompts.iter().enumerate() {
             assert!(prompt.contains(&format!("part {} of {}", part + 1, summary.chunks)));
@@ -901,7 +856,7 @@ mod tests {
             }
         }
         assert_eq!(seen, (0..12).collect::<Vec<_>>());
-        let reduce = model.prompts.last().unwrap();
+        let reduce = sent.last().unwrap();
         assert!(reduce.contains(&format!("Part {}:", summary.chunks)));
         assert!(!reduce.contains("Paragraph0"));
         assert_eq!(summary.text, "Floods in Sylhet rose.");
@@ -916,20 +871,20 @@ mod tests {
         let prompts = Prompts::load(None).unwrap();
         let context_length = 300;
         let max_new = 60;
-        let mut model = ScriptedModel::new(context_length, &[]);
         // Long chunk answers: only a few fit into one reduce prompt.
-        model.fallback = ["Floods in Sylhet rose."; 8].join(" ");
+        let mut model = ScriptedChat::answering(&["Floods in Sylhet rose."; 8].join(" "))
+            .with_context_length(context_length);
         let article = long_article(30, 40);
         let summary = summarize(&mut model, &prompts, &article, &options(3, max_new)).unwrap();
 
-        let reduce_calls = model
-            .prompts
+        let sent = model.prompts();
+        let reduce_calls = sent
             .iter()
             .filter(|prompt| prompt.contains("Combine them"))
             .count();
         assert!(reduce_calls >= 2, "{reduce_calls} reduce calls");
-        assert_eq!(model.prompts.len(), summary.chunks + reduce_calls);
-        for prompt in &model.prompts {
+        assert_eq!(sent.len(), summary.chunks + reduce_calls);
+        for prompt in &sent {
             assert!(model.count_tokens(prompt) + max_new <= context_length);
         }
     }
@@ -937,8 +892,7 @@ mod tests {
     #[test]
     fn a_paragraph_longer_than_the_context_is_split_at_sentences() {
         let prompts = Prompts::load(None).unwrap();
-        let mut model = ScriptedModel::new(300, &[]);
-        model.fallback = "Floods in Sylhet rose.".into();
+        let mut model = ScriptedChat::answering("Floods in Sylhet rose.").with_context_length(300);
         let sentence = "The water in Sylhet rose again overnight and more villages were cut off.";
         let article = ArticleText {
             title: "Floods in Sylhet".into(),
@@ -946,7 +900,7 @@ mod tests {
         };
         let summary = summarize(&mut model, &prompts, &article, &options(3, 40)).unwrap();
         assert!(summary.chunks > 1);
-        let sentences_sent: usize = model.prompts[..summary.chunks]
+        let sentences_sent: usize = model.prompts()[..summary.chunks]
             .iter()
             .map(|prompt| prompt.matches(sentence).count())
             .sum();
@@ -956,20 +910,20 @@ mod tests {
     #[test]
     fn a_context_too_small_for_the_template_is_an_error() {
         let prompts = Prompts::load(None).unwrap();
-        let mut model = ScriptedModel::new(120, &[]);
+        let mut model = scripted(120, &[]);
         let error =
             summarize(&mut model, &prompts, &long_article(5, 50), &options(3, 100)).unwrap_err();
         assert!(
             matches!(error, SummaryError::ContextTooSmall { .. }),
             "{error:?}"
         );
-        assert!(model.prompts.is_empty());
+        assert!(model.prompts().is_empty());
     }
 
     #[test]
     fn a_changed_number_triggers_one_strict_retry_naming_it() {
         let prompts = Prompts::load(None).unwrap();
-        let mut model = ScriptedModel::new(
+        let mut model = scripted(
             2048,
             &[
                 "A fire in Khulna killed 300 people on Tuesday.",
@@ -978,8 +932,9 @@ mod tests {
         );
         let summary = summarize(&mut model, &prompts, &short_article(), &options(2, 100)).unwrap();
 
-        assert_eq!(model.prompts.len(), 2);
-        let strict = &model.prompts[1];
+        let sent = model.prompts();
+        assert_eq!(sent.len(), 2);
+        let strict = &sent[1];
         assert!(strict.contains("- 300\n"), "{strict}");
         assert!(strict.contains("killed 30 people"));
         assert!(summary.retried);
@@ -996,7 +951,7 @@ mod tests {
     #[test]
     fn unfaithful_twice_is_kept_and_flagged() {
         let prompts = Prompts::load(None).unwrap();
-        let mut model = ScriptedModel::new(
+        let mut model = scripted(
             2048,
             &[
                 "A fire in Khulna killed 300 people on Tuesday.",
@@ -1004,7 +959,7 @@ mod tests {
             ],
         );
         let summary = summarize(&mut model, &prompts, &short_article(), &options(2, 100)).unwrap();
-        assert_eq!(model.prompts.len(), 2);
+        assert_eq!(model.prompts().len(), 2);
         assert!(summary.retried);
         // The retry is worse (an invented name too), so the first is kept.
         assert_eq!(
@@ -1020,7 +975,7 @@ mod tests {
     #[test]
     fn chat_errors_are_passed_on() {
         let prompts = Prompts::load(None).unwrap();
-        let mut model = ScriptedModel::new(2048, &["   "]);
+        let mut model = scripted(2048, &["   "]);
         let error =
             summarize(&mut model, &prompts, &short_article(), &options(2, 100)).unwrap_err();
         assert!(matches!(error, SummaryError::EmptyAnswer));

@@ -157,40 +157,17 @@ fn align(source_sentences: usize, english: &str) -> ParagraphTranslation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::{self, ChatModel, Sampling};
-    use std::cell::RefCell;
-    use std::rc::Rc;
+    use crate::chat::scripted::{PromptLog, ScriptedChat};
+    use crate::chat::{self, Sampling};
 
-    /// Answers with a fixed text and keeps the prompts it was given.
-    struct Scripted {
-        answer: String,
-        prompts: Rc<RefCell<Vec<String>>>,
-    }
-
-    impl ChatModel for Scripted {
-        fn identity(&self) -> &str {
-            "test:scripted"
-        }
-        fn context_length(&self) -> usize {
-            4096
-        }
-        fn count_tokens(&self, text: &str) -> usize {
-            text.split_whitespace().count()
-        }
-        fn chat(&mut self, messages: &[ChatMessage], _: &Sampling) -> Result<String, ChatError> {
-            self.prompts.borrow_mut().push(messages[0].content.clone());
-            Ok(self.answer.clone())
-        }
-    }
-
-    fn translator(answer: &str) -> (LlmTranslator, Rc<RefCell<Vec<String>>>) {
-        let prompts = Rc::new(RefCell::new(Vec::new()));
-        let model = chat::shared(Scripted {
-            answer: answer.to_string(),
-            prompts: prompts.clone(),
-        });
-        let translator =
-            LlmTranslator::new(model, Prompts::load(None).unwrap(), Sampling::default());
+    fn translator(answer: &str) -> (LlmTranslator, PromptLog) {
+        let model = ScriptedChat::answering(answer);
+        let prompts = model.log();
+        let translator = LlmTranslator::new(
+            chat::shared(model),
+            Prompts::load(None).unwrap(),
+            Sampling::default(),
+        );
         (translator, prompts)
     }
 
@@ -202,7 +179,7 @@ mod tests {
     fn the_prompt_holds_the_examples_and_the_whole_paragraph() {
         let (translator, prompts) = translator("It rained in Dhaka. Water logged the roads.");
         translator.translate(&sentences()).unwrap();
-        let prompt = &prompts.borrow()[0];
+        let prompt = &prompts.prompts()[0];
         let examples = Prompts::load(None).unwrap();
         assert!(prompt.contains(&examples.translate_examples()[0].en));
         assert!(prompt.contains("ঢাকায় বৃষ্টি হয়েছে। রাস্তায় পানি জমেছে।"));
@@ -258,10 +235,7 @@ mod tests {
         )
         .unwrap();
         let edited = LlmTranslator::new(
-            chat::shared(Scripted {
-                answer: String::new(),
-                prompts: Rc::default(),
-            }),
+            chat::shared(ScriptedChat::answering("")),
             Prompts::load(Some(dir.path())).unwrap(),
             Sampling::default(),
         );

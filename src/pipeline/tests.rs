@@ -1,29 +1,17 @@
 use super::*;
 use crate::chat::prompts::Prompts;
-use crate::chat::{ChatError, ChatMessage, ChatModel, Sampling};
+use crate::chat::scripted::ScriptedChat;
 use crate::llm::summary::SummaryOptions;
 use crate::models::{resolve, ResolveOptions};
 use crate::nmt::translator::{LoadOptions, Translator};
 use crate::pipeline::segments::*;
 use std::path::Path;
 
-/// Answers with the first words of the article's title plus a number
-/// that is in no article, so every summary is unfaithful.
-struct Scripted;
+/// A number that is in no article, so every summary is unfaithful.
+const UNFAITHFUL_ANSWER: &str = "It happened 98765 times.";
 
-impl ChatModel for Scripted {
-    fn identity(&self) -> &str {
-        "test:scripted"
-    }
-    fn context_length(&self) -> usize {
-        8192
-    }
-    fn count_tokens(&self, text: &str) -> usize {
-        text.split_whitespace().count()
-    }
-    fn chat(&mut self, _: &[ChatMessage], _: &Sampling) -> Result<String, ChatError> {
-        Ok("It happened 98765 times.".into())
-    }
+fn scripted() -> ScriptedChat {
+    ScriptedChat::answering(UNFAITHFUL_ANSWER).with_context_length(8192)
 }
 
 fn run_fixture_articles(out: &Path, cache: &Cache, summarizer: &Summarizer) -> RunReport {
@@ -61,7 +49,7 @@ fn llm_summaries_are_written_flagged_and_cached_with_the_translations() {
     let cache = Cache::open(&work.path().join("cache")).unwrap();
     let out = work.path().join("out");
     let summarizer = Summarizer::new(
-        crate::chat::shared(Scripted),
+        crate::chat::shared(scripted()),
         Prompts::load(None).unwrap(),
         SummaryOptions::default(),
     );
@@ -95,7 +83,7 @@ fn llm_summaries_are_written_flagged_and_cached_with_the_translations() {
     )
     .unwrap();
     let summarizer = Summarizer::new(
-        crate::chat::shared(Scripted),
+        crate::chat::shared(scripted()),
         Prompts::load(Some(prompts.path())).unwrap(),
         SummaryOptions::default(),
     );
