@@ -1,13 +1,13 @@
 //! The chat model of the tests: it answers from a script, counts
-//! whitespace-separated words as tokens and logs every prompt it accepts, so
-//! that summaries, headlines and LLM translation can be tested without
-//! weights.
+//! whitespace-separated words as tokens, stops at `max_new_tokens` of them as
+//! a real model would, and logs every prompt it accepts, so that summaries,
+//! headlines and LLM translation can be tested without weights.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::chat::{ChatError, ChatMessage, ChatModel, Sampling};
+use crate::chat::{ChatError, ChatMessage, ChatModel, Finish, Reply, Sampling};
 
 /// The prompts [`ScriptedChat`]s were given, in order. Shared, so that a
 /// test still reads it once the model has moved into a
@@ -86,7 +86,7 @@ impl ChatModel for ScriptedChat {
         text.split_whitespace().count()
     }
 
-    fn chat(&mut self, messages: &[ChatMessage], sampling: &Sampling) -> Result<String, ChatError> {
+    fn chat(&mut self, messages: &[ChatMessage], sampling: &Sampling) -> Result<Reply, ChatError> {
         let prompt: String = messages.iter().map(|m| m.content.as_str()).collect();
         let tokens = self.count_tokens(&prompt);
         // A real model refuses a prompt that leaves no room to answer.
@@ -97,9 +97,36 @@ impl ChatModel for ScriptedChat {
             });
         }
         self.log.0.borrow_mut().push(prompt);
-        Ok(self
+        let answer = self
             .script
             .pop_front()
-            .unwrap_or_else(|| self.fallback.clone()))
+            .unwrap_or_else(|| self.fallback.clone());
+        if self.count_tokens(&answer) <= sampling.max_new_tokens {
+            return Ok(Reply {
+                text: answer,
+                finish: Finish::EndOfTurn,
+            });
+        }
+        Ok(Reply {
+            text: first_words(&answer, sampling.max_new_tokens).to_string(),
+            finish: Finish::MaxNewTokens,
+        })
     }
+}
+
+/// `text` as far as its first `count` words, line breaks and all.
+fn first_words(text: &str, count: usize) -> &str {
+    let mut words = 0;
+    let mut in_word = false;
+    for (index, c) in text.char_indices() {
+        let starts_word = !in_word && !c.is_whitespace();
+        in_word = !c.is_whitespace();
+        if starts_word {
+            if words == count {
+                return text[..index].trim_end();
+            }
+            words += 1;
+        }
+    }
+    text
 }

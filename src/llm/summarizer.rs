@@ -5,13 +5,15 @@
 //! a re-run costs nothing and editing a prompt re-runs only what it affects.
 //! Headlines and introductions that name numbers or names their source does
 //! not carry are dropped: the translated title and no introduction are
-//! better than an invented one.
+//! better than an invented one. So is an introduction the model stopped
+//! writing at the token limit; a summary or headline cut off there is kept
+//! and marked, for the caller to warn about.
 
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{Cache, CacheKey};
 use crate::chat::prompts::{PromptName, Prompts};
-use crate::chat::{ChatMessage, Sampling, SharedChat};
+use crate::chat::{ChatMessage, Finish, Reply, Sampling, SharedChat};
 use crate::llm::summary::{
     strip_wrappers, summarize, unsupported_terms, ArticleText, Faithfulness, SummaryError,
     SummaryOptions,
@@ -38,6 +40,52 @@ pub struct SummaryRecord {
     pub unsupported: Vec<String>,
     pub chunks: usize,
     pub retried: bool,
+    /// Whether the model stopped at the token limit writing it (see
+    /// [`crate::llm::summary::LlmSummary::cut_off`]). Absent, and so false,
+    /// in records cached before it was kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cut_off: bool,
+}
+
+/// A headline the chat model wrote for a story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Headline {
+    pub text: String,
+    /// Whether the model stopped at the token limit within it: it may be
+    /// incomplete.
+    pub cut_off: bool,
+}
+
+/// How the cache holds an answer the model stopped at the token limit, as
+/// JSON. A whole answer is held as its bare text, as every answer was before
+/// finish reasons were kept, so that those entries still read, as whole
+/// answers, under unchanged keys. (No headline or introduction is itself
+/// such an object.)
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredCutOff {
+    text: String,
+    finish: Finish,
+}
+
+fn store_answer(answer: &Reply) -> Result<String, serde_json::Error> {
+    if !answer.cut_off() {
+        return Ok(answer.text.clone());
+    }
+    serde_json::to_string(&StoredCutOff {
+        text: answer.text.clone(),
+        finish: answer.finish,
+    })
+}
+
+fn read_stored_answer(stored: String) -> Reply {
+    match serde_json::from_str::<StoredCutOff>(&stored) {
+        Ok(StoredCutOff { text, finish }) if finish.cut_off() => Reply { text, finish },
+        _ => Reply {
+            text: stored,
+            finish: Finish::EndOfTurn,
+        },
+    }
 }
 
 pub struct Summarizer {
@@ -88,14 +136,14 @@ impl Summarizer {
     }
 
     /// `prompt` rendered with `variables`, answered, without wrappers; the
-    /// answer is cached under `settings` + `source`.
+    /// answer and why it ended are cached under `settings` + `source`.
     fn cached_answer(
         &self,
         prompt: PromptName,
         variables: serde_json::Value,
         max_new_tokens: usize,
         cache: Option<&Cache>,
-    ) -> Result<String, SummaryError> {
+    ) -> Result<Reply, SummaryError> {
         let identity = self.model.borrow().identity().to_string();
         let settings = serde_json::json!({
             "prompt": prompt.as_str(),
@@ -109,7 +157,7 @@ impl Summarizer {
                 .get_many(std::slice::from_ref(&key))
                 .map(|mut found| found.pop().flatten())
             {
-                return Ok(answer);
+                return Ok(read_stored_answer(answer));
             }
         }
         let rendered = self.prompts.render(prompt, &variables)?;
@@ -117,14 +165,20 @@ impl Summarizer {
             max_new_tokens,
             ..self.options.sampling
         };
-        let answer = self
+        let reply = self
             .model
             .borrow_mut()
             .chat(&[ChatMessage::user(rendered)], &sampling)?;
-        let answer = strip_wrappers(&answer, &["Headline:", "**Headline:**", "Introduction:"]);
-        if let Some(cache) = cache {
+        let answer = Reply {
+            text: strip_wrappers(
+                &reply.text,
+                &["Headline:", "**Headline:**", "Introduction:"],
+            ),
+            finish: reply.finish,
+        };
+        if let (Some(cache), Ok(stored)) = (cache, store_answer(&answer)) {
             // An answer that cannot be stored is asked for again next time.
-            let _ = cache.put_many(&identity, &[(key, answer.clone())]);
+            let _ = cache.put_many(&identity, &[(key, stored)]);
         }
         Ok(answer)
     }
@@ -136,7 +190,7 @@ impl Summarizer {
         article: &ArticleText,
         summary: &str,
         cache: Option<&Cache>,
-    ) -> Result<Option<String>, SummaryError> {
+    ) -> Result<Option<Headline>, SummaryError> {
         let answer = self.cached_answer(
             PromptName::Headline,
             serde_json::json!({"title": article.title, "summary": summary}),
@@ -144,22 +198,32 @@ impl Summarizer {
             cache,
         )?;
         let headline = answer
+            .text
             .lines()
             .next()
             .unwrap_or_default()
             .trim_matches(|c: char| c == '#' || c == '*' || c.is_whitespace())
             .trim_end_matches('.')
             .to_string();
+        // The headline is the answer's first line: a cut in a later line
+        // leaves it whole.
+        let cut_off = answer.cut_off() && !answer.text.contains('\n');
         let source = format!("{}\n{summary}", article.full_text());
         Ok(
-            (!headline.is_empty() && unsupported_terms(&headline, &source).is_empty())
-                .then_some(headline),
+            (!headline.is_empty() && unsupported_terms(&headline, &source).is_empty()).then_some(
+                Headline {
+                    text: headline,
+                    cut_off,
+                },
+            ),
         )
     }
 
     /// A short introduction to a digest of `stories` (as many as fit half
     /// the model's context, in the order given), or `None` when the model's
-    /// names anything the stories do not.
+    /// names anything the stories do not. One the model stopped writing at
+    /// the token limit is [`SummaryError::CutOff`]: a digest opening with a
+    /// broken sentence is worse than one without an introduction.
     pub fn digest_intro(
         &self,
         stories: &[StoryBrief],
@@ -188,7 +252,10 @@ impl Summarizer {
             INTRO_TOKENS,
             cache,
         )?;
-        let intro = intro.split_whitespace().collect::<Vec<_>>().join(" ");
+        if intro.cut_off() {
+            return Err(SummaryError::CutOff);
+        }
+        let intro = intro.text.split_whitespace().collect::<Vec<_>>().join(" ");
         let source: Vec<String> = included
             .iter()
             .map(|s| format!("{}\n{}", s.title, s.summary))
@@ -235,6 +302,7 @@ impl Summarizer {
             },
             chunks: summary.chunks,
             retried: summary.retried,
+            cut_off: summary.cut_off,
         };
         if let (Some(cache), Ok(json)) = (cache, serde_json::to_string(&record)) {
             // A summary that cannot be stored is made again next time.
@@ -327,11 +395,11 @@ mod tests {
         );
         let summary = "Kim Jong Un met officials in Moscow on Monday.";
         assert_eq!(
-            faithful
-                .headline(&article(), summary, None)
-                .unwrap()
-                .as_deref(),
-            Some("Kim Jong Un visits Moscow")
+            faithful.headline(&article(), summary, None).unwrap(),
+            Some(Headline {
+                text: "Kim Jong Un visits Moscow".into(),
+                cut_off: false
+            })
         );
         let stories = [StoryBrief {
             title: "Kim Jong Un visits Moscow".into(),
@@ -370,5 +438,100 @@ mod tests {
             "{record:?}"
         );
         assert_eq!(calls.calls(), 2, "one first try, one strict retry");
+    }
+
+    #[test]
+    fn answers_cut_off_at_the_token_limit_stay_so_when_served_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let calls = PromptLog::default();
+        // One line, longer than any answer may be, naming only what the
+        // article names.
+        let answer = ["Kim Jong Un met officials in Moscow on Monday."; 25].join(" ");
+        let summarizer = || {
+            Summarizer::new(
+                chat::shared(ScriptedChat::answering(&answer).logging_to(&calls)),
+                Prompts::load(None).unwrap(),
+                SummaryOptions {
+                    sampling: Sampling {
+                        max_new_tokens: 20,
+                        ..Sampling::default()
+                    },
+                    ..SummaryOptions::default()
+                },
+            )
+        };
+        let stories = [StoryBrief {
+            title: "Kim Jong Un visits Moscow".into(),
+            summary: "Kim Jong Un met officials in Moscow on Monday.".into(),
+        }];
+        for (run, calls_before) in [(summarizer(), 0), (summarizer(), 3)] {
+            assert_eq!(calls.calls(), calls_before);
+            let (record, cached) = run.summarize(&article(), Some(&cache)).unwrap();
+            assert_eq!(cached, calls_before > 0);
+            assert_eq!(record.text.split_whitespace().count(), 20);
+            assert!(record.cut_off);
+            let headline = run
+                .headline(&article(), &record.text, Some(&cache))
+                .unwrap()
+                .unwrap();
+            assert_eq!(headline.text.split_whitespace().count(), HEADLINE_TOKENS);
+            assert!(headline.cut_off);
+            assert!(matches!(
+                run.digest_intro(&stories, None, Some(&cache)),
+                Err(SummaryError::CutOff)
+            ));
+        }
+        assert_eq!(calls.calls(), 3, "the second run is served from the cache");
+    }
+
+    #[test]
+    fn a_headline_whole_on_its_line_is_not_cut_off_by_a_later_line() {
+        let answer = format!(
+            "Kim Jong Un visits Moscow\n{}",
+            ["He met officials."; 20].join(" ")
+        );
+        let summarizer = summarizer(&answer, Prompts::load(None).unwrap(), &PromptLog::default());
+        let summary = "Kim Jong Un met officials in Moscow on Monday.";
+        assert_eq!(
+            summarizer.headline(&article(), summary, None).unwrap(),
+            Some(Headline {
+                text: "Kim Jong Un visits Moscow".into(),
+                cut_off: false
+            })
+        );
+    }
+
+    #[test]
+    fn answers_and_records_cached_before_finish_reasons_were_kept_read_as_whole() {
+        let old_answer = "Kim Jong Un visits Moscow".to_string();
+        assert_eq!(
+            read_stored_answer(old_answer.clone()),
+            Reply {
+                text: old_answer,
+                finish: Finish::EndOfTurn
+            }
+        );
+        let json_answer = r#"{"text": "not ours"}"#.to_string();
+        assert_eq!(read_stored_answer(json_answer.clone()).text, json_answer);
+        for finish in [Finish::MaxNewTokens, Finish::ContextFull] {
+            let cut_off = Reply {
+                text: "Kim Jong Un visits".into(),
+                finish,
+            };
+            let stored = store_answer(&cut_off).unwrap();
+            assert_eq!(read_stored_answer(stored), cut_off);
+        }
+        // A whole answer is stored as it always was.
+        let whole = Reply {
+            text: "Kim Jong Un visits Moscow".into(),
+            finish: Finish::EndOfTurn,
+        };
+        assert_eq!(store_answer(&whole).unwrap(), whole.text);
+
+        let old_record = r#"{"text":"Kim visited.","unsupported":[],"chunks":1,"retried":false}"#;
+        let record: SummaryRecord = serde_json::from_str(old_record).unwrap();
+        assert!(!record.cut_off);
+        assert_eq!(serde_json::to_string(&record).unwrap(), old_record);
     }
 }

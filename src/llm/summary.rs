@@ -93,6 +93,9 @@ pub struct LlmSummary {
     pub chunks: usize,
     /// Whether the first summary was unfaithful and the strict prompt used.
     pub retried: bool,
+    /// Whether the chat model stopped at the token limit writing the summary
+    /// or a part summary it was combined from: it may be incomplete.
+    pub cut_off: bool,
 }
 
 /// Why no summary could be written.
@@ -111,6 +114,10 @@ pub enum SummaryError {
     },
     #[error("the chat model answered with an empty summary")]
     EmptyAnswer,
+    /// An answer that is no use unless whole (the digest introduction)
+    /// stopped at the token limit.
+    #[error("the chat model stopped at the token limit before finishing")]
+    CutOff,
 }
 
 /// A summary of `article` in at most `options.sentences` sentences, checked
@@ -141,7 +148,14 @@ pub fn summarize(
         1,
         1,
     ))? {
-        Some(prompt) => (run.ask(PromptName::Summarize, &prompt)?, whole, 1),
+        Some(prompt) => (
+            run.ask(PromptName::Summarize, &prompt)?,
+            Draft {
+                text: whole,
+                cut_off: false,
+            },
+            1,
+        ),
         None => {
             let chunks = run.chunks(&body)?;
             let mut summaries = Vec::with_capacity(chunks.len());
@@ -151,19 +165,19 @@ pub fn summarize(
                 summaries.push(run.ask_rendered(PromptName::Summarize, &context)?);
             }
             let (answer, inputs) = run.reduce(summaries)?;
-            (answer, inputs.join("\n\n"), chunks.len())
+            (answer, Draft::combined(&inputs), chunks.len())
         }
     };
 
     let evidence = article.full_text();
-    let first_terms = unsupported_terms(&first, &evidence);
+    let first_terms = unsupported_terms(&first.text, &evidence);
     if first_terms.is_empty() {
         return Ok(run.finish(first, Faithfulness::Faithful, chunks, false));
     }
 
     let strict_context = json!({
         "title": run.title,
-        "text": final_input,
+        "text": final_input.text,
         "sentences": options.sentences,
         "terms": first_terms,
     });
@@ -174,9 +188,10 @@ pub fn summarize(
         // Naming the offenders made the prompt too long; keep the flag.
         return Ok(run.finish(first, Faithfulness::Flagged(first_terms), chunks, false));
     }
-    let second = run.ask(PromptName::SummarizeStrict, &strict_prompt)?;
-    let second_terms = unsupported_terms(&second, &evidence);
-    let (text, terms) = if second_terms.len() <= first_terms.len() {
+    let mut second = run.ask(PromptName::SummarizeStrict, &strict_prompt)?;
+    second.cut_off |= final_input.cut_off;
+    let second_terms = unsupported_terms(&second.text, &evidence);
+    let (summary, terms) = if second_terms.len() <= first_terms.len() {
         (second, second_terms)
     } else {
         (first, first_terms)
@@ -186,7 +201,7 @@ pub fn summarize(
     } else {
         Faithfulness::Flagged(terms)
     };
-    Ok(run.finish(text, faithfulness, chunks, true))
+    Ok(run.finish(summary, faithfulness, chunks, true))
 }
 
 fn summarize_context(
@@ -203,6 +218,28 @@ fn summarize_context(
         "part": part,
         "parts": parts,
     })
+}
+
+/// A summary or part summary, and whether the model stopped at the token
+/// limit writing it or anything it was made from.
+#[derive(Debug, Clone)]
+struct Draft {
+    text: String,
+    cut_off: bool,
+}
+
+impl Draft {
+    /// The texts of `drafts` as one input to a prompt.
+    fn combined(drafts: &[Draft]) -> Draft {
+        Draft {
+            text: drafts
+                .iter()
+                .map(|draft| draft.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+            cut_off: drafts.iter().any(|draft| draft.cut_off),
+        }
+    }
 }
 
 /// One summarisation: the model, the settings and the templates used so far.
@@ -238,23 +275,26 @@ impl Run<'_> {
         }
     }
 
-    fn ask(&mut self, template: PromptName, prompt: &str) -> Result<String, SummaryError> {
+    fn ask(&mut self, template: PromptName, prompt: &str) -> Result<Draft, SummaryError> {
         self.used.insert(template);
-        let answer = self
+        let reply = self
             .model
             .chat(&[ChatMessage::user(prompt)], &self.options.sampling)?;
-        let answer = clean_answer(&answer);
+        let answer = clean_answer(&reply.text);
         if answer.is_empty() {
             return Err(SummaryError::EmptyAnswer);
         }
-        Ok(answer)
+        Ok(Draft {
+            text: answer,
+            cut_off: reply.cut_off(),
+        })
     }
 
     fn ask_rendered(
         &mut self,
         template: PromptName,
         context: &serde_json::Value,
-    ) -> Result<String, SummaryError> {
+    ) -> Result<Draft, SummaryError> {
         let prompt = self.prompts.render(template, context)?;
         if !self.fits(&prompt) {
             return Err(self.too_small(&prompt));
@@ -333,7 +373,7 @@ impl Run<'_> {
 
     /// One summary from `summaries`, and the summaries the last reduce
     /// prompt combined (the input a strict retry works from).
-    fn reduce(&mut self, summaries: Vec<String>) -> Result<(String, Vec<String>), SummaryError> {
+    fn reduce(&mut self, summaries: Vec<Draft>) -> Result<(Draft, Vec<Draft>), SummaryError> {
         let mut summaries = summaries;
         loop {
             if summaries.len() == 1 {
@@ -342,7 +382,8 @@ impl Run<'_> {
             }
             let all = self.reduce_prompt(&summaries)?;
             if self.fits(&all) {
-                let answer = self.ask(PromptName::SummarizeReduce, &all)?;
+                let mut answer = self.ask(PromptName::SummarizeReduce, &all)?;
+                answer.cut_off |= summaries.iter().any(|summary| summary.cut_off);
                 return Ok((answer, summaries));
             }
             // Too many to combine at once: combine neighbours in groups that
@@ -350,7 +391,7 @@ impl Run<'_> {
             // of its neighbours goes on to the next round as it is.
             let before = summaries.len();
             let mut next = Vec::new();
-            let mut group: Vec<String> = Vec::new();
+            let mut group: Vec<Draft> = Vec::new();
             for summary in summaries {
                 let mut candidate = group.clone();
                 candidate.push(summary.clone());
@@ -372,20 +413,23 @@ impl Run<'_> {
     }
 
     /// The group's summaries combined into one (a single one is kept).
-    fn reduce_group(&mut self, mut group: Vec<String>) -> Result<String, SummaryError> {
+    fn reduce_group(&mut self, mut group: Vec<Draft>) -> Result<Draft, SummaryError> {
         if group.len() == 1 {
             return Ok(group.remove(0));
         }
         let prompt = self.reduce_prompt(&group)?;
-        self.ask(PromptName::SummarizeReduce, &prompt)
+        let mut answer = self.ask(PromptName::SummarizeReduce, &prompt)?;
+        answer.cut_off |= group.iter().any(|summary| summary.cut_off);
+        Ok(answer)
     }
 
-    fn reduce_prompt(&self, summaries: &[String]) -> Result<String, SummaryError> {
+    fn reduce_prompt(&self, summaries: &[Draft]) -> Result<String, SummaryError> {
+        let texts: Vec<&str> = summaries.iter().map(|s| s.text.as_str()).collect();
         Ok(self.prompts.render(
             PromptName::SummarizeReduce,
             &json!({
                 "title": self.title,
-                "summaries": summaries,
+                "summaries": texts,
                 "sentences": self.options.sentences,
             }),
         )?)
@@ -393,13 +437,14 @@ impl Run<'_> {
 
     fn finish(
         self,
-        text: String,
+        summary: Draft,
         faithfulness: Faithfulness,
         chunks: usize,
         retried: bool,
     ) -> LlmSummary {
         LlmSummary {
-            text,
+            text: summary.text,
+            cut_off: summary.cut_off,
             method: SummaryMethod::Llm,
             prompt_hashes: self
                 .used
@@ -800,6 +845,7 @@ mod tests {
         assert_eq!(summary.method, SummaryMethod::Llm);
         assert_eq!(summary.chunks, 1);
         assert!(!summary.retried);
+        assert!(!summary.cut_off);
         assert!(summary.text.starts_with("A fire at a jute factory"));
         assert_eq!(
             summary.prompt_hashes,
@@ -970,6 +1016,72 @@ mod tests {
             summary.faithfulness,
             Faithfulness::Flagged(vec!["300".into()])
         );
+    }
+
+    #[test]
+    fn a_summary_stopped_at_the_token_limit_is_marked_cut_off() {
+        let prompts = Prompts::load(None).unwrap();
+        let mut model = scripted(
+            2048,
+            &["A fire at a jute factory in Khulna killed 30 people on Tuesday, Abdul Karim said."],
+        );
+        let summary = summarize(&mut model, &prompts, &short_article(), &options(2, 8)).unwrap();
+        assert_eq!(summary.text, "A fire at a jute factory in Khulna");
+        assert!(summary.cut_off);
+    }
+
+    #[test]
+    fn a_part_summary_stopped_at_the_token_limit_marks_the_combined_summary() {
+        let prompts = Prompts::load(None).unwrap();
+        let max_new = 40;
+        let long_part = ["Floods in Sylhet rose."; 12].join(" ");
+        let mut model = ScriptedChat::answering("Floods in Sylhet rose.")
+            .first(&[&long_part])
+            .with_context_length(400);
+        let summary = summarize(
+            &mut model,
+            &prompts,
+            &long_article(12, 60),
+            &options(3, max_new),
+        )
+        .unwrap();
+        assert!(summary.chunks > 1);
+        // The combining answer itself was whole.
+        assert_eq!(summary.text, "Floods in Sylhet rose.");
+        assert!(summary.cut_off);
+    }
+
+    #[test]
+    fn a_whole_strict_retry_replacing_a_cut_off_answer_is_not_cut_off() {
+        let prompts = Prompts::load(None).unwrap();
+        let mut model = scripted(
+            2048,
+            &[
+                "A fire in Khulna killed 300 people on Tuesday as the roof fell in.",
+                "A fire in Khulna killed 30 people on Tuesday.",
+            ],
+        );
+        let summary = summarize(&mut model, &prompts, &short_article(), &options(2, 12)).unwrap();
+        assert!(summary.retried);
+        assert_eq!(
+            summary.text,
+            "A fire in Khulna killed 30 people on Tuesday."
+        );
+        assert!(!summary.cut_off);
+
+        let mut model = scripted(
+            2048,
+            &[
+                "A fire in Khulna killed 300 people on Tuesday.",
+                "A fire in Khulna killed 30 people on Tuesday as the roof fell in.",
+            ],
+        );
+        let summary = summarize(&mut model, &prompts, &short_article(), &options(2, 12)).unwrap();
+        assert_eq!(
+            summary.text,
+            "A fire in Khulna killed 30 people on Tuesday as the roof"
+        );
+        assert!(summary.cut_off);
     }
 
     #[test]

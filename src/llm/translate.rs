@@ -29,6 +29,11 @@ pub struct ParagraphTranslation {
     /// single item, the whole paragraph.
     pub english: Vec<String>,
     pub aligned: bool,
+    /// Whether the model stopped at the token limit: the end of the
+    /// paragraph may be missing. Absent, and so false, in translations
+    /// cached before it was kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cut_off: bool,
 }
 
 /// Why a paragraph could not be translated.
@@ -127,8 +132,11 @@ impl LlmTranslator {
             max_new_tokens: model.count_tokens(&paragraph) + ANSWER_MARGIN_TOKENS,
             ..self.sampling
         };
-        let answer = model.chat(&[ChatMessage::user(prompt)], &sampling)?;
-        Ok(align(sentences.len(), &clean_answer(&answer)))
+        let reply = model.chat(&[ChatMessage::user(prompt)], &sampling)?;
+        Ok(ParagraphTranslation {
+            cut_off: reply.cut_off(),
+            ..align(sentences.len(), &clean_answer(&reply.text))
+        })
     }
 }
 
@@ -145,11 +153,13 @@ fn align(source_sentences: usize, english: &str) -> ParagraphTranslation {
         ParagraphTranslation {
             english: sentences,
             aligned: true,
+            cut_off: false,
         }
     } else {
         ParagraphTranslation {
             english: vec![english.to_string()],
             aligned: source_sentences == 1,
+            cut_off: false,
         }
     }
 }
@@ -241,5 +251,35 @@ mod tests {
         );
         assert_ne!(first.settings_json(), edited.settings_json());
         assert_eq!(first.identity(), "test:scripted");
+    }
+
+    #[test]
+    fn a_translation_stopped_at_the_token_limit_is_marked_cut_off() {
+        let (whole, _) = translator("It rained in Dhaka. Water logged the roads.");
+        assert!(!whole.translate(&sentences()).unwrap().cut_off);
+
+        // The answer may be the source's length plus the margin.
+        let rambling = ["It rained."; ANSWER_MARGIN_TOKENS].join(" ");
+        let (rambler, _) = translator(&rambling);
+        let translation = rambler.translate(&sentences()).unwrap();
+        assert!(translation.cut_off);
+        assert!(!translation.aligned);
+    }
+
+    #[test]
+    fn translations_cached_before_cut_offs_were_kept_read_as_whole_and_are_written_as_before() {
+        let old = r#"{"english":["It rained in Dhaka."],"aligned":true}"#;
+        let translation: ParagraphTranslation = serde_json::from_str(old).unwrap();
+        assert!(!translation.cut_off);
+        assert_eq!(serde_json::to_string(&translation).unwrap(), old);
+        let cut_off = ParagraphTranslation {
+            cut_off: true,
+            ..translation
+        };
+        let json = serde_json::to_string(&cut_off).unwrap();
+        assert_eq!(
+            serde_json::from_str::<ParagraphTranslation>(&json).unwrap(),
+            cut_off
+        );
     }
 }

@@ -29,6 +29,16 @@ pub enum Warning {
     NoLlmHeadline { reason: String },
     /// The chat model gave no summary, for `reason`; the extractive one stays.
     NoLlmSummary { reason: String },
+    /// The chat model stopped at the token limit writing the summary (or a
+    /// part summary it combined).
+    SummaryCutOff,
+    /// The chat model stopped at the token limit writing the headline.
+    HeadlineCutOff,
+    /// The chat model stopped at the token limit translating the title.
+    TitleTranslationCutOff,
+    /// The chat model stopped at the token limit translating paragraph
+    /// `paragraph` (1-based).
+    ParagraphTranslationCutOff { paragraph: usize },
     /// A sentence no other variant reads, kept as written: an output of an
     /// earlier version may hold warnings this one no longer writes.
     Other(String),
@@ -41,6 +51,7 @@ const NO_LLM_HEADLINE: (&str, &str) = (
     "); the translated title heads the story",
 );
 const NO_LLM_SUMMARY: (&str, &str) = ("no LLM summary (", "); the summary is extractive");
+const CUT_OFF: &str = "cut off at the token limit; it may be incomplete";
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -64,6 +75,12 @@ impl fmt::Display for Warning {
             }
             Warning::NoLlmSummary { reason } => {
                 write!(f, "{}{reason}{}", NO_LLM_SUMMARY.0, NO_LLM_SUMMARY.1)
+            }
+            Warning::SummaryCutOff => write!(f, "summary {CUT_OFF}"),
+            Warning::HeadlineCutOff => write!(f, "headline {CUT_OFF}"),
+            Warning::TitleTranslationCutOff => write!(f, "title: translation {CUT_OFF}"),
+            Warning::ParagraphTranslationCutOff { paragraph } => {
+                write!(f, "paragraph {paragraph}: translation {CUT_OFF}")
             }
             Warning::Other(text) => f.write_str(text),
         }
@@ -106,6 +123,21 @@ fn parse(text: &str) -> Option<Warning> {
     if let Some(reason) = between(NO_LLM_SUMMARY) {
         return Some(Warning::NoLlmSummary { reason });
     }
+    if let Some(part) = text.strip_suffix(CUT_OFF) {
+        return match part {
+            "summary " => Some(Warning::SummaryCutOff),
+            "headline " => Some(Warning::HeadlineCutOff),
+            "title: translation " => Some(Warning::TitleTranslationCutOff),
+            _ => {
+                let paragraph = part
+                    .strip_prefix("paragraph ")?
+                    .strip_suffix(": translation ")?
+                    .parse()
+                    .ok()?;
+                Some(Warning::ParagraphTranslationCutOff { paragraph })
+            }
+        };
+    }
     let (paragraph, rest) = text.strip_prefix("paragraph ")?.split_once(", sentence ")?;
     let (sentence, rest) = rest.split_once(": number ")?;
     let (number, value) = rest
@@ -135,7 +167,8 @@ impl<'de> Deserialize<'de> for Warning {
 mod tests {
     use super::*;
 
-    /// One of each kind, with the sentence earlier versions wrote for it.
+    /// One of each kind, with its sentence (as earlier versions wrote it,
+    /// where they did).
     fn every_kind() -> Vec<(Warning, &'static str)> {
         vec![
             (
@@ -171,6 +204,22 @@ mod tests {
                 "no LLM summary (the chat model answered with an empty summary); the summary \
                  is extractive",
             ),
+            (
+                Warning::SummaryCutOff,
+                "summary cut off at the token limit; it may be incomplete",
+            ),
+            (
+                Warning::HeadlineCutOff,
+                "headline cut off at the token limit; it may be incomplete",
+            ),
+            (
+                Warning::TitleTranslationCutOff,
+                "title: translation cut off at the token limit; it may be incomplete",
+            ),
+            (
+                Warning::ParagraphTranslationCutOff { paragraph: 3 },
+                "paragraph 3: translation cut off at the token limit; it may be incomplete",
+            ),
         ]
     }
 
@@ -194,6 +243,7 @@ mod tests {
             "paragraph 01, sentence 1: number ১ (1) is not in the translation",
             "paragraph x, sentence 1: number ১ (1) is not in the translation",
             "no LLM summary (reason",
+            "paragraph three: translation cut off at the token limit; it may be incomplete",
         ] {
             let warning: Warning = serde_json::from_value(text.into()).unwrap();
             assert_eq!(warning, Warning::Other(text.to_string()));

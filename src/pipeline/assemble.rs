@@ -120,7 +120,13 @@ pub(crate) fn assemble(
         .map(|p| translations.pairs(p))
         .collect();
     let mut warnings = Vec::new();
+    if translations.cut_off(&prepared.title_segments) {
+        warnings.push(Warning::TitleTranslationCutOff);
+    }
     for (p, paragraph) in paragraphs.iter().enumerate() {
+        if translations.cut_off(&prepared.paragraphs[p]) {
+            warnings.push(Warning::ParagraphTranslationCutOff { paragraph: p + 1 });
+        }
         for (i, pair) in paragraph.iter().enumerate() {
             for missing in check_numbers(&pair.bn, &pair.en) {
                 warnings.push(Warning::NumberMissing {

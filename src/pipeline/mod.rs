@@ -88,7 +88,8 @@ pub struct RunReport {
     pub cache_misses: u64,
     pub generated_tokens: usize,
     /// Warnings written into the articles (numbers lost in translation,
-    /// pages without story text, unfaithful summaries).
+    /// pages without story text, unfaithful summaries, answers cut off at
+    /// the token limit).
     pub warnings: usize,
     /// LLM summaries whose numbers or names are not in the translation.
     pub unfaithful_summaries: usize,
@@ -268,8 +269,17 @@ impl Run<'_, '_> {
                         terms: record.unsupported.clone(),
                     });
                 }
+                if record.cut_off {
+                    article.warnings.push(Warning::SummaryCutOff);
+                }
                 let headline = match summarizer.headline(&text, &record.text, self.segments.cache) {
-                    Ok(headline) => headline,
+                    Ok(Some(headline)) => {
+                        if headline.cut_off {
+                            article.warnings.push(Warning::HeadlineCutOff);
+                        }
+                        Some(headline.text)
+                    }
+                    Ok(None) => None,
                     Err(e) => {
                         article.warnings.push(Warning::NoLlmHeadline {
                             reason: with_causes(&e),
