@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 use tokenizers::Tokenizer;
 
 use super::BoxError;
-use super::{ChatError, ChatMessage, ChatModel, Sampling};
+use super::{ChatError, ChatMessage, ChatModel, Finish, Reply, Sampling};
 use crate::models::{self, ChatLayout, WeightFiles};
 
 use crate::chat::backbone::{Backbone, PREFILL_CHUNK_TOKENS};
@@ -33,14 +33,6 @@ const END_OF_TURN_TOKENS: &[&str] = &[
     "<|end_of_text|>",
     "<end_of_turn>",
 ];
-
-/// Why generation stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Finish {
-    EndOfTurn,
-    MaxNewTokens,
-    ContextFull,
-}
 
 /// An instruction-tuned decoder-only model ready to chat.
 pub struct DecoderChat {
@@ -348,11 +340,13 @@ impl ChatModel for DecoderChat {
             .unwrap_or(text.len())
     }
 
-    fn chat(&mut self, messages: &[ChatMessage], sampling: &Sampling) -> Result<String, ChatError> {
-        let (ids, _finish) = self.generate_ids(messages, sampling)?;
-        self.tokenizer
+    fn chat(&mut self, messages: &[ChatMessage], sampling: &Sampling) -> Result<Reply, ChatError> {
+        let (ids, finish) = self.generate_ids(messages, sampling)?;
+        let text = self
+            .tokenizer
             .decode(&ids, true)
-            .map_err(ChatError::Generate)
+            .map_err(ChatError::Generate)?;
+        Ok(Reply { text, finish })
     }
 }
 

@@ -7,6 +7,8 @@ pub mod backbone;
 pub mod decoder;
 pub mod gemma3;
 pub mod prompts;
+#[cfg(test)]
+pub(crate) mod scripted;
 pub mod template;
 
 use std::cell::RefCell;
@@ -74,6 +76,40 @@ impl Default for Sampling {
             temperature: 0.0,
             seed: 0,
         }
+    }
+}
+
+/// Why a chat model stopped writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Finish {
+    /// It ended its turn: the answer is whole.
+    EndOfTurn,
+    /// It wrote [`Sampling::max_new_tokens`] tokens.
+    MaxNewTokens,
+    /// Prompt and answer filled [`ChatModel::context_length`].
+    ContextFull,
+}
+
+impl Finish {
+    /// Whether a token limit, not the model, ended the answer, which may
+    /// then stop mid-sentence.
+    pub fn cut_off(self) -> bool {
+        self != Finish::EndOfTurn
+    }
+}
+
+/// A chat model's answer and why it ends where it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub text: String,
+    pub finish: Finish,
+}
+
+impl Reply {
+    /// See [`Finish::cut_off`].
+    pub fn cut_off(&self) -> bool {
+        self.finish.cut_off()
     }
 }
 
@@ -162,6 +198,7 @@ pub trait ChatModel {
     /// Tokens `text` takes in this model's vocabulary (for chunking).
     fn count_tokens(&self, text: &str) -> usize;
 
-    /// The assistant's reply to `messages`, without the end-of-turn token.
-    fn chat(&mut self, messages: &[ChatMessage], sampling: &Sampling) -> Result<String, ChatError>;
+    /// The assistant's reply to `messages`, without the end-of-turn token,
+    /// and why it ended.
+    fn chat(&mut self, messages: &[ChatMessage], sampling: &Sampling) -> Result<Reply, ChatError>;
 }

@@ -18,40 +18,120 @@ use sha2::{Digest, Sha256};
 
 use crate::hash;
 
-/// Summary of (a part of) an article.
-pub const SUMMARIZE: &str = "summarize";
-/// The retry after a summary named things the article does not say.
-pub const SUMMARIZE_STRICT: &str = "summarize-strict";
-/// One summary from the summaries of an article's parts.
-pub const SUMMARIZE_REDUCE: &str = "summarize-reduce";
-/// A headline from a summary.
-pub const HEADLINE: &str = "headline";
-/// Translation of one Bengali paragraph, with few-shot examples.
-pub const TRANSLATE: &str = "translate";
-/// The opening paragraph of a digest.
-pub const DIGEST_INTRO: &str = "digest-intro";
+/// A prompt template. Its name (`summarize`, `digest-intro`, …) is its file
+/// name without [`TEMPLATE_EXTENSION`], its key in `prompt_hashes` and cache
+/// keys, and how it is written in settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PromptName {
+    /// Summary of (a part of) an article.
+    Summarize,
+    /// The retry after a summary named things the article does not say.
+    SummarizeStrict,
+    /// One summary from the summaries of an article's parts.
+    SummarizeReduce,
+    /// A headline from a summary.
+    Headline,
+    /// Translation of one Bengali paragraph, with few-shot examples.
+    Translate,
+    /// The opening paragraph of a digest.
+    DigestIntro,
+}
+
+impl PromptName {
+    pub const ALL: [PromptName; 6] = [
+        PromptName::Summarize,
+        PromptName::SummarizeStrict,
+        PromptName::SummarizeReduce,
+        PromptName::Headline,
+        PromptName::Translate,
+        PromptName::DigestIntro,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromptName::Summarize => "summarize",
+            PromptName::SummarizeStrict => "summarize-strict",
+            PromptName::SummarizeReduce => "summarize-reduce",
+            PromptName::Headline => "headline",
+            PromptName::Translate => "translate",
+            PromptName::DigestIntro => "digest-intro",
+        }
+    }
+
+    /// The template's file name in a prompts directory.
+    pub fn file_name(self) -> String {
+        format!("{}{TEMPLATE_EXTENSION}", self.as_str())
+    }
+}
+
+impl std::fmt::Display for PromptName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl std::str::FromStr for PromptName {
+    type Err = PromptError;
+
+    fn from_str(name: &str) -> Result<Self, PromptError> {
+        PromptName::ALL
+            .into_iter()
+            .find(|prompt| prompt.as_str() == name)
+            .ok_or_else(|| PromptError::Unknown(name.to_string()))
+    }
+}
+
+/// By name, so that maps keyed by prompt (`prompt_hashes`, which feed cache
+/// keys and settings) keep the alphabetical order they had as strings.
+impl Ord for PromptName {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for PromptName {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// As its name, also as a map key.
+impl Serialize for PromptName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 
 /// Extension of template files; the name of a prompt is the file name
 /// without it.
 pub const TEMPLATE_EXTENSION: &str = ".md.j2";
-/// File of few-shot examples for [`TRANSLATE`], one JSON object
+/// File of few-shot examples for [`PromptName::Translate`], one JSON object
 /// `{"bn": …, "en": …}` per line.
 pub const TRANSLATE_EXAMPLES_FILE: &str = "translate-examples.jsonl";
 
-const BUILT_IN: &[(&str, &str)] = &[
-    (SUMMARIZE, include_str!("../../prompts/summarize.md.j2")),
+const BUILT_IN: &[(PromptName, &str)] = &[
     (
-        SUMMARIZE_STRICT,
+        PromptName::Summarize,
+        include_str!("../../prompts/summarize.md.j2"),
+    ),
+    (
+        PromptName::SummarizeStrict,
         include_str!("../../prompts/summarize-strict.md.j2"),
     ),
     (
-        SUMMARIZE_REDUCE,
+        PromptName::SummarizeReduce,
         include_str!("../../prompts/summarize-reduce.md.j2"),
     ),
-    (HEADLINE, include_str!("../../prompts/headline.md.j2")),
-    (TRANSLATE, include_str!("../../prompts/translate.md.j2")),
     (
-        DIGEST_INTRO,
+        PromptName::Headline,
+        include_str!("../../prompts/headline.md.j2"),
+    ),
+    (
+        PromptName::Translate,
+        include_str!("../../prompts/translate.md.j2"),
+    ),
+    (
+        PromptName::DigestIntro,
         include_str!("../../prompts/digest-intro.md.j2"),
     ),
 ];
@@ -116,7 +196,8 @@ struct Source {
 /// The prompt templates in use: built-in ones with any overrides applied.
 pub struct Prompts {
     environment: Environment<'static>,
-    sources: BTreeMap<String, Source>,
+    /// Every [`PromptName`]: `load` fills them all.
+    sources: BTreeMap<PromptName, Source>,
     translate_examples: Vec<TranslationExample>,
     /// The examples file's text, part of the translate prompt's hash.
     translate_examples_text: String,
@@ -152,7 +233,7 @@ impl Prompts {
 
         let mut sources = BTreeMap::new();
         for &(name, built_in) in BUILT_IN {
-            let file_name = format!("{name}{TEMPLATE_EXTENSION}");
+            let file_name = name.file_name();
             let source = match read_override(dir, &file_name)? {
                 Some((path, text)) => Source {
                     origin: path.display().to_string(),
@@ -164,12 +245,12 @@ impl Prompts {
                 },
             };
             environment
-                .add_template_owned(name.to_string(), source.text.clone())
+                .add_template_owned(name.as_str(), source.text.clone())
                 .map_err(|error| PromptError::Syntax {
                     origin: source.origin.clone(),
                     source: error,
                 })?;
-            sources.insert(name.to_string(), source);
+            sources.insert(name, source);
         }
 
         let (examples_origin, translate_examples_text) =
@@ -191,18 +272,22 @@ impl Prompts {
     }
 
     /// Names of the templates, in alphabetical order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.sources.keys().map(String::as_str)
+    pub fn names(&self) -> impl Iterator<Item = PromptName> + '_ {
+        self.sources.keys().copied()
+    }
+
+    fn source(&self, name: PromptName) -> &Source {
+        &self.sources[&name]
     }
 
     /// Where template `name` came from: its file, or `built-in <file>`.
-    pub fn origin(&self, name: &str) -> Option<&str> {
-        self.sources.get(name).map(|source| source.origin.as_str())
+    pub fn origin(&self, name: PromptName) -> &str {
+        &self.source(name).origin
     }
 
     /// The text of template `name`.
-    pub fn text(&self, name: &str) -> Option<&str> {
-        self.sources.get(name).map(|source| source.text.as_str())
+    pub fn text(&self, name: PromptName) -> &str {
+        &self.source(name).text
     }
 
     /// The few-shot examples for the translate prompt (pass them as its
@@ -213,16 +298,19 @@ impl Prompts {
 
     /// Template `name` rendered with the variables of `context` (a JSON
     /// object). A variable the template uses but `context` lacks is an error.
-    pub fn render(&self, name: &str, context: &serde_json::Value) -> Result<String, PromptError> {
-        let source = self
-            .sources
-            .get(name)
-            .ok_or_else(|| PromptError::Unknown(name.to_string()))?;
+    pub fn render(
+        &self,
+        name: PromptName,
+        context: &serde_json::Value,
+    ) -> Result<String, PromptError> {
         let render_error = |error| PromptError::Render {
-            origin: source.origin.clone(),
+            origin: self.origin(name).to_string(),
             source: error,
         };
-        let template = self.environment.get_template(name).map_err(render_error)?;
+        let template = self
+            .environment
+            .get_template(name.as_str())
+            .map_err(render_error)?;
         let rendered = template.render(context).map_err(render_error)?;
         Ok(rendered.trim().to_string())
     }
@@ -230,13 +318,10 @@ impl Prompts {
     /// SHA-256 (hex) of template `name` as loaded, for cache keys: an edit
     /// to the file changes it. The translate prompt's hash also covers its
     /// examples file, which changes its output as much as the template does.
-    /// An unknown name hashes as the empty template.
-    pub fn hash(&self, name: &str) -> String {
+    pub fn hash(&self, name: PromptName) -> String {
         let mut hasher = Sha256::new();
-        if let Some(source) = self.sources.get(name) {
-            hasher.update(source.text.as_bytes());
-        }
-        if name == TRANSLATE {
+        hasher.update(self.text(name).as_bytes());
+        if name == PromptName::Translate {
             hasher.update([0u8]);
             hasher.update(self.translate_examples_text.as_bytes());
         }
@@ -245,16 +330,14 @@ impl Prompts {
 
     /// The variables template `name` declares in its
     /// `{# variables: a, b #}` header, in the order written.
-    pub fn declared_variables(&self, name: &str) -> Option<Vec<String>> {
-        self.sources
-            .get(name)
-            .and_then(|source| header_variables(&source.text))
+    pub fn declared_variables(&self, name: PromptName) -> Option<Vec<String>> {
+        header_variables(self.text(name))
     }
 
     /// The variables template `name` reads from its context, as minijinja's
     /// analysis of the compiled template finds them.
-    pub fn used_variables(&self, name: &str) -> Option<Vec<String>> {
-        let template = self.environment.get_template(name).ok()?;
+    pub fn used_variables(&self, name: PromptName) -> Option<Vec<String>> {
+        let template = self.environment.get_template(name.as_str()).ok()?;
         let mut used: Vec<String> = template.undeclared_variables(false).into_iter().collect();
         used.sort();
         Some(used)
@@ -329,7 +412,7 @@ mod tests {
     #[test]
     fn every_built_in_template_renders_with_exactly_its_declared_variables() {
         let prompts = Prompts::load(None).unwrap();
-        let names: Vec<&str> = prompts.names().collect();
+        let names: Vec<PromptName> = prompts.names().collect();
         assert_eq!(names.len(), BUILT_IN.len());
         for name in names {
             let declared = prompts
@@ -364,7 +447,7 @@ mod tests {
         let prompts = Prompts::load(None).unwrap();
         let rendered = prompts
             .render(
-                SUMMARIZE,
+                PromptName::Summarize,
                 &json!({"title": "Fire in Mirpur", "text": "Three people died. \"A & B\" <said>.",
                         "sentences": 2, "part": 1, "parts": 1}),
             )
@@ -382,7 +465,10 @@ mod tests {
     fn a_missing_variable_is_an_error_not_an_empty_string() {
         let prompts = Prompts::load(None).unwrap();
         let error = prompts
-            .render(SUMMARIZE, &json!({"title": "t", "sentences": 2}))
+            .render(
+                PromptName::Summarize,
+                &json!({"title": "t", "sentences": 2}),
+            )
             .unwrap_err();
         assert!(matches!(error, PromptError::Render { .. }), "{error:?}");
     }
@@ -391,9 +477,43 @@ mod tests {
     fn unknown_prompt_name_is_an_error() {
         let prompts = Prompts::load(None).unwrap();
         assert!(matches!(
-            prompts.render("nonexistent", &json!({})),
+            "nonexistent".parse::<PromptName>(),
             Err(PromptError::Unknown(_))
         ));
+        for name in prompts.names() {
+            assert_eq!(name.as_str().parse::<PromptName>().unwrap(), name);
+        }
+    }
+
+    #[test]
+    fn prompt_names_are_the_file_names_and_keep_their_string_order() {
+        let prompts = Prompts::load(None).unwrap();
+        let names: Vec<&str> = prompts.names().map(PromptName::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "digest-intro",
+                "headline",
+                "summarize",
+                "summarize-reduce",
+                "summarize-strict",
+                "translate"
+            ]
+        );
+        assert_eq!(PromptName::DigestIntro.file_name(), "digest-intro.md.j2");
+        // Maps keyed by name serialize as they did keyed by string.
+        let by_name: BTreeMap<PromptName, String> = PromptName::ALL
+            .into_iter()
+            .map(|name| (name, prompts.hash(name)))
+            .collect();
+        let by_string: BTreeMap<String, String> = PromptName::ALL
+            .into_iter()
+            .map(|name| (name.as_str().to_string(), prompts.hash(name)))
+            .collect();
+        assert_eq!(
+            serde_json::to_string(&by_name).unwrap(),
+            serde_json::to_string(&by_string).unwrap()
+        );
     }
 
     #[test]
@@ -402,7 +522,7 @@ mod tests {
         assert!(!prompts.translate_examples().is_empty());
         let rendered = prompts
             .render(
-                TRANSLATE,
+                PromptName::Translate,
                 &json!({"text": "পরীক্ষা", "examples": prompts.translate_examples()}),
             )
             .unwrap();
@@ -420,21 +540,25 @@ mod tests {
         }
 
         let edited = built_in
-            .text(HEADLINE)
-            .unwrap()
+            .text(PromptName::Headline)
             .replace("at most 12 words", "at most 10 words");
         std::fs::write(dir.path().join("headline.md.j2"), &edited).unwrap();
         let overridden = Prompts::load(Some(dir.path())).unwrap();
-        assert_ne!(overridden.hash(HEADLINE), built_in.hash(HEADLINE));
-        assert_eq!(overridden.text(HEADLINE), Some(edited.as_str()));
+        assert_ne!(
+            overridden.hash(PromptName::Headline),
+            built_in.hash(PromptName::Headline)
+        );
+        assert_eq!(overridden.text(PromptName::Headline), edited.as_str());
         assert!(overridden
-            .origin(HEADLINE)
-            .unwrap()
+            .origin(PromptName::Headline)
             .ends_with("headline.md.j2"));
-        for name in built_in.names().filter(|&name| name != HEADLINE) {
+        for name in built_in
+            .names()
+            .filter(|&name| name != PromptName::Headline)
+        {
             assert_eq!(overridden.hash(name), built_in.hash(name), "{name}");
         }
-        assert_eq!(overridden.hash(HEADLINE).len(), 64);
+        assert_eq!(overridden.hash(PromptName::Headline).len(), 64);
     }
 
     #[test]
@@ -448,8 +572,14 @@ mod tests {
         .unwrap();
         let overridden = Prompts::load(Some(dir.path())).unwrap();
         assert_eq!(overridden.translate_examples().len(), 1);
-        assert_ne!(overridden.hash(TRANSLATE), built_in.hash(TRANSLATE));
-        assert_eq!(overridden.hash(SUMMARIZE), built_in.hash(SUMMARIZE));
+        assert_ne!(
+            overridden.hash(PromptName::Translate),
+            built_in.hash(PromptName::Translate)
+        );
+        assert_eq!(
+            overridden.hash(PromptName::Summarize),
+            built_in.hash(PromptName::Summarize)
+        );
     }
 
     #[test]

@@ -5,17 +5,17 @@
 //! a re-run costs nothing and editing a prompt re-runs only what it affects.
 //! Headlines and introductions that name numbers or names their source does
 //! not carry are dropped: the translated title and no introduction are
-//! better than an invented one. A cache that fails is handed to the caller's
-//! report, as [`RunCache`] does for every step of a run, and the model is
-//! asked instead.
+//! better than an invented one. So is an introduction the model stopped
+//! writing at the token limit; a summary or headline cut off there is kept
+//! and marked, for the caller to warn about. A cache that fails is handed to
+//! the caller's report, as [`RunCache`] does for every step of a run, and the
+//! model is asked instead.
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{CacheError, CacheKey, RunCache, StoredAsJson};
-use crate::chat::prompts::{
-    Prompts, DIGEST_INTRO, HEADLINE, SUMMARIZE, SUMMARIZE_REDUCE, SUMMARIZE_STRICT,
-};
-use crate::chat::{ChatMessage, Sampling, SharedChat};
+use crate::cache::{CacheError, CacheKey, CacheValue, RunCache, StoredAsJson};
+use crate::chat::prompts::{PromptName, Prompts};
+use crate::chat::{ChatMessage, Finish, Reply, Sampling, SharedChat};
 use crate::llm::summary::{
     strip_wrappers, summarize, unsupported_terms, ArticleText, Faithfulness, SummaryError,
     SummaryOptions,
@@ -42,6 +42,55 @@ pub struct SummaryRecord {
     pub unsupported: Vec<String>,
     pub chunks: usize,
     pub retried: bool,
+    /// Whether the model stopped at the token limit writing it (see
+    /// [`crate::llm::summary::LlmSummary::cut_off`]). Absent, and so false,
+    /// in records cached before it was kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cut_off: bool,
+}
+
+/// A headline the chat model wrote for a story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Headline {
+    pub text: String,
+    /// Whether the model stopped at the token limit within it: it may be
+    /// incomplete.
+    pub cut_off: bool,
+}
+
+/// How the cache holds an answer the model stopped at the token limit, as
+/// JSON. A whole answer is held as its bare text, as every answer was before
+/// finish reasons were kept, so that those entries still read, as whole
+/// answers, under unchanged keys. (No headline or introduction is itself
+/// such an object.)
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredCutOff {
+    text: String,
+    finish: Finish,
+}
+
+impl CacheValue for Reply {
+    fn to_stored(&self) -> Option<String> {
+        if !self.cut_off() {
+            return Some(self.text.clone());
+        }
+        serde_json::to_string(&StoredCutOff {
+            text: self.text.clone(),
+            finish: self.finish,
+        })
+        .ok()
+    }
+
+    fn from_stored(stored: String) -> Option<Self> {
+        Some(match serde_json::from_str::<StoredCutOff>(&stored) {
+            Ok(StoredCutOff { text, finish }) if finish.cut_off() => Reply { text, finish },
+            _ => Reply {
+                text: stored,
+                finish: Finish::EndOfTurn,
+            },
+        })
+    }
 }
 
 impl StoredAsJson for SummaryRecord {}
@@ -59,11 +108,14 @@ pub struct Summarizer {
 
 impl Summarizer {
     pub fn new(model: SharedChat, prompts: Prompts, options: SummaryOptions) -> Self {
-        let prompt_hashes: std::collections::BTreeMap<String, String> =
-            [SUMMARIZE, SUMMARIZE_STRICT, SUMMARIZE_REDUCE]
-                .iter()
-                .map(|name| (name.to_string(), prompts.hash(name)))
-                .collect();
+        let prompt_hashes: std::collections::BTreeMap<PromptName, String> = [
+            PromptName::Summarize,
+            PromptName::SummarizeStrict,
+            PromptName::SummarizeReduce,
+        ]
+        .into_iter()
+        .map(|name| (name, prompts.hash(name)))
+        .collect();
         let identity = model.borrow().identity().to_string();
         let summary_settings = serde_json::json!({
             "model": identity,
@@ -75,8 +127,8 @@ impl Summarizer {
         let settings = serde_json::json!({
             "model": identity,
             "prompts": prompt_hashes,
-            "headline": prompts.hash(HEADLINE),
-            "digest-intro": prompts.hash(DIGEST_INTRO),
+            "headline": prompts.hash(PromptName::Headline),
+            "digest-intro": prompts.hash(PromptName::DigestIntro),
             "sentences": options.sentences,
             "sampling": options.sampling,
         })
@@ -91,18 +143,18 @@ impl Summarizer {
     }
 
     /// `prompt` rendered with `variables`, answered, without wrappers; the
-    /// answer is cached under `settings` + `source`.
+    /// answer and why it ended are cached under `settings` + `source`.
     fn cached_answer(
         &self,
-        prompt: &str,
+        prompt: PromptName,
         variables: serde_json::Value,
         max_new_tokens: usize,
         cache: &mut RunCache,
         on_cache_failure: &mut dyn FnMut(&CacheError),
-    ) -> Result<String, SummaryError> {
+    ) -> Result<Reply, SummaryError> {
         let identity = self.model.borrow().identity().to_string();
         let settings = serde_json::json!({
-            "prompt": prompt,
+            "prompt": prompt.as_str(),
             "hash": self.prompts.hash(prompt),
             "sampling": self.options.sampling,
         })
@@ -115,14 +167,17 @@ impl Summarizer {
                     max_new_tokens,
                     ..self.options.sampling
                 };
-                let answer = self
+                let reply = self
                     .model
                     .borrow_mut()
                     .chat(&[ChatMessage::user(rendered)], &sampling)?;
-                Ok::<_, SummaryError>(strip_wrappers(
-                    &answer,
-                    &["Headline:", "**Headline:**", "Introduction:"],
-                ))
+                Ok::<_, SummaryError>(Reply {
+                    text: strip_wrappers(
+                        &reply.text,
+                        &["Headline:", "**Headline:**", "Introduction:"],
+                    ),
+                    finish: reply.finish,
+                })
             })
             .map(|(answer, _cached)| answer)
     }
@@ -135,31 +190,41 @@ impl Summarizer {
         summary: &str,
         cache: &mut RunCache,
         on_cache_failure: &mut dyn FnMut(&CacheError),
-    ) -> Result<Option<String>, SummaryError> {
+    ) -> Result<Option<Headline>, SummaryError> {
         let answer = self.cached_answer(
-            HEADLINE,
+            PromptName::Headline,
             serde_json::json!({"title": article.title, "summary": summary}),
             HEADLINE_TOKENS,
             cache,
             on_cache_failure,
         )?;
         let headline = answer
+            .text
             .lines()
             .next()
             .unwrap_or_default()
             .trim_matches(|c: char| c == '#' || c == '*' || c.is_whitespace())
             .trim_end_matches('.')
             .to_string();
+        // The headline is the answer's first line: a cut in a later line
+        // leaves it whole.
+        let cut_off = answer.cut_off() && !answer.text.contains('\n');
         let source = format!("{}\n{summary}", article.full_text());
         Ok(
-            (!headline.is_empty() && unsupported_terms(&headline, &source).is_empty())
-                .then_some(headline),
+            (!headline.is_empty() && unsupported_terms(&headline, &source).is_empty()).then_some(
+                Headline {
+                    text: headline,
+                    cut_off,
+                },
+            ),
         )
     }
 
     /// A short introduction to a digest of `stories` (as many as fit half
     /// the model's context, in the order given), or `None` when the model's
-    /// names anything the stories do not.
+    /// names anything the stories do not. One the model stopped writing at
+    /// the token limit is [`SummaryError::CutOff`]: a digest opening with a
+    /// broken sentence is worse than one without an introduction.
     pub fn digest_intro(
         &self,
         stories: &[StoryBrief],
@@ -184,13 +249,16 @@ impl Summarizer {
             return Ok(None);
         }
         let intro = self.cached_answer(
-            DIGEST_INTRO,
+            PromptName::DigestIntro,
             serde_json::json!({"date": date, "articles": included}),
             INTRO_TOKENS,
             cache,
             on_cache_failure,
         )?;
-        let intro = intro.split_whitespace().collect::<Vec<_>>().join(" ");
+        if intro.cut_off() {
+            return Err(SummaryError::CutOff);
+        }
+        let intro = intro.text.split_whitespace().collect::<Vec<_>>().join(" ");
         let source: Vec<String> = included
             .iter()
             .map(|s| format!("{}\n{}", s.title, s.summary))
@@ -229,6 +297,7 @@ impl Summarizer {
                 },
                 chunks: summary.chunks,
                 retried: summary.retried,
+                cut_off: summary.cut_off,
             })
         })
     }
@@ -238,38 +307,12 @@ impl Summarizer {
 mod tests {
     use super::*;
     use crate::cache::Cache;
-    use crate::chat::{self, ChatError, ChatMessage, ChatModel, Sampling};
-    use std::cell::RefCell;
-    use std::rc::Rc;
+    use crate::chat;
+    use crate::chat::scripted::{PromptLog, ScriptedChat};
 
-    /// Answers every prompt with a fixed text and counts the calls.
-    struct Echo {
-        answer: String,
-        calls: Rc<RefCell<usize>>,
-    }
-
-    impl ChatModel for Echo {
-        fn identity(&self) -> &str {
-            "test:echo"
-        }
-        fn context_length(&self) -> usize {
-            4096
-        }
-        fn count_tokens(&self, text: &str) -> usize {
-            text.split_whitespace().count()
-        }
-        fn chat(&mut self, _: &[ChatMessage], _: &Sampling) -> Result<String, ChatError> {
-            *self.calls.borrow_mut() += 1;
-            Ok(self.answer.clone())
-        }
-    }
-
-    fn summarizer(answer: &str, prompts: Prompts, calls: &Rc<RefCell<usize>>) -> Summarizer {
+    fn summarizer(answer: &str, prompts: Prompts, calls: &PromptLog) -> Summarizer {
         Summarizer::new(
-            chat::shared(Echo {
-                answer: answer.into(),
-                calls: calls.clone(),
-            }),
+            chat::shared(ScriptedChat::answering(answer).logging_to(calls)),
             prompts,
             SummaryOptions::default(),
         )
@@ -292,20 +335,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(dir.path()).unwrap();
         let mut cache = RunCache::new(Some(&cache));
-        let calls = Rc::new(RefCell::new(0));
+        let calls = PromptLog::default();
         let answer = "Kim Jong Un visited Moscow.";
         let first = summarizer(answer, Prompts::load(None).unwrap(), &calls);
         let (record, cached) = first
             .summarize(&article(), &mut cache, &mut unexpected)
             .unwrap();
         assert_eq!(
-            (record.text.as_str(), cached, *calls.borrow()),
+            (record.text.as_str(), cached, calls.calls()),
             (answer, false, 1)
         );
         let (again, cached) = first
             .summarize(&article(), &mut cache, &mut unexpected)
             .unwrap();
-        assert_eq!((again, cached, *calls.borrow()), (record.clone(), true, 1));
+        assert_eq!((again, cached, calls.calls()), (record.clone(), true, 1));
 
         // An edited headline prompt does not touch summaries...
         let prompts_dir = tempfile::tempdir().unwrap();
@@ -328,8 +371,7 @@ mod tests {
         // ...an edited summary prompt re-summarizes.
         let summary_prompt = Prompts::load(None)
             .unwrap()
-            .text(SUMMARIZE)
-            .unwrap()
+            .text(PromptName::Summarize)
             .to_string();
         std::fs::write(
             prompts_dir.path().join("summarize.md.j2"),
@@ -346,7 +388,7 @@ mod tests {
             .summarize(&article(), &mut cache, &mut unexpected)
             .unwrap();
         assert!(!cached);
-        assert_eq!(*calls.borrow(), 2);
+        assert_eq!(calls.calls(), 2);
     }
 
     #[test]
@@ -359,7 +401,7 @@ mod tests {
             .unwrap()
             .execute_batch("DROP TABLE translations")
             .unwrap();
-        let calls = Rc::new(RefCell::new(0));
+        let calls = PromptLog::default();
         let answer = "Kim Jong Un visited Moscow.";
         let summarizer = summarizer(answer, Prompts::load(None).unwrap(), &calls);
         let mut reports = Vec::new();
@@ -372,8 +414,11 @@ mod tests {
         let headline = summarizer
             .headline(&article(), &record.text, &mut cache, &mut report)
             .unwrap();
-        assert_eq!(headline.as_deref(), Some("Kim Jong Un visited Moscow"));
-        assert_eq!(*calls.borrow(), 2);
+        assert_eq!(
+            headline.map(|h| h.text).as_deref(),
+            Some("Kim Jong Un visited Moscow")
+        );
+        assert_eq!(calls.calls(), 2);
         assert_eq!(reports.len(), 1, "{reports:?}");
         assert!(
             reports[0].contains(crate::cache::CACHE_FILE_NAME),
@@ -384,7 +429,7 @@ mod tests {
 
     #[test]
     fn headlines_and_introductions_that_invent_names_or_numbers_are_dropped() {
-        let calls = Rc::new(RefCell::new(0));
+        let calls = PromptLog::default();
         let faithful = summarizer(
             "Headline: \"Kim Jong Un visits Moscow.\"",
             Prompts::load(None).unwrap(),
@@ -399,9 +444,11 @@ mod tests {
                     &mut RunCache::new(None),
                     &mut unexpected
                 )
-                .unwrap()
-                .as_deref(),
-            Some("Kim Jong Un visits Moscow")
+                .unwrap(),
+            Some(Headline {
+                text: "Kim Jong Un visits Moscow".into(),
+                cut_off: false
+            })
         );
         let stories = [StoryBrief {
             title: "Kim Jong Un visits Moscow".into(),
@@ -441,7 +488,7 @@ mod tests {
 
     #[test]
     fn an_unfaithful_summary_is_kept_with_its_unsupported_terms() {
-        let calls = Rc::new(RefCell::new(0));
+        let calls = PromptLog::default();
         let summarizer = summarizer(
             "Kim Jong Un met 300 officials in Pyongyang.",
             Prompts::load(None).unwrap(),
@@ -456,6 +503,127 @@ mod tests {
             record.unsupported.iter().any(|t| t.contains("Pyongyang")),
             "{record:?}"
         );
-        assert_eq!(*calls.borrow(), 2, "one first try, one strict retry");
+        assert_eq!(calls.calls(), 2, "one first try, one strict retry");
+    }
+
+    #[test]
+    fn answers_cut_off_at_the_token_limit_stay_so_when_served_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let calls = PromptLog::default();
+        // One line, longer than any answer may be, naming only what the
+        // article names.
+        let answer = ["Kim Jong Un met officials in Moscow on Monday."; 25].join(" ");
+        let summarizer = || {
+            Summarizer::new(
+                chat::shared(ScriptedChat::answering(&answer).logging_to(&calls)),
+                Prompts::load(None).unwrap(),
+                SummaryOptions {
+                    sampling: Sampling {
+                        max_new_tokens: 20,
+                        ..Sampling::default()
+                    },
+                    ..SummaryOptions::default()
+                },
+            )
+        };
+        let stories = [StoryBrief {
+            title: "Kim Jong Un visits Moscow".into(),
+            summary: "Kim Jong Un met officials in Moscow on Monday.".into(),
+        }];
+        for (run, calls_before) in [(summarizer(), 0), (summarizer(), 3)] {
+            assert_eq!(calls.calls(), calls_before);
+            let (record, cached) = run
+                .summarize(
+                    &article(),
+                    &mut RunCache::new(Some(&cache)),
+                    &mut unexpected,
+                )
+                .unwrap();
+            assert_eq!(cached, calls_before > 0);
+            assert_eq!(record.text.split_whitespace().count(), 20);
+            assert!(record.cut_off);
+            let headline = run
+                .headline(
+                    &article(),
+                    &record.text,
+                    &mut RunCache::new(Some(&cache)),
+                    &mut unexpected,
+                )
+                .unwrap()
+                .unwrap();
+            assert_eq!(headline.text.split_whitespace().count(), HEADLINE_TOKENS);
+            assert!(headline.cut_off);
+            assert!(matches!(
+                run.digest_intro(
+                    &stories,
+                    None,
+                    &mut RunCache::new(Some(&cache)),
+                    &mut unexpected
+                ),
+                Err(SummaryError::CutOff)
+            ));
+        }
+        assert_eq!(calls.calls(), 3, "the second run is served from the cache");
+    }
+
+    #[test]
+    fn a_headline_whole_on_its_line_is_not_cut_off_by_a_later_line() {
+        let answer = format!(
+            "Kim Jong Un visits Moscow\n{}",
+            ["He met officials."; 20].join(" ")
+        );
+        let summarizer = summarizer(&answer, Prompts::load(None).unwrap(), &PromptLog::default());
+        let summary = "Kim Jong Un met officials in Moscow on Monday.";
+        assert_eq!(
+            summarizer
+                .headline(
+                    &article(),
+                    summary,
+                    &mut RunCache::new(None),
+                    &mut unexpected
+                )
+                .unwrap(),
+            Some(Headline {
+                text: "Kim Jong Un visits Moscow".into(),
+                cut_off: false
+            })
+        );
+    }
+
+    #[test]
+    fn answers_and_records_cached_before_finish_reasons_were_kept_read_as_whole() {
+        let old_answer = "Kim Jong Un visits Moscow".to_string();
+        assert_eq!(
+            Reply::from_stored(old_answer.clone()).unwrap(),
+            Reply {
+                text: old_answer,
+                finish: Finish::EndOfTurn
+            }
+        );
+        let json_answer = r#"{"text": "not ours"}"#.to_string();
+        assert_eq!(
+            Reply::from_stored(json_answer.clone()).unwrap().text,
+            json_answer
+        );
+        for finish in [Finish::MaxNewTokens, Finish::ContextFull] {
+            let cut_off = Reply {
+                text: "Kim Jong Un visits".into(),
+                finish,
+            };
+            let stored = cut_off.to_stored().unwrap();
+            assert_eq!(Reply::from_stored(stored).unwrap(), cut_off);
+        }
+        // A whole answer is stored as it always was.
+        let whole = Reply {
+            text: "Kim Jong Un visits Moscow".into(),
+            finish: Finish::EndOfTurn,
+        };
+        assert_eq!(whole.to_stored().unwrap(), whole.text);
+
+        let old_record = r#"{"text":"Kim visited.","unsupported":[],"chunks":1,"retried":false}"#;
+        let record: SummaryRecord = serde_json::from_str(old_record).unwrap();
+        assert!(!record.cut_off);
+        assert_eq!(serde_json::to_string(&record).unwrap(), old_record);
     }
 }

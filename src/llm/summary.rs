@@ -15,14 +15,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::chat::prompts::{PromptError, Prompts, SUMMARIZE, SUMMARIZE_REDUCE, SUMMARIZE_STRICT};
+use crate::chat::prompts::{PromptError, PromptName, Prompts};
 use crate::chat::{ChatError, ChatMessage, ChatModel, Sampling};
+use crate::output::SummaryMethod;
 use crate::text::extractive_summary::DEFAULT_SUMMARY_SENTENCES;
 use crate::text::numbers::check_numbers;
 use crate::text::{split_long, split_sentences};
-
-/// Name recorded with summaries produced by [`summarize`].
-pub const METHOD_LLM: &str = "llm";
 
 /// Tokens kept free for the chat template's role markers and special
 /// tokens, which `count_tokens` of the prompt text does not see.
@@ -86,16 +84,19 @@ pub enum Faithfulness {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LlmSummary {
     pub text: String,
-    /// [`METHOD_LLM`].
-    pub method: String,
+    /// [`SummaryMethod::Llm`].
+    pub method: SummaryMethod,
     /// SHA-256 of each prompt template used, by name, for cache keys and
     /// the record of how the summary was made.
-    pub prompt_hashes: BTreeMap<String, String>,
+    pub prompt_hashes: BTreeMap<PromptName, String>,
     pub faithfulness: Faithfulness,
     /// Parts the article was split into to fit the context (1: not split).
     pub chunks: usize,
     /// Whether the first summary was unfaithful and the strict prompt used.
     pub retried: bool,
+    /// Whether the chat model stopped at the token limit writing the summary
+    /// or a part summary it was combined from: it may be incomplete.
+    pub cut_off: bool,
 }
 
 /// Why no summary could be written.
@@ -114,6 +115,10 @@ pub enum SummaryError {
     },
     #[error("the chat model answered with an empty summary")]
     EmptyAnswer,
+    /// An answer that is no use unless whole (the digest introduction)
+    /// stopped at the token limit.
+    #[error("the chat model stopped at the token limit before finishing")]
+    CutOff,
 }
 
 /// A summary of `article` in at most `options.sentences` sentences, checked
@@ -144,40 +149,50 @@ pub fn summarize(
         1,
         1,
     ))? {
-        Some(prompt) => (run.ask(SUMMARIZE, &prompt)?, whole, 1),
+        Some(prompt) => (
+            run.ask(PromptName::Summarize, &prompt)?,
+            Draft {
+                text: whole,
+                cut_off: false,
+            },
+            1,
+        ),
         None => {
             let chunks = run.chunks(&body)?;
             let mut summaries = Vec::with_capacity(chunks.len());
             for (index, chunk) in chunks.iter().enumerate() {
                 let context =
                     summarize_context(run.title, chunk, options.sentences, index + 1, chunks.len());
-                summaries.push(run.ask_rendered(SUMMARIZE, &context)?);
+                summaries.push(run.ask_rendered(PromptName::Summarize, &context)?);
             }
             let (answer, inputs) = run.reduce(summaries)?;
-            (answer, inputs.join("\n\n"), chunks.len())
+            (answer, Draft::combined(&inputs), chunks.len())
         }
     };
 
     let evidence = article.full_text();
-    let first_terms = unsupported_terms(&first, &evidence);
+    let first_terms = unsupported_terms(&first.text, &evidence);
     if first_terms.is_empty() {
         return Ok(run.finish(first, Faithfulness::Faithful, chunks, false));
     }
 
     let strict_context = json!({
         "title": run.title,
-        "text": final_input,
+        "text": final_input.text,
         "sentences": options.sentences,
         "terms": first_terms,
     });
-    let strict_prompt = run.prompts.render(SUMMARIZE_STRICT, &strict_context)?;
+    let strict_prompt = run
+        .prompts
+        .render(PromptName::SummarizeStrict, &strict_context)?;
     if !run.fits(&strict_prompt) {
         // Naming the offenders made the prompt too long; keep the flag.
         return Ok(run.finish(first, Faithfulness::Flagged(first_terms), chunks, false));
     }
-    let second = run.ask(SUMMARIZE_STRICT, &strict_prompt)?;
-    let second_terms = unsupported_terms(&second, &evidence);
-    let (text, terms) = if second_terms.len() <= first_terms.len() {
+    let mut second = run.ask(PromptName::SummarizeStrict, &strict_prompt)?;
+    second.cut_off |= final_input.cut_off;
+    let second_terms = unsupported_terms(&second.text, &evidence);
+    let (summary, terms) = if second_terms.len() <= first_terms.len() {
         (second, second_terms)
     } else {
         (first, first_terms)
@@ -187,7 +202,7 @@ pub fn summarize(
     } else {
         Faithfulness::Flagged(terms)
     };
-    Ok(run.finish(text, faithfulness, chunks, true))
+    Ok(run.finish(summary, faithfulness, chunks, true))
 }
 
 fn summarize_context(
@@ -206,13 +221,35 @@ fn summarize_context(
     })
 }
 
+/// A summary or part summary, and whether the model stopped at the token
+/// limit writing it or anything it was made from.
+#[derive(Debug, Clone)]
+struct Draft {
+    text: String,
+    cut_off: bool,
+}
+
+impl Draft {
+    /// The texts of `drafts` as one input to a prompt.
+    fn combined(drafts: &[Draft]) -> Draft {
+        Draft {
+            text: drafts
+                .iter()
+                .map(|draft| draft.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+            cut_off: drafts.iter().any(|draft| draft.cut_off),
+        }
+    }
+}
+
 /// One summarisation: the model, the settings and the templates used so far.
 struct Run<'a> {
     model: &'a mut dyn ChatModel,
     prompts: &'a Prompts,
     options: &'a SummaryOptions,
     title: &'a str,
-    used: BTreeSet<&'static str>,
+    used: BTreeSet<PromptName>,
 }
 
 impl Run<'_> {
@@ -228,7 +265,7 @@ impl Run<'_> {
     }
 
     fn fitting_prompt(&self, context: &serde_json::Value) -> Result<Option<String>, SummaryError> {
-        let prompt = self.prompts.render(SUMMARIZE, context)?;
+        let prompt = self.prompts.render(PromptName::Summarize, context)?;
         Ok(self.fits(&prompt).then_some(prompt))
     }
 
@@ -239,23 +276,26 @@ impl Run<'_> {
         }
     }
 
-    fn ask(&mut self, template: &'static str, prompt: &str) -> Result<String, SummaryError> {
+    fn ask(&mut self, template: PromptName, prompt: &str) -> Result<Draft, SummaryError> {
         self.used.insert(template);
-        let answer = self
+        let reply = self
             .model
             .chat(&[ChatMessage::user(prompt)], &self.options.sampling)?;
-        let answer = clean_answer(&answer);
+        let answer = clean_answer(&reply.text);
         if answer.is_empty() {
             return Err(SummaryError::EmptyAnswer);
         }
-        Ok(answer)
+        Ok(Draft {
+            text: answer,
+            cut_off: reply.cut_off(),
+        })
     }
 
     fn ask_rendered(
         &mut self,
-        template: &'static str,
+        template: PromptName,
         context: &serde_json::Value,
-    ) -> Result<String, SummaryError> {
+    ) -> Result<Draft, SummaryError> {
         let prompt = self.prompts.render(template, context)?;
         if !self.fits(&prompt) {
             return Err(self.too_small(&prompt));
@@ -272,7 +312,7 @@ impl Run<'_> {
         let max_parts = paragraphs.len().max(1) * 1000;
         let prompt_for = |text: &str| -> Result<String, SummaryError> {
             Ok(self.prompts.render(
-                SUMMARIZE,
+                PromptName::Summarize,
                 &summarize_context(
                     self.title,
                     text,
@@ -334,7 +374,7 @@ impl Run<'_> {
 
     /// One summary from `summaries`, and the summaries the last reduce
     /// prompt combined (the input a strict retry works from).
-    fn reduce(&mut self, summaries: Vec<String>) -> Result<(String, Vec<String>), SummaryError> {
+    fn reduce(&mut self, summaries: Vec<Draft>) -> Result<(Draft, Vec<Draft>), SummaryError> {
         let mut summaries = summaries;
         loop {
             if summaries.len() == 1 {
@@ -343,7 +383,8 @@ impl Run<'_> {
             }
             let all = self.reduce_prompt(&summaries)?;
             if self.fits(&all) {
-                let answer = self.ask(SUMMARIZE_REDUCE, &all)?;
+                let mut answer = self.ask(PromptName::SummarizeReduce, &all)?;
+                answer.cut_off |= summaries.iter().any(|summary| summary.cut_off);
                 return Ok((answer, summaries));
             }
             // Too many to combine at once: combine neighbours in groups that
@@ -351,7 +392,7 @@ impl Run<'_> {
             // of its neighbours goes on to the next round as it is.
             let before = summaries.len();
             let mut next = Vec::new();
-            let mut group: Vec<String> = Vec::new();
+            let mut group: Vec<Draft> = Vec::new();
             for summary in summaries {
                 let mut candidate = group.clone();
                 candidate.push(summary.clone());
@@ -373,20 +414,23 @@ impl Run<'_> {
     }
 
     /// The group's summaries combined into one (a single one is kept).
-    fn reduce_group(&mut self, mut group: Vec<String>) -> Result<String, SummaryError> {
+    fn reduce_group(&mut self, mut group: Vec<Draft>) -> Result<Draft, SummaryError> {
         if group.len() == 1 {
             return Ok(group.remove(0));
         }
         let prompt = self.reduce_prompt(&group)?;
-        self.ask(SUMMARIZE_REDUCE, &prompt)
+        let mut answer = self.ask(PromptName::SummarizeReduce, &prompt)?;
+        answer.cut_off |= group.iter().any(|summary| summary.cut_off);
+        Ok(answer)
     }
 
-    fn reduce_prompt(&self, summaries: &[String]) -> Result<String, SummaryError> {
+    fn reduce_prompt(&self, summaries: &[Draft]) -> Result<String, SummaryError> {
+        let texts: Vec<&str> = summaries.iter().map(|s| s.text.as_str()).collect();
         Ok(self.prompts.render(
-            SUMMARIZE_REDUCE,
+            PromptName::SummarizeReduce,
             &json!({
                 "title": self.title,
-                "summaries": summaries,
+                "summaries": texts,
                 "sentences": self.options.sentences,
             }),
         )?)
@@ -394,18 +438,19 @@ impl Run<'_> {
 
     fn finish(
         self,
-        text: String,
+        summary: Draft,
         faithfulness: Faithfulness,
         chunks: usize,
         retried: bool,
     ) -> LlmSummary {
         LlmSummary {
-            text,
-            method: METHOD_LLM.to_string(),
+            text: summary.text,
+            cut_off: summary.cut_off,
+            method: SummaryMethod::Llm,
             prompt_hashes: self
                 .used
                 .iter()
-                .map(|&name| (name.to_string(), self.prompts.hash(name)))
+                .map(|&name| (name, self.prompts.hash(name)))
                 .collect(),
             faithfulness,
             chunks,
@@ -747,61 +792,14 @@ fn number_phrase_at(text_words: &[Word], start: usize) -> Option<(String, u128, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::VecDeque;
+    use crate::chat::scripted::ScriptedChat;
 
-    /// A chat model that answers from a queue (then with `fallback`),
-    /// counts whitespace-separated words as tokens and records every prompt.
-    struct ScriptedModel {
-        answers: VecDeque<String>,
-        fallback: String,
-        context_length: usize,
-        prompts: Vec<String>,
-    }
-
-    impl ScriptedModel {
-        fn new(context_length: usize, answers: &[&str]) -> Self {
-            Self {
-                answers: answers.iter().map(|a| a.to_string()).collect(),
-                fallback: "The minister spoke in Dhaka.".to_string(),
-                context_length,
-                prompts: Vec::new(),
-            }
-        }
-    }
-
-    impl ChatModel for ScriptedModel {
-        fn identity(&self) -> &str {
-            "scripted"
-        }
-
-        fn context_length(&self) -> usize {
-            self.context_length
-        }
-
-        fn count_tokens(&self, text: &str) -> usize {
-            text.split_whitespace().count()
-        }
-
-        fn chat(
-            &mut self,
-            messages: &[ChatMessage],
-            sampling: &Sampling,
-        ) -> Result<String, ChatError> {
-            let prompt: String = messages.iter().map(|m| m.content.as_str()).collect();
-            let tokens = self.count_tokens(&prompt);
-            // A real model refuses a prompt that leaves no room to answer.
-            if tokens + sampling.max_new_tokens > self.context_length {
-                return Err(ChatError::PromptTooLong {
-                    tokens,
-                    limit: self.context_length,
-                });
-            }
-            self.prompts.push(prompt);
-            Ok(self
-                .answers
-                .pop_front()
-                .unwrap_or_else(|| self.fallback.clone()))
-        }
+    /// The scripted chat model these tests use: `answers` first, then a
+    /// faithful sentence about nothing in particular.
+    fn scripted(context_length: usize, answers: &[&str]) -> ScriptedChat {
+        ScriptedChat::answering("The minister spoke in Dhaka.")
+            .first(answers)
+            .with_context_length(context_length)
     }
 
     fn options(sentences: usize, max_new_tokens: usize) -> SummaryOptions {
@@ -827,30 +825,32 @@ mod tests {
     #[test]
     fn short_article_takes_one_call_with_the_summarize_template() {
         let prompts = Prompts::load(None).unwrap();
-        let mut model = ScriptedModel::new(
+        let mut model = scripted(
             2048,
             &["A fire at a jute factory in Khulna killed 30 people on Tuesday, Abdul Karim of the Fire Service said."],
         );
         let article = short_article();
         let summary = summarize(&mut model, &prompts, &article, &options(2, 100)).unwrap();
 
-        assert_eq!(model.prompts.len(), 1);
+        let sent = model.prompts();
+        assert_eq!(sent.len(), 1);
         let expected_prompt = prompts
             .render(
-                SUMMARIZE,
+                PromptName::Summarize,
                 &summarize_context(&article.title, &article.paragraphs.join("\n\n"), 2, 1, 1),
             )
             .unwrap();
-        assert_eq!(model.prompts[0], expected_prompt);
-        assert!(model.prompts[0].contains("in 2 sentences"));
+        assert_eq!(sent[0], expected_prompt);
+        assert!(sent[0].contains("in 2 sentences"));
         assert_eq!(summary.faithfulness, Faithfulness::Faithful);
-        assert_eq!(summary.method, METHOD_LLM);
+        assert_eq!(summary.method, SummaryMethod::Llm);
         assert_eq!(summary.chunks, 1);
         assert!(!summary.retried);
+        assert!(!summary.cut_off);
         assert!(summary.text.starts_with("A fire at a jute factory"));
         assert_eq!(
             summary.prompt_hashes,
-            BTreeMap::from([(SUMMARIZE.to_string(), prompts.hash(SUMMARIZE))])
+            BTreeMap::from([(PromptName::Summarize, prompts.hash(PromptName::Summarize))])
         );
     }
 
@@ -876,14 +876,15 @@ mod tests {
         let prompts = Prompts::load(None).unwrap();
         let context_length = 400;
         let max_new = 40;
-        let mut model = ScriptedModel::new(context_length, &[]);
-        model.fallback = "Floods in Sylhet rose.".into();
+        let mut model =
+            ScriptedChat::answering("Floods in Sylhet rose.").with_context_length(context_length);
         let article = long_article(12, 60);
         let summary = summarize(&mut model, &prompts, &article, &options(3, max_new)).unwrap();
 
         assert!(summary.chunks > 1, "{} chunks", summary.chunks);
-        assert_eq!(model.prompts.len(), summary.chunks + 1);
-        for prompt in &model.prompts {
+        let sent = model.prompts();
+        assert_eq!(sent.len(), summary.chunks + 1);
+        for prompt in &sent {
             assert!(
                 model.count_tokens(prompt) + max_new + CHAT_FRAMING_TOKENS <= context_length,
                 "prompt of {} tokens",
@@ -891,7 +892,7 @@ mod tests {
             );
         }
         // Every paragraph is summarised exactly once, in order.
-        let map_prompts = &model.prompts[..summary.chunks];
+        let map_prompts = &sent[..summary.chunks];
         let mut seen = Vec::new();
         for (part, prompt) in map_prompts.iter().enumerate() {
             assert!(prompt.contains(&format!("part {} of {}", part + 1, summary.chunks)));
@@ -902,13 +903,13 @@ mod tests {
             }
         }
         assert_eq!(seen, (0..12).collect::<Vec<_>>());
-        let reduce = model.prompts.last().unwrap();
+        let reduce = sent.last().unwrap();
         assert!(reduce.contains(&format!("Part {}:", summary.chunks)));
         assert!(!reduce.contains("Paragraph0"));
         assert_eq!(summary.text, "Floods in Sylhet rose.");
         assert_eq!(
             summary.prompt_hashes.keys().collect::<Vec<_>>(),
-            [SUMMARIZE, SUMMARIZE_REDUCE]
+            [&PromptName::Summarize, &PromptName::SummarizeReduce]
         );
     }
 
@@ -917,20 +918,20 @@ mod tests {
         let prompts = Prompts::load(None).unwrap();
         let context_length = 300;
         let max_new = 60;
-        let mut model = ScriptedModel::new(context_length, &[]);
         // Long chunk answers: only a few fit into one reduce prompt.
-        model.fallback = ["Floods in Sylhet rose."; 8].join(" ");
+        let mut model = ScriptedChat::answering(&["Floods in Sylhet rose."; 8].join(" "))
+            .with_context_length(context_length);
         let article = long_article(30, 40);
         let summary = summarize(&mut model, &prompts, &article, &options(3, max_new)).unwrap();
 
-        let reduce_calls = model
-            .prompts
+        let sent = model.prompts();
+        let reduce_calls = sent
             .iter()
             .filter(|prompt| prompt.contains("Combine them"))
             .count();
         assert!(reduce_calls >= 2, "{reduce_calls} reduce calls");
-        assert_eq!(model.prompts.len(), summary.chunks + reduce_calls);
-        for prompt in &model.prompts {
+        assert_eq!(sent.len(), summary.chunks + reduce_calls);
+        for prompt in &sent {
             assert!(model.count_tokens(prompt) + max_new <= context_length);
         }
     }
@@ -938,8 +939,7 @@ mod tests {
     #[test]
     fn a_paragraph_longer_than_the_context_is_split_at_sentences() {
         let prompts = Prompts::load(None).unwrap();
-        let mut model = ScriptedModel::new(300, &[]);
-        model.fallback = "Floods in Sylhet rose.".into();
+        let mut model = ScriptedChat::answering("Floods in Sylhet rose.").with_context_length(300);
         let sentence = "The water in Sylhet rose again overnight and more villages were cut off.";
         let article = ArticleText {
             title: "Floods in Sylhet".into(),
@@ -947,7 +947,7 @@ mod tests {
         };
         let summary = summarize(&mut model, &prompts, &article, &options(3, 40)).unwrap();
         assert!(summary.chunks > 1);
-        let sentences_sent: usize = model.prompts[..summary.chunks]
+        let sentences_sent: usize = model.prompts()[..summary.chunks]
             .iter()
             .map(|prompt| prompt.matches(sentence).count())
             .sum();
@@ -957,20 +957,20 @@ mod tests {
     #[test]
     fn a_context_too_small_for_the_template_is_an_error() {
         let prompts = Prompts::load(None).unwrap();
-        let mut model = ScriptedModel::new(120, &[]);
+        let mut model = scripted(120, &[]);
         let error =
             summarize(&mut model, &prompts, &long_article(5, 50), &options(3, 100)).unwrap_err();
         assert!(
             matches!(error, SummaryError::ContextTooSmall { .. }),
             "{error:?}"
         );
-        assert!(model.prompts.is_empty());
+        assert!(model.prompts().is_empty());
     }
 
     #[test]
     fn a_changed_number_triggers_one_strict_retry_naming_it() {
         let prompts = Prompts::load(None).unwrap();
-        let mut model = ScriptedModel::new(
+        let mut model = scripted(
             2048,
             &[
                 "A fire in Khulna killed 300 people on Tuesday.",
@@ -979,8 +979,9 @@ mod tests {
         );
         let summary = summarize(&mut model, &prompts, &short_article(), &options(2, 100)).unwrap();
 
-        assert_eq!(model.prompts.len(), 2);
-        let strict = &model.prompts[1];
+        let sent = model.prompts();
+        assert_eq!(sent.len(), 2);
+        let strict = &sent[1];
         assert!(strict.contains("- 300\n"), "{strict}");
         assert!(strict.contains("killed 30 people"));
         assert!(summary.retried);
@@ -989,13 +990,15 @@ mod tests {
             summary.text,
             "A fire in Khulna killed 30 people on Tuesday."
         );
-        assert!(summary.prompt_hashes.contains_key(SUMMARIZE_STRICT));
+        assert!(summary
+            .prompt_hashes
+            .contains_key(&PromptName::SummarizeStrict));
     }
 
     #[test]
     fn unfaithful_twice_is_kept_and_flagged() {
         let prompts = Prompts::load(None).unwrap();
-        let mut model = ScriptedModel::new(
+        let mut model = scripted(
             2048,
             &[
                 "A fire in Khulna killed 300 people on Tuesday.",
@@ -1003,7 +1006,7 @@ mod tests {
             ],
         );
         let summary = summarize(&mut model, &prompts, &short_article(), &options(2, 100)).unwrap();
-        assert_eq!(model.prompts.len(), 2);
+        assert_eq!(model.prompts().len(), 2);
         assert!(summary.retried);
         // The retry is worse (an invented name too), so the first is kept.
         assert_eq!(
@@ -1017,9 +1020,75 @@ mod tests {
     }
 
     #[test]
+    fn a_summary_stopped_at_the_token_limit_is_marked_cut_off() {
+        let prompts = Prompts::load(None).unwrap();
+        let mut model = scripted(
+            2048,
+            &["A fire at a jute factory in Khulna killed 30 people on Tuesday, Abdul Karim said."],
+        );
+        let summary = summarize(&mut model, &prompts, &short_article(), &options(2, 8)).unwrap();
+        assert_eq!(summary.text, "A fire at a jute factory in Khulna");
+        assert!(summary.cut_off);
+    }
+
+    #[test]
+    fn a_part_summary_stopped_at_the_token_limit_marks_the_combined_summary() {
+        let prompts = Prompts::load(None).unwrap();
+        let max_new = 40;
+        let long_part = ["Floods in Sylhet rose."; 12].join(" ");
+        let mut model = ScriptedChat::answering("Floods in Sylhet rose.")
+            .first(&[&long_part])
+            .with_context_length(400);
+        let summary = summarize(
+            &mut model,
+            &prompts,
+            &long_article(12, 60),
+            &options(3, max_new),
+        )
+        .unwrap();
+        assert!(summary.chunks > 1);
+        // The combining answer itself was whole.
+        assert_eq!(summary.text, "Floods in Sylhet rose.");
+        assert!(summary.cut_off);
+    }
+
+    #[test]
+    fn a_whole_strict_retry_replacing_a_cut_off_answer_is_not_cut_off() {
+        let prompts = Prompts::load(None).unwrap();
+        let mut model = scripted(
+            2048,
+            &[
+                "A fire in Khulna killed 300 people on Tuesday as the roof fell in.",
+                "A fire in Khulna killed 30 people on Tuesday.",
+            ],
+        );
+        let summary = summarize(&mut model, &prompts, &short_article(), &options(2, 12)).unwrap();
+        assert!(summary.retried);
+        assert_eq!(
+            summary.text,
+            "A fire in Khulna killed 30 people on Tuesday."
+        );
+        assert!(!summary.cut_off);
+
+        let mut model = scripted(
+            2048,
+            &[
+                "A fire in Khulna killed 300 people on Tuesday.",
+                "A fire in Khulna killed 30 people on Tuesday as the roof fell in.",
+            ],
+        );
+        let summary = summarize(&mut model, &prompts, &short_article(), &options(2, 12)).unwrap();
+        assert_eq!(
+            summary.text,
+            "A fire in Khulna killed 30 people on Tuesday as the roof"
+        );
+        assert!(summary.cut_off);
+    }
+
+    #[test]
     fn chat_errors_are_passed_on() {
         let prompts = Prompts::load(None).unwrap();
-        let mut model = ScriptedModel::new(2048, &["   "]);
+        let mut model = scripted(2048, &["   "]);
         let error =
             summarize(&mut model, &prompts, &short_article(), &options(2, 100)).unwrap_err();
         assert!(matches!(error, SummaryError::EmptyAnswer));

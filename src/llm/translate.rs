@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::chat::prompts::{PromptError, Prompts, TRANSLATE};
+use crate::chat::prompts::{PromptError, PromptName, Prompts};
 use crate::chat::{ChatError, ChatMessage, SharedChat};
 use crate::llm::summary::strip_wrappers;
 use crate::text;
@@ -29,6 +29,11 @@ pub struct ParagraphTranslation {
     /// single item, the whole paragraph.
     pub english: Vec<String>,
     pub aligned: bool,
+    /// Whether the model stopped at the token limit: the end of the
+    /// paragraph may be missing. Absent, and so false, in translations
+    /// cached before it was kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cut_off: bool,
 }
 
 /// Why a paragraph could not be translated.
@@ -54,7 +59,7 @@ impl LlmTranslator {
         let settings = serde_json::json!({
             "engine": "llm",
             "model": identity,
-            "prompt": prompts.hash(TRANSLATE),
+            "prompt": prompts.hash(PromptName::Translate),
             "temperature": sampling.temperature,
             "seed": sampling.seed,
             "max_unit_tokens": MAX_UNIT_TOKENS,
@@ -116,7 +121,7 @@ impl LlmTranslator {
     ) -> Result<ParagraphTranslation, LlmTranslateError> {
         let paragraph = sentences.join(" ");
         let prompt = self.prompts.render(
-            TRANSLATE,
+            PromptName::Translate,
             &serde_json::json!({
                 "text": paragraph,
                 "examples": self.prompts.translate_examples(),
@@ -127,8 +132,11 @@ impl LlmTranslator {
             max_new_tokens: model.count_tokens(&paragraph) + ANSWER_MARGIN_TOKENS,
             ..self.sampling
         };
-        let answer = model.chat(&[ChatMessage::user(prompt)], &sampling)?;
-        Ok(align(sentences.len(), &clean_answer(&answer)))
+        let reply = model.chat(&[ChatMessage::user(prompt)], &sampling)?;
+        Ok(ParagraphTranslation {
+            cut_off: reply.cut_off(),
+            ..align(sentences.len(), &clean_answer(&reply.text))
+        })
     }
 }
 
@@ -145,11 +153,13 @@ fn align(source_sentences: usize, english: &str) -> ParagraphTranslation {
         ParagraphTranslation {
             english: sentences,
             aligned: true,
+            cut_off: false,
         }
     } else {
         ParagraphTranslation {
             english: vec![english.to_string()],
             aligned: source_sentences == 1,
+            cut_off: false,
         }
     }
 }
@@ -157,40 +167,17 @@ fn align(source_sentences: usize, english: &str) -> ParagraphTranslation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::{self, ChatModel, Sampling};
-    use std::cell::RefCell;
-    use std::rc::Rc;
+    use crate::chat::scripted::{PromptLog, ScriptedChat};
+    use crate::chat::{self, Sampling};
 
-    /// Answers with a fixed text and keeps the prompts it was given.
-    struct Scripted {
-        answer: String,
-        prompts: Rc<RefCell<Vec<String>>>,
-    }
-
-    impl ChatModel for Scripted {
-        fn identity(&self) -> &str {
-            "test:scripted"
-        }
-        fn context_length(&self) -> usize {
-            4096
-        }
-        fn count_tokens(&self, text: &str) -> usize {
-            text.split_whitespace().count()
-        }
-        fn chat(&mut self, messages: &[ChatMessage], _: &Sampling) -> Result<String, ChatError> {
-            self.prompts.borrow_mut().push(messages[0].content.clone());
-            Ok(self.answer.clone())
-        }
-    }
-
-    fn translator(answer: &str) -> (LlmTranslator, Rc<RefCell<Vec<String>>>) {
-        let prompts = Rc::new(RefCell::new(Vec::new()));
-        let model = chat::shared(Scripted {
-            answer: answer.to_string(),
-            prompts: prompts.clone(),
-        });
-        let translator =
-            LlmTranslator::new(model, Prompts::load(None).unwrap(), Sampling::default());
+    fn translator(answer: &str) -> (LlmTranslator, PromptLog) {
+        let model = ScriptedChat::answering(answer);
+        let prompts = model.log();
+        let translator = LlmTranslator::new(
+            chat::shared(model),
+            Prompts::load(None).unwrap(),
+            Sampling::default(),
+        );
         (translator, prompts)
     }
 
@@ -202,7 +189,7 @@ mod tests {
     fn the_prompt_holds_the_examples_and_the_whole_paragraph() {
         let (translator, prompts) = translator("It rained in Dhaka. Water logged the roads.");
         translator.translate(&sentences()).unwrap();
-        let prompt = &prompts.borrow()[0];
+        let prompt = &prompts.prompts()[0];
         let examples = Prompts::load(None).unwrap();
         assert!(prompt.contains(&examples.translate_examples()[0].en));
         assert!(prompt.contains("ঢাকায় বৃষ্টি হয়েছে। রাস্তায় পানি জমেছে।"));
@@ -258,14 +245,41 @@ mod tests {
         )
         .unwrap();
         let edited = LlmTranslator::new(
-            chat::shared(Scripted {
-                answer: String::new(),
-                prompts: Rc::default(),
-            }),
+            chat::shared(ScriptedChat::answering("")),
             Prompts::load(Some(dir.path())).unwrap(),
             Sampling::default(),
         );
         assert_ne!(first.settings_json(), edited.settings_json());
         assert_eq!(first.identity(), "test:scripted");
+    }
+
+    #[test]
+    fn a_translation_stopped_at_the_token_limit_is_marked_cut_off() {
+        let (whole, _) = translator("It rained in Dhaka. Water logged the roads.");
+        assert!(!whole.translate(&sentences()).unwrap().cut_off);
+
+        // The answer may be the source's length plus the margin.
+        let rambling = ["It rained."; ANSWER_MARGIN_TOKENS].join(" ");
+        let (rambler, _) = translator(&rambling);
+        let translation = rambler.translate(&sentences()).unwrap();
+        assert!(translation.cut_off);
+        assert!(!translation.aligned);
+    }
+
+    #[test]
+    fn translations_cached_before_cut_offs_were_kept_read_as_whole_and_are_written_as_before() {
+        let old = r#"{"english":["It rained in Dhaka."],"aligned":true}"#;
+        let translation: ParagraphTranslation = serde_json::from_str(old).unwrap();
+        assert!(!translation.cut_off);
+        assert_eq!(serde_json::to_string(&translation).unwrap(), old);
+        let cut_off = ParagraphTranslation {
+            cut_off: true,
+            ..translation
+        };
+        let json = serde_json::to_string(&cut_off).unwrap();
+        assert_eq!(
+            serde_json::from_str::<ParagraphTranslation>(&json).unwrap(),
+            cut_off
+        );
     }
 }

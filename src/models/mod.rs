@@ -41,7 +41,7 @@ pub use identity::FILE_HASH_CACHE_NAME;
 pub use info::{model_dir_summary, DirFile, DirSummary};
 pub use layout::{chat_layout_in, ChatLayout, ModelLayout, TokenizerFiles, WeightFiles};
 use layout::{DirSource, Discovery, Layout};
-pub use presets::{find_preset, presets, ModelKind, Preset, PresetLanguages};
+pub use presets::{find_preset, presets, ModelKind, Preset, PresetFamily, PresetLanguages};
 pub use spec::ModelSpec;
 
 /// How to resolve. The `Option` fields override the environment

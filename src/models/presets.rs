@@ -69,7 +69,7 @@ pub struct Preset {
     #[serde(default)]
     pub kind: ModelKind,
     /// Model family, e.g. `marian`, `t5`, `qwen2`; picks the backend.
-    pub family: String,
+    pub family: PresetFamily,
     /// Direction of a translation model; chat models have none.
     #[serde(default)]
     pub languages: Option<PresetLanguages>,
@@ -120,6 +120,52 @@ impl ModelKind {
             ModelKind::Translation => "--model",
             ModelKind::Chat => "--summarizer or --translator",
         }
+    }
+}
+
+/// The model families presets name, written as `config.json`'s
+/// `model_type` (or a GGUF file's `general.architecture`) spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PresetFamily {
+    #[serde(rename = "marian")]
+    Marian,
+    /// M2M100 and NLLB-200.
+    #[serde(rename = "m2m_100")]
+    M2m100,
+    /// T5 v1.1, mT5, BanglaT5, MADLAD-400.
+    #[serde(rename = "t5")]
+    T5,
+    /// Qwen2 and Qwen2.5.
+    #[serde(rename = "qwen2")]
+    Qwen2,
+    #[serde(rename = "qwen3")]
+    Qwen3,
+    /// Llama 3.x.
+    #[serde(rename = "llama")]
+    Llama,
+    #[serde(rename = "gemma3")]
+    Gemma3,
+}
+
+impl PresetFamily {
+    /// The name as the preset files write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PresetFamily::Marian => "marian",
+            PresetFamily::M2m100 => "m2m_100",
+            PresetFamily::T5 => "t5",
+            PresetFamily::Qwen2 => "qwen2",
+            PresetFamily::Qwen3 => "qwen3",
+            PresetFamily::Llama => "llama",
+            PresetFamily::Gemma3 => "gemma3",
+        }
+    }
+}
+
+impl std::fmt::Display for PresetFamily {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `pad`, not `write_str`: `models list` aligns it in a column.
+        f.pad(self.name())
     }
 }
 

@@ -168,7 +168,7 @@ fn opus_mt_preset_matches_its_hub_revision() {
     let preset = find_preset("opus-mt-bn-en").expect("preset exists");
     assert_eq!(preset.repo, PRESET_REPO);
     assert_eq!(preset.revision, "b5d4c0e4129e33c597218f3834bb11191d167040");
-    assert_eq!(preset.family, "marian");
+    assert_eq!(preset.family, PresetFamily::Marian);
     let languages = preset.languages.as_ref().expect("a translation preset");
     assert_eq!(
         (languages.source.as_str(), languages.target.as_str()),
@@ -748,4 +748,28 @@ fn manual_download_lists_files_or_patterns() {
     };
     assert!(unknown.to_string().contains("--include \"*.json\""));
     assert!(unknown.to_string().contains("pass `./name`"));
+}
+
+#[test]
+fn preset_families_read_and_print_as_the_preset_files_spell_them() {
+    let families = [
+        PresetFamily::Marian,
+        PresetFamily::M2m100,
+        PresetFamily::T5,
+        PresetFamily::Qwen2,
+        PresetFamily::Qwen3,
+        PresetFamily::Llama,
+        PresetFamily::Gemma3,
+    ];
+    for family in families {
+        let name = serde_json::to_value(family).unwrap();
+        assert_eq!(name, family.name());
+        assert_eq!(
+            serde_json::from_value::<PresetFamily>(name).unwrap(),
+            family
+        );
+    }
+    assert!(serde_json::from_value::<PresetFamily>("gpt2".into()).is_err());
+    // `models list` pads the family into its column.
+    assert_eq!(format!("{:<8}|", PresetFamily::T5), "t5      |");
 }

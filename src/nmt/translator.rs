@@ -563,7 +563,7 @@ mod tests {
             .filter(|preset| preset.kind == crate::models::ModelKind::Translation);
         for preset in translation_presets {
             assert!(
-                Family::from_model_type(&preset.family).is_some(),
+                Family::from_model_type(preset.family.name()).is_some(),
                 "{}: family {}",
                 preset.name,
                 preset.family

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::output::Warning;
+
 /// A text in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bilingual {
@@ -17,15 +19,42 @@ pub struct SentencePair {
     pub en: String,
 }
 
-/// The English summary and how it was made (e.g. `"model"`, `"extractive"`).
+/// The English summary and how it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub text: String,
-    pub method: String,
+    pub method: SummaryMethod,
     /// A headline the chat model wrote from the summary, when it wrote one
     /// that keeps to the translation; it heads the story in the digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headline: Option<String>,
+}
+
+/// How a summary was made; written as its lowercase name (`"extractive"`,
+/// `"llm"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SummaryMethod {
+    /// Sentences selected from the translation
+    /// ([`crate::text::extractive_summary`]).
+    Extractive,
+    /// Written by a chat model ([`crate::llm::summary`]).
+    Llm,
+}
+
+impl SummaryMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            SummaryMethod::Extractive => "extractive",
+            SummaryMethod::Llm => "llm",
+        }
+    }
+}
+
+impl std::fmt::Display for SummaryMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
 }
 
 /// The translation model, as recorded in the outputs.
@@ -67,7 +96,7 @@ pub struct ArticleOutput {
     pub model: ModelInfo,
     /// The generation settings used.
     pub generation: serde_json::Value,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     pub timings: Timings,
     /// Hash of inputs, settings and model identity: an equal fingerprint
     /// means the outputs would not change.

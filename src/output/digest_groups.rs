@@ -730,7 +730,7 @@ const STOPWORDS: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::{Bilingual, ModelInfo, SentencePair, Summary, Timings};
+    use crate::output::{Bilingual, ModelInfo, SentencePair, Summary, SummaryMethod, Timings};
 
     fn story(id: &str, title: &str, summary: &str, first_paragraph: &[&str]) -> ArticleOutput {
         ArticleOutput {
@@ -754,7 +754,7 @@ mod tests {
                 .collect()],
             summary: Summary {
                 text: summary.to_string(),
-                method: "extractive".to_string(),
+                method: SummaryMethod::Extractive,
                 headline: None,
             },
             model: ModelInfo {

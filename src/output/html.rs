@@ -8,6 +8,7 @@ use crate::output::view::{
     article_date, digest_groups, english_title, group_heading, is_extractive, known, single_line,
     INTRO_LABEL,
 };
+use crate::output::FailedInput;
 
 /// Inline style sheet of `digest.html`: system fonts only, one readable
 /// column on any width, and colours that follow the reader's dark mode.
@@ -187,14 +188,7 @@ fn render_story_html(html: &mut String, article: &ArticleOutput, heading: &str) 
     }
 
     let summary = single_line(&article.summary.text);
-    let method = single_line(&article.summary.method);
-    let label = if is_extractive(&article.summary) {
-        "extractive summary".to_string()
-    } else if method.is_empty() {
-        "summary".to_string()
-    } else {
-        format!("{method} summary")
-    };
+    let label = format!("{} summary", article.summary.method);
     if summary.is_empty() {
         html.push_str("<p class=\"summary\"><em>No summary.</em></p>\n");
     } else {
@@ -215,7 +209,7 @@ fn render_story_html(html: &mut String, article: &ArticleOutput, heading: &str) 
         for warning in &article.warnings {
             html.push_str(&format!(
                 "<li>{}</li>\n",
-                escape_html(&single_line(warning))
+                escape_html(&single_line(&warning.to_string()))
             ));
         }
         html.push_str("</ul>\n");
@@ -258,7 +252,7 @@ fn render_story_html(html: &mut String, article: &ArticleOutput, heading: &str) 
 /// story's Bengali original behind a toggle.
 pub(crate) fn render_digest_html(
     articles: &[ArticleOutput],
-    failed: &[(String, String)],
+    failed: &[FailedInput],
     intro: Option<&str>,
 ) -> String {
     let mut html = String::from(
@@ -322,10 +316,10 @@ pub(crate) fn render_digest_html(
     }
 
     if !failed.is_empty() {
-        let mut failed: Vec<&(String, String)> = failed.iter().collect();
+        let mut failed: Vec<&FailedInput> = failed.iter().collect();
         failed.sort();
         html.push_str("<section class=\"failed\">\n<h2>Failed inputs</h2>\n<ul>\n");
-        for (input, reason) in failed {
+        for FailedInput { input, reason } in failed {
             html.push_str(&format!(
                 "<li><code>{}</code>: {}</li>\n",
                 escape_html(&single_line(input)),

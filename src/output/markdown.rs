@@ -5,6 +5,7 @@ use crate::output::sources::display_source_name;
 use crate::output::view::{
     digest_groups, english_title, group_heading, is_extractive, known, single_line, INTRO_LABEL,
 };
+use crate::output::FailedInput;
 
 /// Escapes `text` so Markdown shows it literally as inline text at the start
 /// of a block (heading, paragraph, list item or link text).
@@ -123,7 +124,7 @@ pub(crate) fn render_article_markdown(article: &ArticleOutput) -> String {
     if !article.warnings.is_empty() {
         md.push_str("## Warnings\n\n");
         for warning in &article.warnings {
-            md.push_str(&format!("- {}\n", escape_markdown(warning)));
+            md.push_str(&format!("- {}\n", escape_markdown(&warning.to_string())));
         }
         md.push('\n');
     }
@@ -135,7 +136,7 @@ pub(crate) fn render_article_markdown(article: &ArticleOutput) -> String {
 
 pub(crate) fn render_digest(
     articles: &[ArticleOutput],
-    failed: &[(String, String)],
+    failed: &[FailedInput],
     intro: Option<&str>,
 ) -> String {
     let mut md = String::from("# Anubad digest\n\n");
@@ -202,10 +203,10 @@ pub(crate) fn render_digest(
     }
 
     if !failed.is_empty() {
-        let mut failed: Vec<&(String, String)> = failed.iter().collect();
+        let mut failed: Vec<&FailedInput> = failed.iter().collect();
         failed.sort();
         md.push_str("## Failed inputs\n\n");
-        for (input, reason) in failed {
+        for FailedInput { input, reason } in failed {
             md.push_str(&format!(
                 "- {}: {}\n",
                 escape_markdown(input),

@@ -18,6 +18,7 @@ mod ids;
 mod markdown;
 pub mod sources;
 mod view;
+mod warning;
 
 use std::fs;
 use std::io;
@@ -28,9 +29,12 @@ use thiserror::Error;
 use crate::output::atomic::{ensure_dir, write_if_changed};
 use crate::output::html::render_digest_html;
 use crate::output::markdown::{render_article_markdown, render_digest};
-pub use article::{ArticleOutput, Bilingual, ModelInfo, SentencePair, Summary, Timings};
+pub use article::{
+    ArticleOutput, Bilingual, ModelInfo, SentencePair, Summary, SummaryMethod, Timings,
+};
 pub use ids::{safe_id, IdAllocator, MAX_ID_CHARS};
 pub(crate) use view::{article_date, digest_order};
+pub use warning::Warning;
 
 /// File name of the digest inside the output directory.
 pub const DIGEST_FILE_NAME: &str = "digest.md";
@@ -115,6 +119,15 @@ pub fn write_article(out_dir: &Path, article: &ArticleOutput) -> Result<(), Outp
     )
 }
 
+/// An input that gave no article, and why; the digest lists these last.
+/// Fields are in sort order: by input, then reason, as the digest lists them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FailedInput {
+    /// Input path, `"stdin"`, or `"file.jsonl#line"`.
+    pub input: String,
+    pub reason: String,
+}
+
 /// Writes `digest.md` and `digest.html`: the introduction a chat model
 /// wrote (if any), every article, stories about the same event grouped,
 /// groups newest first, then the inputs that failed with their reasons. The
@@ -123,7 +136,7 @@ pub fn write_article(out_dir: &Path, article: &ArticleOutput) -> Result<(), Outp
 pub fn write_digest(
     out_dir: &Path,
     articles: &[ArticleOutput],
-    failed: &[(String, String)],
+    failed: &[FailedInput],
     intro: Option<&str>,
 ) -> Result<(), OutputError> {
     ensure_dir(out_dir)?;

@@ -63,7 +63,7 @@ fn article(id: &str, published: Option<&str>) -> ArticleOutput {
         ],
         summary: Summary {
             text: "It rained in Dhaka.".to_string(),
-            method: "extractive".to_string(),
+            method: SummaryMethod::Extractive,
             headline: None,
         },
         model: ModelInfo {
@@ -261,7 +261,7 @@ fn allocator_makes_ids_unique_ignoring_case() {
 fn json_roundtrips_with_the_agreed_field_names() {
     let dir = tempfile::tempdir().unwrap();
     let mut original = article("a", Some("2024-05-01"));
-    original.warnings = vec!["number 123 missing".to_string()];
+    original.warnings = vec![Warning::from("number 123 missing")];
     write_article(dir.path(), &original).unwrap();
     assert_eq!(read_article(dir.path(), "a"), Some(original.clone()));
 
@@ -296,6 +296,21 @@ fn json_roundtrips_with_the_agreed_field_names() {
     }
     let back: ArticleOutput = serde_json::from_value(json).unwrap();
     assert_eq!(back, undated);
+}
+
+#[test]
+fn summary_methods_are_written_by_their_lowercase_names() {
+    for (method, name) in [
+        (SummaryMethod::Extractive, "extractive"),
+        (SummaryMethod::Llm, "llm"),
+    ] {
+        assert_eq!(serde_json::to_value(method).unwrap(), name);
+        assert_eq!(
+            serde_json::from_value::<SummaryMethod>(name.into()).unwrap(),
+            method
+        );
+        assert_eq!(method.to_string(), name);
+    }
 }
 
 #[test]
@@ -356,7 +371,7 @@ fn markdown_has_both_languages_in_order() {
 #[test]
 fn abstractive_summary_has_no_extractive_note() {
     let mut a = article("a", None);
-    a.summary.method = "model".to_string();
+    a.summary.method = SummaryMethod::Llm;
     assert!(!render_article_markdown(&a).contains("Extractive"));
 }
 
@@ -399,15 +414,22 @@ fn digest_orders_newest_first_then_undated_by_id() {
     assert!(digest.contains("5 articles translated with Helsinki-NLP/opus-mt-bn-en (CC-BY-4.0)."));
 }
 
+fn failed_input(input: &str, reason: &str) -> FailedInput {
+    FailedInput {
+        input: input.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
 #[test]
 fn digest_is_deterministic_and_independent_of_input_order() {
     let dir = tempfile::tempdir().unwrap();
     let mut warned = article("b", Some("2024-05-01"));
-    warned.warnings = vec!["x".to_string(), "y".to_string()];
+    warned.warnings = vec![Warning::from("x"), Warning::from("y")];
     let articles = vec![article("a", None), warned, article("c", Some("2024-01-01"))];
     let failed = vec![
-        ("z.txt".to_string(), "not UTF-8".to_string()),
-        ("feed.jsonl#3".to_string(), "missing body".to_string()),
+        failed_input("z.txt", "not UTF-8"),
+        failed_input("feed.jsonl#3", "missing body"),
     ];
     write_digest(dir.path(), &articles, &failed, None).unwrap();
     let first = fs::read(dir.path().join(DIGEST_FILE_NAME)).unwrap();
@@ -431,7 +453,7 @@ fn digest_is_deterministic_and_independent_of_input_order() {
 
 #[test]
 fn empty_digest_says_so() {
-    let digest = render_digest(&[], &[("x.txt".to_string(), "empty".to_string())], None);
+    let digest = render_digest(&[], &[failed_input("x.txt", "empty")], None);
     assert!(digest.contains("No articles were translated."));
     assert!(digest.contains("- x.txt: empty"));
 }
@@ -442,11 +464,11 @@ fn html_digest_escapes_everything_from_the_page() {
     hostile.title.bn = "<b>শিরোনাম</b>".to_string();
     hostile.source = Some("A&B <News>".to_string());
     hostile.summary.text = "x < y & z".to_string();
-    hostile.warnings = vec!["number <1> lost".to_string()];
+    hostile.warnings = vec![Warning::from("number <1> lost")];
     hostile.url = Some("javascript:alert(1)".to_string());
     let html = render_digest_html(
         &[hostile],
-        &[("<evil>.txt".to_string(), "bad & worse".to_string())],
+        &[failed_input("<evil>.txt", "bad & worse")],
         None,
     );
     assert!(!html.contains("<script"), "{html}");
@@ -464,7 +486,7 @@ fn html_digest_escapes_everything_from_the_page() {
 #[test]
 fn html_digest_shows_each_story_for_a_reader() {
     let mut dated = article("a", Some("2024-12-01T12:43:00+06:00"));
-    dated.warnings = vec!["number 28 missing".to_string()];
+    dated.warnings = vec![Warning::from("number 28 missing")];
     let mut updated_only = article("b", None);
     updated_only.updated = Some("2024-11-30".to_string());
     let html = render_digest_html(&[updated_only, dated], &[], None);

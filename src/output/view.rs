@@ -4,7 +4,7 @@
 
 use crate::output::digest_groups::{group_stories, StoryGroup};
 
-use crate::output::article::{ArticleOutput, Summary};
+use crate::output::article::{ArticleOutput, Summary, SummaryMethod};
 
 /// Label under a machine-written introduction, so nobody takes it for an
 /// editor's.
@@ -32,7 +32,7 @@ pub(crate) fn english_title(article: &ArticleOutput) -> String {
 }
 
 pub(crate) fn is_extractive(summary: &Summary) -> bool {
-    summary.method.trim().eq_ignore_ascii_case("extractive")
+    summary.method == SummaryMethod::Extractive
 }
 
 /// Newest first by [`article_date`] (ISO 8601 dates sort as text), undated

@@ -8,8 +8,10 @@ use crate::cache::SCHEMA_VERSION;
 use crate::extract::{extract_page, Extracted};
 use crate::hash;
 use crate::ingest::Article;
-use crate::output::{ArticleOutput, Bilingual, SentencePair, Summary, Timings};
-use crate::text::extractive_summary::{extractive_summary, METHOD_EXTRACTIVE};
+use crate::output::{
+    ArticleOutput, Bilingual, SentencePair, Summary, SummaryMethod, Timings, Warning,
+};
+use crate::text::extractive_summary::extractive_summary;
 use crate::text::numbers::check_numbers;
 
 use crate::pipeline::segments::Translations;
@@ -113,21 +115,26 @@ pub(crate) fn assemble(
         .map(|p| translations.pairs(p))
         .collect();
     let mut warnings = Vec::new();
+    if translations.cut_off(&prepared.title_segments) {
+        warnings.push(Warning::TitleTranslationCutOff);
+    }
     for (p, paragraph) in paragraphs.iter().enumerate() {
+        if translations.cut_off(&prepared.paragraphs[p]) {
+            warnings.push(Warning::ParagraphTranslationCutOff { paragraph: p + 1 });
+        }
         for (i, pair) in paragraph.iter().enumerate() {
             for missing in check_numbers(&pair.bn, &pair.en) {
-                warnings.push(format!(
-                    "paragraph {}, sentence {}: number {} ({}) is not in the translation",
-                    p + 1,
-                    i + 1,
-                    missing.source,
-                    missing.value
-                ));
+                warnings.push(Warning::NumberMissing {
+                    paragraph: p + 1,
+                    sentence: i + 1,
+                    number: missing.source,
+                    value: missing.value,
+                });
             }
         }
     }
     if paragraphs.is_empty() {
-        warnings.push("no story text found on the page; only the title was translated".into());
+        warnings.push(Warning::NoStoryText);
     }
     let sentences: Vec<String> = paragraphs.iter().flatten().map(|p| p.en.clone()).collect();
     let summary = if sentences.is_empty() {
@@ -154,7 +161,7 @@ pub(crate) fn assemble(
         paragraphs,
         summary: Summary {
             text: summary,
-            method: METHOD_EXTRACTIVE.to_string(),
+            method: SummaryMethod::Extractive,
             headline: None,
         },
         model: model.info.clone(),

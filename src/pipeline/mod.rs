@@ -17,8 +17,11 @@ use std::time::{Duration, Instant};
 use crate::cache::{Cache, CacheError};
 use crate::ingest::{Article, InputError};
 use crate::llm::summarizer::Summarizer;
-use crate::llm::summary::{ArticleText, METHOD_LLM};
-use crate::output::{self, ArticleOutput, IdAllocator, ModelInfo, OutputError, Summary, Timings};
+use crate::llm::summary::ArticleText;
+use crate::output::{
+    self, ArticleOutput, FailedInput, IdAllocator, ModelInfo, OutputError, Summary, SummaryMethod,
+    Timings, Warning,
+};
 use crate::text;
 use crate::text::extractive_summary::DEFAULT_SUMMARY_SENTENCES;
 
@@ -86,7 +89,8 @@ pub struct RunReport {
     pub cache_misses: u64,
     pub generated_tokens: usize,
     /// Warnings written into the articles (numbers lost in translation,
-    /// pages without story text, unfaithful summaries).
+    /// pages without story text, unfaithful summaries, answers cut off at
+    /// the token limit).
     pub warnings: usize,
     /// LLM summaries whose numbers or names are not in the translation.
     pub unfaithful_summaries: usize,
@@ -226,14 +230,17 @@ struct Run<'a, 'o> {
     segments: SegmentTranslator<'a>,
     report: RunReport,
     written: Vec<ArticleOutput>,
-    failed: Vec<(String, String)>,
+    failed: Vec<FailedInput>,
     observe: &'o mut dyn FnMut(Event),
 }
 
 impl Run<'_, '_> {
     fn fail(&mut self, input: String, message: String) {
         (self.observe)(Event::ArticleFailed { error: &message });
-        self.failed.push((input, message));
+        self.failed.push(FailedInput {
+            input,
+            reason: message,
+        });
     }
 
     /// Keeps the previous output when its fingerprint matches; true if it did.
@@ -284,26 +291,33 @@ impl Run<'_, '_> {
             Ok((record, _cached)) => {
                 if !record.unsupported.is_empty() {
                     self.report.unfaithful_summaries += 1;
-                    article.warnings.push(format!(
-                        "summary mentions terms not found in the translation: {}",
-                        record.unsupported.join(", ")
-                    ));
+                    article.warnings.push(Warning::UnsupportedSummaryTerms {
+                        terms: record.unsupported.clone(),
+                    });
+                }
+                if record.cut_off {
+                    article.warnings.push(Warning::SummaryCutOff);
                 }
                 let headline =
                     summarizer.headline(&text, &record.text, cache, &mut on_cache_failure);
                 let headline = match headline {
-                    Ok(headline) => headline,
+                    Ok(Some(headline)) => {
+                        if headline.cut_off {
+                            article.warnings.push(Warning::HeadlineCutOff);
+                        }
+                        Some(headline.text)
+                    }
+                    Ok(None) => None,
                     Err(e) => {
-                        article.warnings.push(format!(
-                            "no LLM headline ({}); the translated title heads the story",
-                            with_causes(&e)
-                        ));
+                        article.warnings.push(Warning::NoLlmHeadline {
+                            reason: with_causes(&e),
+                        });
                         None
                     }
                 };
                 article.summary = Summary {
                     text: record.text,
-                    method: METHOD_LLM.to_string(),
+                    method: SummaryMethod::Llm,
                     headline,
                 };
                 if let (Some(generation), Ok(settings)) = (
@@ -313,10 +327,9 @@ impl Run<'_, '_> {
                     generation.insert("summarizer".into(), settings);
                 }
             }
-            Err(e) => article.warnings.push(format!(
-                "no LLM summary ({}); the summary is extractive",
-                with_causes(&e)
-            )),
+            Err(e) => article.warnings.push(Warning::NoLlmSummary {
+                reason: with_causes(&e),
+            }),
         }
     }
 

@@ -98,6 +98,9 @@ pub struct Translations {
     units: HashMap<String, Translated>,
     /// Sentences of the cached entries of `units`.
     cached_in_units: HashSet<String>,
+    /// [`unit_key`]s of the units the chat model stopped translating at the
+    /// token limit.
+    cut_off_units: HashSet<String>,
 }
 
 impl Translations {
@@ -121,6 +124,12 @@ impl Translations {
                 })
                 .collect(),
         }
+    }
+
+    /// Whether the chat model stopped translating `unit` at the token limit,
+    /// so that its English may lack the end.
+    pub(crate) fn cut_off(&self, unit: &[String]) -> bool {
+        self.cut_off_units.contains(&unit_key(unit))
     }
 
     /// Whether the cache supplied `segment`'s English.
@@ -246,6 +255,9 @@ impl<'a> SegmentTranslator<'a> {
                     (translation, false)
                 }
             };
+            if translation.cut_off {
+                translations.cut_off_units.insert(unit_key(unit));
+            }
             if translation.aligned && translation.english.len() == unit.len() {
                 for (segment, english) in unit.iter().zip(translation.english) {
                     translations

@@ -3,8 +3,7 @@
 
 use crate::cache::RunCache;
 use crate::llm::summarizer::{StoryBrief, Summarizer};
-use crate::llm::summary::METHOD_LLM;
-use crate::output::{article_date, digest_order, ArticleOutput};
+use crate::output::{article_date, digest_order, ArticleOutput, SummaryMethod};
 
 use crate::pipeline::{report_cache_failure, with_causes, Event};
 
@@ -41,7 +40,7 @@ pub(crate) fn digest_intro(
 fn intro_stories(articles: &[ArticleOutput]) -> (Vec<StoryBrief>, Option<String>) {
     let ordered: Vec<&ArticleOutput> = digest_order(articles)
         .into_iter()
-        .filter(|a| a.summary.method == METHOD_LLM)
+        .filter(|a| a.summary.method == SummaryMethod::Llm)
         .collect();
     let stories = ordered
         .iter()
@@ -78,28 +77,11 @@ fn intro_stories(articles: &[ArticleOutput]) -> (Vec<StoryBrief>, Option<String>
 mod tests {
     use super::*;
     use crate::cache::{Cache, CACHE_FILE_NAME};
+    use crate::chat;
     use crate::chat::prompts::Prompts;
-    use crate::chat::{self, ChatError, ChatMessage, ChatModel, Sampling};
+    use crate::chat::scripted::ScriptedChat;
     use crate::llm::summary::SummaryOptions;
     use crate::output::{Bilingual, ModelInfo, Summary, Timings};
-
-    /// Introduces every digest with the same faithful sentence.
-    struct Introducer;
-
-    impl ChatModel for Introducer {
-        fn identity(&self) -> &str {
-            "test:introducer"
-        }
-        fn context_length(&self) -> usize {
-            4096
-        }
-        fn count_tokens(&self, text: &str) -> usize {
-            text.split_whitespace().count()
-        }
-        fn chat(&mut self, _: &[ChatMessage], _: &Sampling) -> Result<String, ChatError> {
-            Ok("Floods in Sylhet lead the day.".to_string())
-        }
-    }
 
     fn story(id: &str, published: Option<&str>, updated: Option<&str>) -> ArticleOutput {
         ArticleOutput {
@@ -117,7 +99,7 @@ mod tests {
             paragraphs: Vec::new(),
             summary: Summary {
                 text: format!("summary {id}"),
-                method: METHOD_LLM.to_string(),
+                method: SummaryMethod::Llm,
                 headline: None,
             },
             model: ModelInfo {
@@ -144,7 +126,7 @@ mod tests {
     #[test]
     fn the_introduction_follows_the_digest_order_blank_and_padded_dates_included() {
         let mut extractive = story("e-extractive", Some("2024-05-09"), None);
-        extractive.summary.method = "extractive".to_string();
+        extractive.summary.method = SummaryMethod::Extractive;
         let articles = vec![
             story("a-undated", None, None),
             story("b", Some("2024-05-01"), None),
@@ -172,7 +154,7 @@ mod tests {
         );
         let digest: Vec<&str> = digest_order(&articles)
             .into_iter()
-            .filter(|a| a.summary.method == METHOD_LLM)
+            .filter(|a| a.summary.method == SummaryMethod::Llm)
             .map(|a| a.id.as_str())
             .collect();
         let intro: Vec<&str> = stories
@@ -192,7 +174,7 @@ mod tests {
             .execute_batch("DROP TABLE translations")
             .unwrap();
         let summarizer = Summarizer::new(
-            chat::shared(Introducer),
+            chat::shared(ScriptedChat::answering("Floods in Sylhet lead the day.")),
             Prompts::load(None).unwrap(),
             SummaryOptions::default(),
         );

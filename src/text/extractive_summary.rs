@@ -4,12 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Name recorded with summaries produced by [`extractive_summary`].
 /// Sentences in a summary, extractive or written by a chat model, unless
 /// the user asks otherwise.
 pub const DEFAULT_SUMMARY_SENTENCES: usize = 3;
-
-pub const METHOD_EXTRACTIVE: &str = "extractive";
 
 /// Sentences with fewer content words than this are captions, credits or
 /// datelines rather than statements worth summarising.

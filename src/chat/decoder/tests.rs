@@ -376,7 +376,8 @@ fn greedy_chat_is_deterministic_and_respects_max_new_tokens() {
         .unwrap();
     let again = model.chat(&conversation(), &greedy(6)).unwrap();
     assert_eq!(first, again);
-    assert_eq!(first, model.tokenizer.decode(&ids, true).unwrap());
+    assert_eq!(first.text, model.tokenizer.decode(&ids, true).unwrap());
+    assert_eq!(first.finish, Finish::MaxNewTokens);
     let (fewer, _) = model.generate_ids(&conversation(), &greedy(2)).unwrap();
     assert_eq!(fewer, ids[..2]);
 }
@@ -434,6 +435,9 @@ fn generation_stops_when_the_context_is_full() {
     // 94 prompt positions + 2 fed-back tokens fill 96; the third is not fed.
     assert_eq!(finish, Finish::ContextFull);
     assert_eq!(ids.len(), 3);
+    let reply = model.chat(&messages, &greedy(50)).unwrap();
+    assert_eq!(reply.finish, Finish::ContextFull);
+    assert!(reply.cut_off());
 }
 
 #[test]
@@ -443,7 +447,7 @@ fn every_chat_preset_names_an_architecture_this_build_runs() {
         .filter(|preset| preset.kind == crate::models::ModelKind::Chat);
     for preset in chat_presets {
         assert!(
-            SUPPORTED_GGUF_ARCHITECTURES.contains(&preset.family.as_str()),
+            SUPPORTED_GGUF_ARCHITECTURES.contains(&preset.family.name()),
             "{}: {}",
             preset.name,
             preset.family
@@ -803,7 +807,11 @@ fn gemma3_gguf_chats_greedily_with_its_own_tokenizer_and_template() {
     assert_eq!(finish, Finish::MaxNewTokens);
     assert_eq!(generated.len(), 6);
     let first = model.chat(&conversation(), &greedy(6)).unwrap();
-    assert_eq!(first, model.tokenizer.decode(&generated, true).unwrap());
+    assert_eq!(
+        first.text,
+        model.tokenizer.decode(&generated, true).unwrap()
+    );
+    assert_eq!(first.finish, Finish::MaxNewTokens);
     // A longer conversation in between must leave nothing behind.
     model
         .chat(&[ChatMessage::user("Hello world ".repeat(5))], &greedy(3))
