@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::output::ArticleOutput;
+use crate::text::english::{self, month_number, MONTHS};
 
 /// Fewest distinct shared terms that can link two stories: one shared name
 /// ("Dhaka", "Bangladesh") is common to unrelated stories of one country.
@@ -475,10 +476,11 @@ fn date_at(sentence: &[Word], index: usize) -> Option<(Term, usize)> {
         } else {
             return None;
         };
-    let display = format!("{day} {}", MONTHS[month - 1].0);
+    let (month_name, _) = MONTHS[month as usize - 1];
+    let display = format!("{day} {month_name}");
     Some((
         Term {
-            key: format!("date {day} {}", MONTHS[month - 1].0.to_lowercase()),
+            key: format!("date {day} {}", month_name.to_lowercase()),
             display,
         },
         used,
@@ -496,14 +498,6 @@ fn day_number(word: &str) -> Option<u32> {
         return None;
     }
     digits.parse().ok().filter(|d| (1..=31).contains(d))
-}
-
-fn month_number(word: &str) -> Option<usize> {
-    let lower = word.to_lowercase();
-    MONTHS
-        .iter()
-        .position(|(full, short)| lower == full.to_lowercase() || lower == *short)
-        .map(|i| i + 1)
 }
 
 /// Numbers of two or more digits, separators dropped ("10,000" = "10000").
@@ -630,7 +624,7 @@ fn demonym_bases(words: &[&str]) -> Vec<String> {
 }
 
 fn is_stopword(lower: &str) -> bool {
-    STOPWORDS.contains(&lower) || WEEKDAYS.contains(&lower)
+    STOPWORDS.contains(&lower) || english::is_weekday_name(lower)
 }
 
 struct UnionFind {
@@ -660,31 +654,6 @@ impl UnionFind {
         self.parent[child] = root;
     }
 }
-
-const MONTHS: [(&str, &str); 12] = [
-    ("January", "jan"),
-    ("February", "feb"),
-    ("March", "mar"),
-    ("April", "apr"),
-    ("May", "may"),
-    ("June", "jun"),
-    ("July", "jul"),
-    ("August", "aug"),
-    ("September", "sep"),
-    ("October", "oct"),
-    ("November", "nov"),
-    ("December", "dec"),
-];
-
-const WEEKDAYS: [&str; 7] = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
 
 /// Lower-case words joined into a name only between two capitalized ones.
 const NAME_CONNECTORS: [&str; 8] = ["of", "al", "bin", "de", "del", "da", "van", "von"];
