@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::chat::prompts::{PromptError, Prompts, SUMMARIZE, SUMMARIZE_REDUCE, SUMMARIZE_STRICT};
 use crate::chat::{ChatError, ChatMessage, ChatModel, Sampling};
+use crate::text::english::{self, NumberWordForm};
 use crate::text::numbers::check_numbers;
 use crate::text::{split_long, split_sentences};
 
@@ -612,52 +613,20 @@ fn names(summary: &str) -> Vec<String> {
     found
 }
 
-const UNIT_WORDS: &[(&str, u128)] = &[
-    ("zero", 0),
-    ("one", 1),
-    ("two", 2),
-    ("three", 3),
-    ("four", 4),
-    ("five", 5),
-    ("six", 6),
-    ("seven", 7),
-    ("eight", 8),
-    ("nine", 9),
-    ("ten", 10),
-    ("eleven", 11),
-    ("twelve", 12),
-    ("thirteen", 13),
-    ("fourteen", 14),
-    ("fifteen", 15),
-    ("sixteen", 16),
-    ("seventeen", 17),
-    ("eighteen", 18),
-    ("nineteen", 19),
-    ("twenty", 20),
-    ("thirty", 30),
-    ("forty", 40),
-    ("fifty", 50),
-    ("sixty", 60),
-    ("seventy", 70),
-    ("eighty", 80),
-    ("ninety", 90),
-];
+/// The value of a cardinal number word below a hundred (`seven`, `forty`):
+/// the words a count starts with and adds up.
+fn unit_value(word: &str) -> Option<u128> {
+    english::number_word(word)
+        .filter(|number| number.form == NumberWordForm::Cardinal && !number.is_multiplier())
+        .map(|number| u128::from(number.value))
+}
 
-const SCALE_WORDS: &[(&str, u128)] = &[
-    ("hundred", 100),
-    ("thousand", 1_000),
-    ("lakh", 100_000),
-    ("million", 1_000_000),
-    ("crore", 10_000_000),
-    ("billion", 1_000_000_000),
-    ("trillion", 1_000_000_000_000),
-];
-
-fn lookup(table: &[(&str, u128)], word: &str) -> Option<u128> {
-    table
-        .iter()
-        .find(|(name, _)| *name == word)
-        .map(|&(_, value)| value)
+/// The value of a singular multiplier word (`hundred` 100, `lakh` 100000);
+/// plurals (`hundreds of`) are no counts.
+fn scale_value(word: &str) -> Option<u128> {
+    english::number_word(word)
+        .filter(|number| number.form == NumberWordForm::Cardinal && number.is_multiplier())
+        .map(|number| 10u128.pow(number.value))
 }
 
 /// Quantities written in English words (`three`, `twenty-one`,
@@ -684,7 +653,7 @@ fn number_phrase_at(text_words: &[Word], start: usize) -> Option<(String, u128, 
     let first = text_words.get(start)?;
     let first_part = first.text.to_lowercase();
     let first_part = first_part.split('-').next().unwrap_or_default();
-    lookup(UNIT_WORDS, first_part)?;
+    unit_value(first_part)?;
     // A digit before (`1.5 million`) means the number check has this one.
     if start > 0
         && text_words[start - 1]
@@ -705,13 +674,13 @@ fn number_phrase_at(text_words: &[Word], start: usize) -> Option<(String, u128, 
         let is_connector = lower == "and" && !surface.is_empty();
         let all_numeric = parts
             .iter()
-            .all(|part| lookup(UNIT_WORDS, part).is_some() || lookup(SCALE_WORDS, part).is_some());
+            .all(|part| unit_value(part).is_some() || scale_value(part).is_some());
         if is_connector {
             // "and" belongs to the number only when one follows it.
             let continues = !word.breaks_after
                 && text_words
                     .get(index + 1)
-                    .is_some_and(|next| lookup(UNIT_WORDS, &next.text.to_lowercase()).is_some());
+                    .is_some_and(|next| unit_value(&next.text.to_lowercase()).is_some());
             if !continues {
                 break;
             }
@@ -723,9 +692,9 @@ fn number_phrase_at(text_words: &[Word], start: usize) -> Option<(String, u128, 
             break;
         }
         for part in &parts {
-            if let Some(unit) = lookup(UNIT_WORDS, part) {
+            if let Some(unit) = unit_value(part) {
                 current = current.checked_add(unit)?;
-            } else if let Some(scale) = lookup(SCALE_WORDS, part) {
+            } else if let Some(scale) = scale_value(part) {
                 if scale == 100 {
                     current = current.max(1).checked_mul(scale)?;
                 } else {

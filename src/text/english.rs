@@ -80,6 +80,143 @@ pub(crate) fn is_weekday(word: &str) -> bool {
             .any(|(_, abbreviation)| abbreviation.eq_ignore_ascii_case(word))
 }
 
+// ---------------------------------------------------------------------------
+// Number words
+
+/// The part an English number word plays in the number it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NumberWordKind {
+    /// 0–9
+    Unit,
+    /// 10–19
+    Teen,
+    /// 20, 30 … 90
+    Tens,
+    Hundred,
+    /// thousand and up
+    Scale,
+}
+
+/// How a number word is written: "thousand", "thousands" or "thousandth".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NumberWordForm {
+    Cardinal,
+    /// "hundreds", "thousands"
+    Plural,
+    Ordinal,
+}
+
+/// One English number word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NumberWord {
+    pub(crate) kind: NumberWordKind,
+    /// The value of a unit, teen or tens word; the power of ten of a
+    /// hundred or scale word (`hundred` 2, `lakh` 5, `million` 6).
+    pub(crate) value: u32,
+    pub(crate) form: NumberWordForm,
+}
+
+impl NumberWord {
+    /// Whether the word multiplies the count before it ("two hundred",
+    /// "ten lakh") rather than adding to it.
+    pub(crate) fn is_multiplier(self) -> bool {
+        matches!(self.kind, NumberWordKind::Hundred | NumberWordKind::Scale)
+    }
+}
+
+/// English number words, lower case, with their kind, value and form.
+const NUMBER_WORDS: &[(&str, NumberWordKind, u32, NumberWordForm)] = {
+    use NumberWordForm::{Cardinal, Ordinal, Plural};
+    use NumberWordKind::{Hundred, Scale, Teen, Tens, Unit};
+    &[
+        ("zero", Unit, 0, Cardinal),
+        ("one", Unit, 1, Cardinal),
+        ("two", Unit, 2, Cardinal),
+        ("three", Unit, 3, Cardinal),
+        ("four", Unit, 4, Cardinal),
+        ("five", Unit, 5, Cardinal),
+        ("six", Unit, 6, Cardinal),
+        ("seven", Unit, 7, Cardinal),
+        ("eight", Unit, 8, Cardinal),
+        ("nine", Unit, 9, Cardinal),
+        ("ten", Teen, 10, Cardinal),
+        ("eleven", Teen, 11, Cardinal),
+        ("twelve", Teen, 12, Cardinal),
+        ("thirteen", Teen, 13, Cardinal),
+        ("fourteen", Teen, 14, Cardinal),
+        ("fifteen", Teen, 15, Cardinal),
+        ("sixteen", Teen, 16, Cardinal),
+        ("seventeen", Teen, 17, Cardinal),
+        ("eighteen", Teen, 18, Cardinal),
+        ("nineteen", Teen, 19, Cardinal),
+        ("twenty", Tens, 20, Cardinal),
+        ("thirty", Tens, 30, Cardinal),
+        ("forty", Tens, 40, Cardinal),
+        ("fifty", Tens, 50, Cardinal),
+        ("sixty", Tens, 60, Cardinal),
+        ("seventy", Tens, 70, Cardinal),
+        ("eighty", Tens, 80, Cardinal),
+        ("ninety", Tens, 90, Cardinal),
+        ("hundred", Hundred, 2, Cardinal),
+        ("hundreds", Hundred, 2, Plural),
+        ("thousand", Scale, 3, Cardinal),
+        ("thousands", Scale, 3, Plural),
+        ("lakh", Scale, 5, Cardinal),
+        ("lakhs", Scale, 5, Plural),
+        ("million", Scale, 6, Cardinal),
+        ("millions", Scale, 6, Plural),
+        ("crore", Scale, 7, Cardinal),
+        ("crores", Scale, 7, Plural),
+        ("billion", Scale, 9, Cardinal),
+        ("billions", Scale, 9, Plural),
+        ("trillion", Scale, 12, Cardinal),
+        ("first", Unit, 1, Ordinal),
+        ("second", Unit, 2, Ordinal),
+        ("third", Unit, 3, Ordinal),
+        ("fourth", Unit, 4, Ordinal),
+        ("fifth", Unit, 5, Ordinal),
+        ("sixth", Unit, 6, Ordinal),
+        ("seventh", Unit, 7, Ordinal),
+        ("eighth", Unit, 8, Ordinal),
+        ("ninth", Unit, 9, Ordinal),
+        ("tenth", Teen, 10, Ordinal),
+        ("eleventh", Teen, 11, Ordinal),
+        ("twelfth", Teen, 12, Ordinal),
+        ("thirteenth", Teen, 13, Ordinal),
+        ("fourteenth", Teen, 14, Ordinal),
+        ("fifteenth", Teen, 15, Ordinal),
+        ("sixteenth", Teen, 16, Ordinal),
+        ("seventeenth", Teen, 17, Ordinal),
+        ("eighteenth", Teen, 18, Ordinal),
+        ("nineteenth", Teen, 19, Ordinal),
+        ("twentieth", Tens, 20, Ordinal),
+        ("thirtieth", Tens, 30, Ordinal),
+        ("fortieth", Tens, 40, Ordinal),
+        ("fiftieth", Tens, 50, Ordinal),
+        ("sixtieth", Tens, 60, Ordinal),
+        ("seventieth", Tens, 70, Ordinal),
+        ("eightieth", Tens, 80, Ordinal),
+        ("ninetieth", Tens, 90, Ordinal),
+        ("hundredth", Hundred, 2, Ordinal),
+        ("thousandth", Scale, 3, Ordinal),
+        ("millionth", Scale, 6, Ordinal),
+    ]
+};
+
+/// The number word a lower-case word is, if any.
+pub(crate) fn number_word(word: &str) -> Option<NumberWord> {
+    NUMBER_WORDS
+        .iter()
+        .find(|(name, ..)| *name == word)
+        .map(|&(_, kind, value, form)| NumberWord { kind, value, form })
+}
+
+/// Every number word, for checks on how the tables are written.
+#[cfg(test)]
+pub(crate) fn number_word_spellings() -> impl Iterator<Item = &'static str> {
+    NUMBER_WORDS.iter().map(|&(name, ..)| name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
