@@ -520,10 +520,7 @@ fn words(text: &str) -> Vec<Word> {
             let trimmed_end = raw.trim_end_matches(|c: char| !c.is_alphanumeric());
             let breaks_after = trimmed_end.len() < raw.len();
             let core = trimmed_end.trim_start_matches(|c: char| !c.is_alphanumeric());
-            let core = core
-                .strip_suffix("'s")
-                .or_else(|| core.strip_suffix("’s"))
-                .unwrap_or(core);
+            let core = english::strip_possessive(core);
             (!core.is_empty()).then(|| Word {
                 text: core.to_string(),
                 breaks_after,
@@ -532,47 +529,11 @@ fn words(text: &str) -> Vec<Word> {
         .collect()
 }
 
-/// Words that open sentences capitalised without naming anything.
-const SENTENCE_OPENERS: &[&str] = &[
-    "a",
-    "after",
-    "an",
-    "and",
-    "as",
-    "at",
-    "before",
-    "but",
-    "by",
-    "during",
-    "for",
-    "from",
-    "he",
-    "her",
-    "his",
-    "in",
-    "it",
-    "its",
-    "meanwhile",
-    "on",
-    "she",
-    "the",
-    "their",
-    "there",
-    "these",
-    "they",
-    "this",
-    "those",
-    "to",
-    "according",
-    "with",
-    "while",
-    "when",
-    "we",
-    "i",
-];
-
-fn is_capitalised(word: &str) -> bool {
-    word.chars().next().is_some_and(char::is_uppercase)
+/// Whether a word (in lower case) opens sentences capitalised without
+/// naming anything: the function words every name check knows, and
+/// "according" ("According to police, …").
+fn is_sentence_opener(lower: &str) -> bool {
+    english::OPENING_FUNCTION_WORDS.contains(&lower) || lower == "according"
 }
 
 /// Runs of capitalised words that are not merely a sentence's first word.
@@ -590,14 +551,14 @@ fn names(summary: &str) -> Vec<String> {
             };
             for (index, word) in sentence_words.iter().enumerate() {
                 let text = word.text.as_str();
-                let counts = is_capitalised(text)
+                let counts = english::is_capitalised(text)
                     && text != "I"
                     && (index > 0
-                        || (!SENTENCE_OPENERS.contains(&text.to_lowercase().as_str())
+                        || (!is_sentence_opener(&text.to_lowercase())
                             && !word.breaks_after
                             && sentence_words
                                 .get(1)
-                                .is_some_and(|next| is_capitalised(&next.text))));
+                                .is_some_and(|next| english::is_capitalised(&next.text))));
                 if counts {
                     run.push(text);
                     if word.breaks_after {

@@ -217,6 +217,97 @@ pub(crate) fn number_word_spellings() -> impl Iterator<Item = &'static str> {
     NUMBER_WORDS.iter().map(|&(name, ..)| name)
 }
 
+// ---------------------------------------------------------------------------
+// Capitalised names
+
+/// Whether a word opens with a capital letter.
+pub(crate) fn is_capitalised(word: &str) -> bool {
+    word.chars().next().is_some_and(char::is_uppercase)
+}
+
+/// A word without its possessive ending: "Hasina's" and "Hasina’s" are
+/// "Hasina", "Joneses'" is "Joneses".
+pub(crate) fn strip_possessive(word: &str) -> &str {
+    word.strip_suffix("'s")
+        .or_else(|| word.strip_suffix("’s"))
+        .or_else(|| word.strip_suffix('\''))
+        .or_else(|| word.strip_suffix('’'))
+        .unwrap_or(word)
+}
+
+/// Whether a word is written in capitals, as an acronym is ("KCNA", "BNP",
+/// "RAB-7"): two letters or more, all capitals, digits and hyphens.
+pub(crate) fn is_acronym(word: &str) -> bool {
+    word.chars().filter(|c| c.is_alphabetic()).count() >= 2
+        && word
+            .chars()
+            .all(|c| c.is_uppercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Function words that often open a sentence, capitalised there while
+/// naming nothing ("The", "In", "Meanwhile"), in lower case. Every name check
+/// skips them; each adds the words its own text opens with.
+pub(crate) const OPENING_FUNCTION_WORDS: [&str; 34] = [
+    "a",
+    "after",
+    "an",
+    "and",
+    "as",
+    "at",
+    "before",
+    "but",
+    "by",
+    "during",
+    "for",
+    "from",
+    "he",
+    "her",
+    "his",
+    "i",
+    "in",
+    "it",
+    "its",
+    "meanwhile",
+    "on",
+    "she",
+    "the",
+    "their",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "to",
+    "we",
+    "when",
+    "while",
+    "with",
+];
+
+/// Lower-case words that join two capitalised words into one name ("Bank
+/// of England", "Osama bin Laden") but never start or end one.
+pub(crate) const NAME_CONNECTORS: [&str; 8] = ["of", "al", "bin", "de", "del", "da", "van", "von"];
+
+/// Titles before a name that are not part of it ("President Putin" is
+/// "Putin"), in lower case.
+pub(crate) const HONORIFICS: [&str; 15] = [
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "president",
+    "prime",
+    "minister",
+    "foreign",
+    "chief",
+    "leader",
+    "general",
+    "gen",
+    "adviser",
+    "advisor",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
