@@ -14,7 +14,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::{Article, PageHints};
-use crate::text::dates::parse_dateline;
+use crate::text::dates::{parse_dateline, BENGALI_CALENDAR_MONTHS, BENGALI_MONTHS};
+use crate::text::english;
 use crate::text::normalize;
 
 /// One line of `anubad extract`: what [`extract_page`] found in `article`,
@@ -422,38 +423,12 @@ fn tokens(text: &str) -> Vec<String> {
 // ---------------------------------------------------------------------------
 // Dates
 
+/// Words of dates besides the month names and the English weekdays, which
+/// [`is_date_word`] takes from the shared tables.
 const DATE_WORDS: &[&str] = &[
-    // Gregorian months, with common spellings.
-    "জানুয়ারি",
-    "জানুয়ারী",
-    "ফেব্রুয়ারি",
-    "ফেব্রুয়ারী",
-    "মার্চ",
-    "এপ্রিল",
-    "মে",
-    "জুন",
-    "জুলাই",
-    "আগস্ট",
-    "আগষ্ট",
-    "সেপ্টেম্বর",
-    "অক্টোবর",
-    "নভেম্বর",
-    "ডিসেম্বর",
-    // Bengali calendar.
-    "বৈশাখ",
-    "জ্যৈষ্ঠ",
-    "আষাঢ়",
-    "শ্রাবণ",
-    "ভাদ্র",
-    "আশ্বিন",
-    "কার্তিক",
-    "অগ্রহায়ণ",
-    "পৌষ",
-    "মাঘ",
-    "ফাল্গুন",
-    "চৈত্র",
+    // Bengali calendar era.
     "বঙ্গাব্দ",
-    // Weekdays.
+    // Bengali weekdays.
     "শনিবার",
     "রবিবার",
     "রোববার",
@@ -485,45 +460,18 @@ const DATE_WORDS: &[&str] = &[
     "bst",
     "gmt",
     "utc",
-    "jan",
-    "january",
-    "feb",
-    "february",
-    "mar",
-    "march",
-    "apr",
-    "april",
-    "may",
-    "jun",
-    "june",
-    "jul",
-    "july",
-    "aug",
-    "august",
-    "sep",
-    "sept",
-    "september",
-    "oct",
-    "october",
-    "nov",
-    "november",
-    "dec",
-    "december",
-    "mon",
-    "monday",
-    "tue",
-    "tuesday",
-    "wed",
-    "wednesday",
-    "thu",
-    "thursday",
-    "fri",
-    "friday",
-    "sat",
-    "saturday",
-    "sun",
-    "sunday",
 ];
+
+/// Whether a lower-case token is a word of dates: a month (Gregorian in
+/// Bengali or English, or of the Bengali calendar), a weekday, or another
+/// of [`DATE_WORDS`].
+fn is_date_word(token: &str) -> bool {
+    DATE_WORDS.contains(&token)
+        || BENGALI_MONTHS.iter().any(|&(name, _)| name == token)
+        || BENGALI_CALENDAR_MONTHS.contains(&token)
+        || english::month_number_or_sept(token).is_some()
+        || english::is_weekday(token)
+}
 
 /// Words that announce a dateline.
 const DATELINE_KEYWORDS: &[&str] = &[
@@ -570,7 +518,7 @@ fn date_like(plain: &str) -> Option<bool> {
     let explicit = has_dateline_keyword(&tokens);
     let date_tokens = tokens
         .iter()
-        .filter(|t| is_number_token(t) || DATE_WORDS.contains(&t.as_str()))
+        .filter(|t| is_number_token(t) || is_date_word(t))
         .count();
     let keyword_tokens = tokens
         .iter()
@@ -1411,10 +1359,10 @@ fn has_trailing_date(plain: &str) -> bool {
     let relative = toks.last().is_some_and(|t| t == "আগে" || t == "ago");
     let dated = tail
         .iter()
-        .filter(|t| is_number_token(t) || DATE_WORDS.contains(&t.as_str()))
+        .filter(|t| is_number_token(t) || is_date_word(t))
         .count()
         >= 2
-        && tail.iter().any(|t| DATE_WORDS.contains(&t.as_str()));
+        && tail.iter().any(|t| is_date_word(t));
     relative || dated
 }
 

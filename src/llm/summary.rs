@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::chat::prompts::{PromptError, PromptName, Prompts};
 use crate::chat::{ChatError, ChatMessage, ChatModel, Sampling};
 use crate::output::SummaryMethod;
+use crate::text::english::{self, NumberWordForm};
 use crate::text::extractive_summary::DEFAULT_SUMMARY_SENTENCES;
 use crate::text::numbers::check_numbers;
 use crate::text::{split_long, split_sentences};
@@ -565,10 +566,7 @@ fn words(text: &str) -> Vec<Word> {
             let trimmed_end = raw.trim_end_matches(|c: char| !c.is_alphanumeric());
             let breaks_after = trimmed_end.len() < raw.len();
             let core = trimmed_end.trim_start_matches(|c: char| !c.is_alphanumeric());
-            let core = core
-                .strip_suffix("'s")
-                .or_else(|| core.strip_suffix("’s"))
-                .unwrap_or(core);
+            let core = english::strip_possessive(core);
             (!core.is_empty()).then(|| Word {
                 text: core.to_string(),
                 breaks_after,
@@ -577,47 +575,11 @@ fn words(text: &str) -> Vec<Word> {
         .collect()
 }
 
-/// Words that open sentences capitalised without naming anything.
-const SENTENCE_OPENERS: &[&str] = &[
-    "a",
-    "after",
-    "an",
-    "and",
-    "as",
-    "at",
-    "before",
-    "but",
-    "by",
-    "during",
-    "for",
-    "from",
-    "he",
-    "her",
-    "his",
-    "in",
-    "it",
-    "its",
-    "meanwhile",
-    "on",
-    "she",
-    "the",
-    "their",
-    "there",
-    "these",
-    "they",
-    "this",
-    "those",
-    "to",
-    "according",
-    "with",
-    "while",
-    "when",
-    "we",
-    "i",
-];
-
-fn is_capitalised(word: &str) -> bool {
-    word.chars().next().is_some_and(char::is_uppercase)
+/// Whether a word (in lower case) opens sentences capitalised without
+/// naming anything: the function words every name check knows, and
+/// "according" ("According to police, …").
+fn is_sentence_opener(lower: &str) -> bool {
+    english::OPENING_FUNCTION_WORDS.contains(&lower) || lower == "according"
 }
 
 /// Runs of capitalised words that are not merely a sentence's first word.
@@ -635,14 +597,14 @@ fn names(summary: &str) -> Vec<String> {
             };
             for (index, word) in sentence_words.iter().enumerate() {
                 let text = word.text.as_str();
-                let counts = is_capitalised(text)
+                let counts = english::is_capitalised(text)
                     && text != "I"
                     && (index > 0
-                        || (!SENTENCE_OPENERS.contains(&text.to_lowercase().as_str())
+                        || (!is_sentence_opener(&text.to_lowercase())
                             && !word.breaks_after
                             && sentence_words
                                 .get(1)
-                                .is_some_and(|next| is_capitalised(&next.text))));
+                                .is_some_and(|next| english::is_capitalised(&next.text))));
                 if counts {
                     run.push(text);
                     if word.breaks_after {
@@ -658,52 +620,20 @@ fn names(summary: &str) -> Vec<String> {
     found
 }
 
-const UNIT_WORDS: &[(&str, u128)] = &[
-    ("zero", 0),
-    ("one", 1),
-    ("two", 2),
-    ("three", 3),
-    ("four", 4),
-    ("five", 5),
-    ("six", 6),
-    ("seven", 7),
-    ("eight", 8),
-    ("nine", 9),
-    ("ten", 10),
-    ("eleven", 11),
-    ("twelve", 12),
-    ("thirteen", 13),
-    ("fourteen", 14),
-    ("fifteen", 15),
-    ("sixteen", 16),
-    ("seventeen", 17),
-    ("eighteen", 18),
-    ("nineteen", 19),
-    ("twenty", 20),
-    ("thirty", 30),
-    ("forty", 40),
-    ("fifty", 50),
-    ("sixty", 60),
-    ("seventy", 70),
-    ("eighty", 80),
-    ("ninety", 90),
-];
+/// The value of a cardinal number word below a hundred (`seven`, `forty`):
+/// the words a count starts with and adds up.
+fn unit_value(word: &str) -> Option<u128> {
+    english::number_word(word)
+        .filter(|number| number.form == NumberWordForm::Cardinal && !number.is_multiplier())
+        .map(|number| u128::from(number.value))
+}
 
-const SCALE_WORDS: &[(&str, u128)] = &[
-    ("hundred", 100),
-    ("thousand", 1_000),
-    ("lakh", 100_000),
-    ("million", 1_000_000),
-    ("crore", 10_000_000),
-    ("billion", 1_000_000_000),
-    ("trillion", 1_000_000_000_000),
-];
-
-fn lookup(table: &[(&str, u128)], word: &str) -> Option<u128> {
-    table
-        .iter()
-        .find(|(name, _)| *name == word)
-        .map(|&(_, value)| value)
+/// The value of a singular multiplier word (`hundred` 100, `lakh` 100000);
+/// plurals (`hundreds of`) are no counts.
+fn scale_value(word: &str) -> Option<u128> {
+    english::number_word(word)
+        .filter(|number| number.form == NumberWordForm::Cardinal && number.is_multiplier())
+        .map(|number| 10u128.pow(number.value))
 }
 
 /// Quantities written in English words (`three`, `twenty-one`,
@@ -730,7 +660,7 @@ fn number_phrase_at(text_words: &[Word], start: usize) -> Option<(String, u128, 
     let first = text_words.get(start)?;
     let first_part = first.text.to_lowercase();
     let first_part = first_part.split('-').next().unwrap_or_default();
-    lookup(UNIT_WORDS, first_part)?;
+    unit_value(first_part)?;
     // A digit before (`1.5 million`) means the number check has this one.
     if start > 0
         && text_words[start - 1]
@@ -751,13 +681,13 @@ fn number_phrase_at(text_words: &[Word], start: usize) -> Option<(String, u128, 
         let is_connector = lower == "and" && !surface.is_empty();
         let all_numeric = parts
             .iter()
-            .all(|part| lookup(UNIT_WORDS, part).is_some() || lookup(SCALE_WORDS, part).is_some());
+            .all(|part| unit_value(part).is_some() || scale_value(part).is_some());
         if is_connector {
             // "and" belongs to the number only when one follows it.
             let continues = !word.breaks_after
                 && text_words
                     .get(index + 1)
-                    .is_some_and(|next| lookup(UNIT_WORDS, &next.text.to_lowercase()).is_some());
+                    .is_some_and(|next| unit_value(&next.text.to_lowercase()).is_some());
             if !continues {
                 break;
             }
@@ -769,9 +699,9 @@ fn number_phrase_at(text_words: &[Word], start: usize) -> Option<(String, u128, 
             break;
         }
         for part in &parts {
-            if let Some(unit) = lookup(UNIT_WORDS, part) {
+            if let Some(unit) = unit_value(part) {
                 current = current.checked_add(unit)?;
-            } else if let Some(scale) = lookup(SCALE_WORDS, part) {
+            } else if let Some(scale) = scale_value(part) {
                 if scale == 100 {
                     current = current.max(1).checked_mul(scale)?;
                 } else {

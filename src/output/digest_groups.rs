@@ -17,6 +17,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::output::ArticleOutput;
+use crate::text::english::{
+    self, is_acronym, is_capitalised, month_number, strip_possessive, HONORIFICS, MONTHS,
+    NAME_CONNECTORS,
+};
 
 /// Fewest distinct shared terms that can link two stories: one shared name
 /// ("Dhaka", "Bangladesh") is common to unrelated stories of one country.
@@ -245,17 +249,13 @@ fn is_title_case(title: &str) -> bool {
         .collect();
     let content: Vec<&&str> = words
         .iter()
-        .filter(|w| !STOPWORDS.contains(&w.to_lowercase().as_str()))
+        .filter(|w| !is_function_or_style_word(&w.to_lowercase()))
         .collect();
     if content.len() < 3 {
         return false;
     }
-    let capitalized = content.iter().filter(|w| starts_upper(w)).count();
+    let capitalized = content.iter().filter(|w| is_capitalised(w)).count();
     capitalized * 10 >= content.len() * 8
-}
-
-fn starts_upper(word: &str) -> bool {
-    word.chars().next().is_some_and(char::is_uppercase)
 }
 
 /// Splits on sentence ends and on punctuation that starts a new clause a
@@ -324,14 +324,6 @@ fn split_sentences(text: &str) -> Vec<Sentence> {
     sentences
 }
 
-fn strip_possessive(word: &str) -> &str {
-    word.strip_suffix("'s")
-        .or_else(|| word.strip_suffix("’s"))
-        .or_else(|| word.strip_suffix('\''))
-        .or_else(|| word.strip_suffix('’'))
-        .unwrap_or(word)
-}
-
 /// Lower-case forms of the words the batch writes capitalized where grammar
 /// does not ask for it: these are names wherever they appear. A
 /// sentence-initial word counts when the next word is such a name ("North"
@@ -339,14 +331,14 @@ fn strip_possessive(word: &str) -> &str {
 fn confirmed_names(texts: &[Vec<Sentence>]) -> BTreeSet<String> {
     let is_free_capital = |word: &Word| {
         !word.capital_is_ambiguous()
-            && starts_upper(&word.text)
+            && is_capitalised(&word.text)
             && !is_stopword(&word.text.to_lowercase())
     };
     let mut confirmed = BTreeSet::new();
     for sentence in texts.iter().flatten() {
         for (index, word) in sentence.iter().enumerate() {
             let starts_sentence = word.position == Position::SentenceStart
-                && starts_upper(&word.text)
+                && is_capitalised(&word.text)
                 && !is_stopword(&word.text.to_lowercase())
                 && (is_acronym(&word.text) || sentence.get(index + 1).is_some_and(is_free_capital));
             if is_free_capital(word) || starts_sentence {
@@ -355,13 +347,6 @@ fn confirmed_names(texts: &[Vec<Sentence>]) -> BTreeSet<String> {
         }
     }
     confirmed
-}
-
-fn is_acronym(word: &str) -> bool {
-    word.chars().filter(|c| c.is_alphabetic()).count() >= 2
-        && word
-            .chars()
-            .all(|c| c.is_uppercase() || c.is_ascii_digit() || c == '-')
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -374,7 +359,7 @@ struct Term {
 }
 
 fn is_name_word(word: &Word, confirmed: &BTreeSet<String>) -> bool {
-    if !starts_upper(&word.text) || is_stopword(&word.text.to_lowercase()) {
+    if !is_capitalised(&word.text) || is_stopword(&word.text.to_lowercase()) {
         return false;
     }
     !word.capital_is_ambiguous() || confirmed.contains(&word.text.to_lowercase())
@@ -475,10 +460,11 @@ fn date_at(sentence: &[Word], index: usize) -> Option<(Term, usize)> {
         } else {
             return None;
         };
-    let display = format!("{day} {}", MONTHS[month - 1].0);
+    let (month_name, _) = MONTHS[month as usize - 1];
+    let display = format!("{day} {month_name}");
     Some((
         Term {
-            key: format!("date {day} {}", MONTHS[month - 1].0.to_lowercase()),
+            key: format!("date {day} {}", month_name.to_lowercase()),
             display,
         },
         used,
@@ -496,14 +482,6 @@ fn day_number(word: &str) -> Option<u32> {
         return None;
     }
     digits.parse().ok().filter(|d| (1..=31).contains(d))
-}
-
-fn month_number(word: &str) -> Option<usize> {
-    let lower = word.to_lowercase();
-    MONTHS
-        .iter()
-        .position(|(full, short)| lower == full.to_lowercase() || lower == *short)
-        .map(|i| i + 1)
 }
 
 /// Numbers of two or more digits, separators dropped ("10,000" = "10000").
@@ -630,7 +608,11 @@ fn demonym_bases(words: &[&str]) -> Vec<String> {
 }
 
 fn is_stopword(lower: &str) -> bool {
-    STOPWORDS.contains(&lower) || WEEKDAYS.contains(&lower)
+    is_function_or_style_word(lower) || english::is_weekday_name(lower)
+}
+
+fn is_function_or_style_word(lower: &str) -> bool {
+    english::OPENING_FUNCTION_WORDS.contains(&lower) || STOPWORDS.contains(&lower)
 }
 
 struct UnionFind {
@@ -661,70 +643,20 @@ impl UnionFind {
     }
 }
 
-const MONTHS: [(&str, &str); 12] = [
-    ("January", "jan"),
-    ("February", "feb"),
-    ("March", "mar"),
-    ("April", "apr"),
-    ("May", "may"),
-    ("June", "jun"),
-    ("July", "jul"),
-    ("August", "aug"),
-    ("September", "sep"),
-    ("October", "oct"),
-    ("November", "nov"),
-    ("December", "dec"),
-];
-
-const WEEKDAYS: [&str; 7] = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
-
-/// Lower-case words joined into a name only between two capitalized ones.
-const NAME_CONNECTORS: [&str; 8] = ["of", "al", "bin", "de", "del", "da", "van", "von"];
-
-/// Titles before a name that are not part of it ("President Putin" is
-/// "Putin").
-const HONORIFICS: [&str; 15] = [
-    "mr",
-    "mrs",
-    "ms",
-    "dr",
-    "prof",
-    "president",
-    "prime",
-    "minister",
-    "foreign",
-    "chief",
-    "leader",
-    "general",
-    "gen",
-    "adviser",
-    "advisor",
-];
-
-/// Function words and words capitalized for grammar or style rather than
-/// as names; months are handled as dates and weekdays say nothing about
-/// which event it is.
+/// Words capitalized for grammar or style rather than as names, besides
+/// [`english::OPENING_FUNCTION_WORDS`]: more function words, titles, and
+/// words of time; months are handled as dates and weekdays say nothing
+/// about which event it is.
 #[rustfmt::skip]
 const STOPWORDS: &[&str] = &[
-    "a", "about", "after", "again", "against", "all", "also", "an", "and", "any", "are", "as",
-    "at", "be", "because", "been", "before", "being", "between", "both", "but", "by", "can",
-    "could", "did", "do", "does", "during", "each", "for", "from", "had", "has", "have", "he",
-    "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just",
-    "last", "many", "may", "me", "meanwhile", "more", "most", "mr", "mrs", "ms", "much", "my",
-    "new", "no", "nor", "not", "now", "of", "on", "once", "one", "only", "or", "other", "our",
-    "out", "over", "said", "says", "she", "should", "since", "so", "some", "such", "than", "that",
-    "the", "their", "them", "then", "there", "these", "they", "this", "those", "though", "through",
-    "to", "today", "tomorrow", "too", "two", "under", "until", "up", "very", "was", "we", "were",
-    "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would",
-    "yesterday", "you", "your",
+    "about", "again", "against", "all", "also", "any", "are", "be", "because", "been", "being",
+    "between", "both", "can", "could", "did", "do", "does", "each", "had", "has", "have", "here",
+    "hers", "him", "how", "if", "into", "is", "just", "last", "many", "may", "me", "more", "most",
+    "mr", "mrs", "ms", "much", "my", "new", "no", "nor", "not", "now", "of", "once", "one", "only",
+    "or", "other", "our", "out", "over", "said", "says", "should", "since", "so", "some", "such",
+    "than", "that", "them", "then", "though", "through", "today", "tomorrow", "too", "two", "under",
+    "until", "up", "very", "was", "were", "what", "where", "which", "who", "whom", "why", "will",
+    "would", "yesterday", "you", "your",
 ];
 
 #[cfg(test)]

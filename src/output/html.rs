@@ -9,6 +9,7 @@ use crate::output::view::{
     INTRO_LABEL,
 };
 use crate::output::FailedInput;
+use crate::text::english;
 
 /// Inline style sheet of `digest.html`: system fonts only, one readable
 /// column on any width, and colours that follow the reader's dark mode.
@@ -91,9 +92,6 @@ fn web_link(url: &str) -> Option<String> {
 /// source gave. `None` when the text is not such a date; it is then shown
 /// as written.
 pub(crate) fn readable_date(iso: &str) -> Option<String> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
     let bytes = iso.as_bytes();
     let digits = |range: std::ops::Range<usize>| -> Option<u32> {
         let part = iso.get(range)?;
@@ -109,7 +107,8 @@ pub(crate) fn readable_date(iso: &str) -> Option<String> {
     }
     let month = digits(5..7).filter(|m| (1..=12).contains(m))?;
     let day = digits(8..10).filter(|d| (1..=31).contains(d))?;
-    let date = format!("{day} {} {year}", MONTHS[month as usize - 1]);
+    let (_, month_abbreviation) = english::MONTHS[month as usize - 1];
+    let date = format!("{day} {month_abbreviation} {year}");
     match bytes.get(10) {
         None => Some(date),
         Some(b'T' | b' ') => {

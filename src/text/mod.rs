@@ -2,8 +2,13 @@
 //! cache keys and for translation alike), paragraph and sentence
 //! segmentation, and splitting of over-long sentences so every piece fits the
 //! model's input limit without losing a character.
+//!
+//! Its modules read dates and numbers, pick sentences for an extractive
+//! summary, and (`english`) hold the English month, weekday and number
+//! words and the rules for capitalised names that every stage shares.
 
 pub mod dates;
+pub(crate) mod english;
 pub mod extractive_summary;
 pub mod numbers;
 
@@ -392,11 +397,12 @@ fn terminator_boundary(
     (run_has_danda || separated).then_some(end)
 }
 
+/// Abbreviations a `.` follows without ending the sentence, besides the
+/// months' ("Jan.", "Sept.").
 const LATIN_ABBREVIATIONS: &[&str] = &[
     "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "inc", "ltd", "co", "corp",
     "no", "gen", "lt", "col", "capt", "maj", "sgt", "gov", "sen", "rep", "rev", "hon", "fig",
-    "approx", "dept", "est", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
-    "nov", "dec", "mt", "ft",
+    "approx", "dept", "est", "mt", "ft",
 ];
 
 /// The word (without leading brackets/quotes) ending right before `index`.
@@ -430,7 +436,10 @@ fn full_stop_boundary(chars: &[(usize, char)], index: usize) -> Option<usize> {
         return None;
     }
     let lower = word.to_ascii_lowercase();
-    if word.chars().count() == 1 || LATIN_ABBREVIATIONS.contains(&lower.as_str()) {
+    if word.chars().count() == 1
+        || LATIN_ABBREVIATIONS.contains(&lower.as_str())
+        || english::is_month_abbreviation(&lower)
+    {
         return None;
     }
     let end = absorb_closers(chars, index + 1);

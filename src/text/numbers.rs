@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::text::dates::{
     date_at, joined, punct_at, time_at, tokenize, word_at, word_in, Token, TokenKind,
 };
+use crate::text::english::{self, NumberWord, NumberWordForm, NumberWordKind};
 
 /// Longer digit runs (card or phone numbers run together) are left unchecked;
 /// this keeps every value and its scaling within `u128`.
@@ -296,7 +297,9 @@ const ORDINAL_ENDINGS: &[&str] = &[
     "th",
 ];
 
-/// Multipliers and their powers of ten, Bengali and English.
+/// Multipliers and their powers of ten: Bengali, and the English spellings
+/// after digits (`৫ lac`, `1.5 mn`) that are no number words; English
+/// number words multiply as well (`10 thousand`, `2 hundreds`).
 const SCALE_WORDS: &[(&str, u32)] = &[
     ("হাজার", 3),
     ("লাখ", 5),
@@ -305,23 +308,10 @@ const SCALE_WORDS: &[(&str, u32)] = &[
     ("মিলিয়ন", 6),
     ("বিলিয়ন", 9),
     ("ট্রিলিয়ন", 12),
-    ("hundred", 2),
-    ("hundreds", 2),
-    ("thousand", 3),
-    ("thousands", 3),
-    ("lakh", 5),
-    ("lakhs", 5),
     ("lac", 5),
     ("lacs", 5),
-    ("crore", 7),
-    ("crores", 7),
-    ("million", 6),
-    ("millions", 6),
     ("mn", 6),
-    ("billion", 9),
-    ("billions", 9),
     ("bn", 9),
-    ("trillion", 12),
     ("trillions", 12),
 ];
 
@@ -375,6 +365,11 @@ const BENGALI_NUMBER_WORDS: &[(&str, u128, u32)] = &[
 fn scale_power(word: &str) -> Option<u32> {
     if word_in(word, BENGALI_HUNDREDS) {
         return Some(2);
+    }
+    let english_multiplier = english::number_word(word)
+        .filter(|number| number.is_multiplier() && number.form != NumberWordForm::Ordinal);
+    if let Some(number) = english_multiplier {
+        return Some(number.value);
     }
     SCALE_WORDS.iter().find_map(|&(name, power)| {
         if word == name {
@@ -569,116 +564,21 @@ impl Evidence {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum WordKind {
-    /// 0–9
-    Unit,
-    /// 10–19
-    Teen,
-    /// 20, 30 … 90
-    Tens,
-    Hundred,
-    /// thousand and up; the value is the power of ten.
-    Scale,
-}
-
-/// English number words: (word, kind, value, ordinal).
-const ENGLISH_NUMBER_WORDS: &[(&str, WordKind, u32, bool)] = &[
-    ("zero", WordKind::Unit, 0, false),
-    ("one", WordKind::Unit, 1, false),
-    ("two", WordKind::Unit, 2, false),
-    ("three", WordKind::Unit, 3, false),
-    ("four", WordKind::Unit, 4, false),
-    ("five", WordKind::Unit, 5, false),
-    ("six", WordKind::Unit, 6, false),
-    ("seven", WordKind::Unit, 7, false),
-    ("eight", WordKind::Unit, 8, false),
-    ("nine", WordKind::Unit, 9, false),
-    ("ten", WordKind::Teen, 10, false),
-    ("eleven", WordKind::Teen, 11, false),
-    ("twelve", WordKind::Teen, 12, false),
-    ("thirteen", WordKind::Teen, 13, false),
-    ("fourteen", WordKind::Teen, 14, false),
-    ("fifteen", WordKind::Teen, 15, false),
-    ("sixteen", WordKind::Teen, 16, false),
-    ("seventeen", WordKind::Teen, 17, false),
-    ("eighteen", WordKind::Teen, 18, false),
-    ("nineteen", WordKind::Teen, 19, false),
-    ("twenty", WordKind::Tens, 20, false),
-    ("thirty", WordKind::Tens, 30, false),
-    ("forty", WordKind::Tens, 40, false),
-    ("fifty", WordKind::Tens, 50, false),
-    ("sixty", WordKind::Tens, 60, false),
-    ("seventy", WordKind::Tens, 70, false),
-    ("eighty", WordKind::Tens, 80, false),
-    ("ninety", WordKind::Tens, 90, false),
-    ("hundred", WordKind::Hundred, 2, false),
-    ("hundreds", WordKind::Hundred, 2, false),
-    ("thousand", WordKind::Scale, 3, false),
-    ("thousands", WordKind::Scale, 3, false),
-    ("lakh", WordKind::Scale, 5, false),
-    ("lakhs", WordKind::Scale, 5, false),
-    ("million", WordKind::Scale, 6, false),
-    ("millions", WordKind::Scale, 6, false),
-    ("crore", WordKind::Scale, 7, false),
-    ("crores", WordKind::Scale, 7, false),
-    ("billion", WordKind::Scale, 9, false),
-    ("billions", WordKind::Scale, 9, false),
-    ("trillion", WordKind::Scale, 12, false),
-    ("first", WordKind::Unit, 1, true),
-    ("second", WordKind::Unit, 2, true),
-    ("third", WordKind::Unit, 3, true),
-    ("fourth", WordKind::Unit, 4, true),
-    ("fifth", WordKind::Unit, 5, true),
-    ("sixth", WordKind::Unit, 6, true),
-    ("seventh", WordKind::Unit, 7, true),
-    ("eighth", WordKind::Unit, 8, true),
-    ("ninth", WordKind::Unit, 9, true),
-    ("tenth", WordKind::Teen, 10, true),
-    ("eleventh", WordKind::Teen, 11, true),
-    ("twelfth", WordKind::Teen, 12, true),
-    ("thirteenth", WordKind::Teen, 13, true),
-    ("fourteenth", WordKind::Teen, 14, true),
-    ("fifteenth", WordKind::Teen, 15, true),
-    ("sixteenth", WordKind::Teen, 16, true),
-    ("seventeenth", WordKind::Teen, 17, true),
-    ("eighteenth", WordKind::Teen, 18, true),
-    ("nineteenth", WordKind::Teen, 19, true),
-    ("twentieth", WordKind::Tens, 20, true),
-    ("thirtieth", WordKind::Tens, 30, true),
-    ("fortieth", WordKind::Tens, 40, true),
-    ("fiftieth", WordKind::Tens, 50, true),
-    ("sixtieth", WordKind::Tens, 60, true),
-    ("seventieth", WordKind::Tens, 70, true),
-    ("eightieth", WordKind::Tens, 80, true),
-    ("ninetieth", WordKind::Tens, 90, true),
-    ("hundredth", WordKind::Hundred, 2, true),
-    ("thousandth", WordKind::Scale, 3, true),
-    ("millionth", WordKind::Scale, 6, true),
-];
-
-fn english_number_word(word: &str) -> Option<(WordKind, u32, bool)> {
-    ENGLISH_NUMBER_WORDS
-        .iter()
-        .find(|(name, ..)| *name == word)
-        .map(|&(_, kind, value, ordinal)| (kind, value, ordinal))
-}
-
 /// A number in English words at `index` (`twenty-one`, `a hundred`,
 /// `two hundred and thirty-one`, `ten thousand`, `one lakh crore`, `first`)
 /// and the index after it.
 fn english_number_words_at(tokens: &[Token], index: usize) -> Option<(Decimal, usize)> {
     let mut total: u128 = 0;
     let mut current: u128 = 0;
-    let mut last: Option<WordKind> = None;
+    let mut last: Option<NumberWordKind> = None;
     let mut next = index;
     let mut end = None;
     loop {
-        let is_number_word = |at: usize| word_at(tokens, at).and_then(english_number_word);
+        let is_number_word = |at: usize| word_at(tokens, at).and_then(english::number_word);
         if punct_at(tokens, next) == Some('-') {
             let unit_follows =
-                is_number_word(next + 1).is_some_and(|(kind, ..)| kind == WordKind::Unit);
-            if last == Some(WordKind::Tens)
+                is_number_word(next + 1).is_some_and(|number| number.kind == NumberWordKind::Unit);
+            if last == Some(NumberWordKind::Tens)
                 && joined(tokens, next)
                 && joined(tokens, next + 1)
                 && unit_follows
@@ -691,26 +591,31 @@ fn english_number_words_at(tokens: &[Token], index: usize) -> Option<(Decimal, u
         let Some(word) = word_at(tokens, next) else {
             break;
         };
-        if let Some((kind, value, ordinal)) = english_number_word(word) {
+        if let Some(NumberWord { kind, value, form }) = english::number_word(word) {
             let allowed = match kind {
-                WordKind::Unit => !matches!(last, Some(WordKind::Unit | WordKind::Teen)),
-                WordKind::Teen | WordKind::Tens => {
-                    matches!(last, None | Some(WordKind::Hundred | WordKind::Scale))
+                NumberWordKind::Unit => {
+                    !matches!(last, Some(NumberWordKind::Unit | NumberWordKind::Teen))
                 }
-                WordKind::Hundred => !matches!(last, Some(WordKind::Hundred)),
-                WordKind::Scale => true,
+                NumberWordKind::Teen | NumberWordKind::Tens => {
+                    matches!(
+                        last,
+                        None | Some(NumberWordKind::Hundred | NumberWordKind::Scale)
+                    )
+                }
+                NumberWordKind::Hundred => !matches!(last, Some(NumberWordKind::Hundred)),
+                NumberWordKind::Scale => true,
             };
             if !allowed {
                 break;
             }
             match kind {
-                WordKind::Unit | WordKind::Teen | WordKind::Tens => {
+                NumberWordKind::Unit | NumberWordKind::Teen | NumberWordKind::Tens => {
                     current = current.checked_add(u128::from(value))?;
                 }
-                WordKind::Hundred => current = current.max(1).checked_mul(100)?,
-                WordKind::Scale => {
+                NumberWordKind::Hundred => current = current.max(1).checked_mul(100)?,
+                NumberWordKind::Scale => {
                     let factor = 10u128.checked_pow(value)?;
-                    if last == Some(WordKind::Scale) && current == 0 {
+                    if last == Some(NumberWordKind::Scale) && current == 0 {
                         // `one lakh crore`: the scales multiply.
                         total = total.checked_mul(factor)?;
                     } else {
@@ -722,7 +627,7 @@ fn english_number_words_at(tokens: &[Token], index: usize) -> Option<(Decimal, u
             last = Some(kind);
             next += 1;
             end = Some(next);
-            if ordinal {
+            if form == NumberWordForm::Ordinal {
                 break;
             }
             continue;
@@ -730,10 +635,9 @@ fn english_number_words_at(tokens: &[Token], index: usize) -> Option<(Decimal, u
         let joins_numbers = |at: usize| is_number_word(at).is_some();
         let article = (word == "a" || word == "an")
             && next == index
-            && is_number_word(next + 1)
-                .is_some_and(|(kind, ..)| matches!(kind, WordKind::Hundred | WordKind::Scale));
+            && is_number_word(next + 1).is_some_and(NumberWord::is_multiplier);
         let and = word == "and"
-            && matches!(last, Some(WordKind::Hundred | WordKind::Scale))
+            && matches!(last, Some(NumberWordKind::Hundred | NumberWordKind::Scale))
             && joins_numbers(next + 1);
         if article || and {
             next += 1;
@@ -1091,7 +995,7 @@ mod tests {
             .copied()
             .chain(SCALE_WORDS.iter().map(|&(word, _)| word))
             .chain(BENGALI_NUMBER_WORDS.iter().map(|&(word, ..)| word))
-            .chain(ENGLISH_NUMBER_WORDS.iter().map(|&(word, ..)| word));
+            .chain(english::number_word_spellings());
         for entry in entries {
             assert_eq!(
                 crate::text::dates::fold_word(entry),
