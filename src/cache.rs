@@ -35,14 +35,14 @@ use crate::hash;
 /// Version of how cache keys and stored translations are derived. Bump it
 /// whenever a change in the pipeline (segmentation, normalization, post-
 /// processing) would make old entries wrong: old entries then simply miss.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// Version of the table layout, kept in SQLite's `user_version`; a file written
 /// by a newer layout is refused rather than misread.
 const TABLE_LAYOUT_VERSION: i64 = 1;
 
 /// File name of the cache inside the cache directory.
-pub const CACHE_FILE_NAME: &str = "translations.sqlite3";
+pub(crate) const CACHE_FILE_NAME: &str = "translations.sqlite3";
 
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,7 +55,7 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 
 /// Address of one cached translation.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CacheKey([u8; 32]);
+pub(crate) struct CacheKey([u8; 32]);
 
 impl CacheKey {
     /// Key for translating `source` with the model `model_identity` (name and
@@ -63,7 +63,7 @@ impl CacheKey {
     /// canonical JSON of the generation settings. `source` must be the segment
     /// exactly as it is given to the model, i.e. already normalized, so that
     /// the key describes what the model actually saw.
-    pub fn new(model_identity: &str, settings: &str, source: &str) -> CacheKey {
+    pub(crate) fn new(model_identity: &str, settings: &str, source: &str) -> CacheKey {
         let mut hasher = Sha256::new();
         hasher.update(b"anubad-cache-key");
         hasher.update(SCHEMA_VERSION.to_le_bytes());
@@ -77,12 +77,12 @@ impl CacheKey {
     }
 
     /// The raw digest.
-    pub fn as_bytes(&self) -> &[u8; 32] {
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
 
     /// Lower-case hexadecimal form of the digest.
-    pub fn to_hex(&self) -> String {
+    pub(crate) fn to_hex(&self) -> String {
         hash::to_hex(&self.0)
     }
 }
@@ -297,7 +297,7 @@ impl Cache {
     }
 
     /// Looks every key up; the result has one slot per key, in order.
-    pub fn get_many(&self, keys: &[CacheKey]) -> Result<Vec<Option<String>>, CacheError> {
+    pub(crate) fn get_many(&self, keys: &[CacheKey]) -> Result<Vec<Option<String>>, CacheError> {
         let lookup_error = |e| self.sqlite_error("looking up translations", e);
         let mut statement = self
             .connection
@@ -316,7 +316,7 @@ impl Cache {
     /// Stores one batch of translations made by `model_identity` in a single
     /// transaction, replacing entries with the same key. Called after every
     /// batch, so an interrupted run loses at most the batch in flight.
-    pub fn put_many(
+    pub(crate) fn put_many(
         &self,
         model_identity: &str,
         entries: &[(CacheKey, String)],
@@ -467,19 +467,19 @@ impl<T: StoredAsJson> CacheValue for T {
 /// (a full disk, a file replaced under the run) is likely to fail again, and
 /// one warning says all there is to say.
 #[derive(Debug)]
-pub struct RunCache<'a> {
+pub(crate) struct RunCache<'a> {
     cache: Option<&'a Cache>,
 }
 
 impl<'a> RunCache<'a> {
     /// `None` runs without a cache.
-    pub fn new(cache: Option<&'a Cache>) -> Self {
+    pub(crate) fn new(cache: Option<&'a Cache>) -> Self {
         Self { cache }
     }
 
     /// Whether the run still uses a cache: false without one, and after one
     /// failed.
-    pub fn is_enabled(&self) -> bool {
+    pub(crate) fn is_enabled(&self) -> bool {
         self.cache.is_some()
     }
 

@@ -12,13 +12,13 @@ use candle_transformers::models::quantized_qwen2::ModelWeights;
 
 /// Qwen2.5-1.5B-Instruct's dimensions (its config.json).
 pub struct QwenShape {
-    pub vocab: usize,
-    pub hidden: usize,
-    pub intermediate: usize,
-    pub layers: usize,
-    pub heads: usize,
-    pub kv_heads: usize,
-    pub context: usize,
+    pub(crate) vocab: usize,
+    pub(crate) hidden: usize,
+    pub(crate) intermediate: usize,
+    pub(crate) layers: usize,
+    pub(crate) heads: usize,
+    pub(crate) kv_heads: usize,
+    pub(crate) context: usize,
 }
 
 pub const QWEN25_1_5B: QwenShape = QwenShape {
@@ -32,12 +32,12 @@ pub const QWEN25_1_5B: QwenShape = QwenShape {
 };
 
 pub struct ChatBenchRow {
-    pub prompt_tokens: usize,
-    pub prompt_seconds: f64,
-    pub generated_tokens: usize,
-    pub generate_seconds: f64,
-    pub build_seconds: f64,
-    pub file_bytes: u64,
+    pub(crate) prompt_tokens: usize,
+    pub(crate) prompt_seconds: f64,
+    pub(crate) generated_tokens: usize,
+    pub(crate) generate_seconds: f64,
+    pub(crate) build_seconds: f64,
+    pub(crate) file_bytes: u64,
 }
 
 impl ChatBenchRow {

@@ -41,7 +41,7 @@ pub enum BenchModel {
 }
 
 impl BenchModel {
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             BenchModel::OpusMt => "Marian at opus-mt-bn-en's size",
             BenchModel::Nllb600m => "M2M100 at NLLB-200-distilled-600M's size",
@@ -64,16 +64,16 @@ pub struct BenchOptions {
 
 #[derive(Debug, Clone)]
 pub struct BenchRow {
-    pub batch_size: usize,
-    pub seconds: f64,
-    pub sentences_per_second: f64,
-    pub tokens_per_second: f64,
+    pub(crate) batch_size: usize,
+    pub(crate) seconds: f64,
+    pub(crate) sentences_per_second: f64,
+    pub(crate) tokens_per_second: f64,
     /// Peak resident memory of the process so far, in MiB (Linux only).
-    pub peak_rss_mib: Option<f64>,
+    pub(crate) peak_rss_mib: Option<f64>,
 }
 
 /// opus-mt-bn-en's dimensions, from its config.json.
-pub fn opus_mt_base_config() -> MarianConfig {
+pub(crate) fn opus_mt_base_config() -> MarianConfig {
     serde_json::from_value(serde_json::json!({
         "vocab_size": 58101, "d_model": 512,
         "encoder_layers": 6, "decoder_layers": 6,
@@ -86,7 +86,7 @@ pub fn opus_mt_base_config() -> MarianConfig {
 }
 
 /// facebook/nllb-200-distilled-600M's dimensions, from its config.json.
-pub fn nllb_600m_config() -> M2M100Config {
+pub(crate) fn nllb_600m_config() -> M2M100Config {
     serde_json::from_value(serde_json::json!({
         "vocab_size": 256206, "d_model": 1024,
         "encoder_layers": 12, "decoder_layers": 12,
@@ -108,7 +108,7 @@ fn peak_rss_mib() -> Option<f64> {
 
 /// T5 v1.1 base as BanglaT5 uses it (d_model 768, 12+12 layers, 12 heads,
 /// gated-GELU ffn 2048, SentencePiece vocabulary 32k padded to 32128).
-pub fn banglat5_config() -> T5Config {
+pub(crate) fn banglat5_config() -> T5Config {
     serde_json::from_value(serde_json::json!({
         "vocab_size": 32128, "d_model": 768, "d_kv": 64, "d_ff": 2048,
         "num_layers": 12, "num_decoder_layers": 12, "num_heads": 12,

@@ -27,10 +27,11 @@ use crate::tokenize::gguf::metadata_uint;
 pub(crate) const PREFILL_CHUNK_TOKENS: usize = 512;
 
 /// `general.architecture` values this module loads.
-pub const SUPPORTED_GGUF_ARCHITECTURES: &[&str] = &["qwen2", "qwen3", "llama", "gemma3"];
+pub(crate) const SUPPORTED_GGUF_ARCHITECTURES: &[&str] = &["qwen2", "qwen3", "llama", "gemma3"];
 
 /// `config.json` `model_type` values this module loads from safetensors.
-pub const SUPPORTED_SAFETENSORS_MODEL_TYPES: &[&str] = &["qwen2", "qwen3", "llama", "gemma3_text"];
+pub(crate) const SUPPORTED_SAFETENSORS_MODEL_TYPES: &[&str] =
+    &["qwen2", "qwen3", "llama", "gemma3_text"];
 
 /// The network underneath: candle's implementations, and our own Gemma 3
 /// (see [`super::gemma3`] for why) for GGUF and safetensors alike.

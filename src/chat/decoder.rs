@@ -62,7 +62,11 @@ impl DecoderChat {
     /// `config.json` + `*.safetensors` + `tokenizer.json` (Qwen2/2.5, Qwen3,
     /// Llama 3.x or text-only Gemma 3, by `model_type`). `tokenizer.json` / `tokenizer_config.json` beside a
     /// GGUF file take precedence over its embedded tokenizer and template.
-    pub fn load_dir(dir: &Path, identity: String, device: &Device) -> Result<Self, ChatError> {
+    pub(crate) fn load_dir(
+        dir: &Path,
+        identity: String,
+        device: &Device,
+    ) -> Result<Self, ChatError> {
         let layout = models::chat_layout_in(dir).map_err(|source| ChatError::Load {
             path: dir.display().to_string(),
             source: Box::new(source),
@@ -253,12 +257,12 @@ impl DecoderChat {
     }
 
     /// The prompt text `messages` become, generation prompt included.
-    pub fn render_prompt(&self, messages: &[ChatMessage]) -> Result<String, ChatError> {
+    pub(crate) fn render_prompt(&self, messages: &[ChatMessage]) -> Result<String, ChatError> {
         self.template.render(messages)
     }
 
     /// Token ids that end the assistant's turn.
-    pub fn stop_ids(&self) -> &[u32] {
+    pub(crate) fn stop_ids(&self) -> &[u32] {
         &self.stop_ids
     }
 

@@ -28,27 +28,27 @@ const DEFAULT_SLIDING_WINDOW_PATTERN: usize = 6;
 
 /// What the network looks like, from `config.json` or GGUF metadata.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Gemma3Config {
-    pub hidden_size: usize,
-    pub num_heads: usize,
-    pub num_kv_heads: usize,
-    pub head_dim: usize,
-    pub intermediate_size: usize,
-    pub vocab_size: usize,
-    pub rms_norm_eps: f64,
+pub(crate) struct Gemma3Config {
+    pub(crate) hidden_size: usize,
+    pub(crate) num_heads: usize,
+    pub(crate) num_kv_heads: usize,
+    pub(crate) head_dim: usize,
+    pub(crate) intermediate_size: usize,
+    pub(crate) vocab_size: usize,
+    pub(crate) rms_norm_eps: f64,
     /// RoPE base of the global layers, and their linear scaling factor.
-    pub rope_theta: f64,
-    pub rope_scaling_factor: f64,
+    pub(crate) rope_theta: f64,
+    pub(crate) rope_scaling_factor: f64,
     /// RoPE base of the sliding-window layers (never scaled).
-    pub rope_local_theta: f64,
+    pub(crate) rope_local_theta: f64,
     /// Queries are scaled by `query_pre_attn_scalar^-0.5`.
-    pub query_pre_attn_scalar: f64,
-    pub sliding_window: usize,
+    pub(crate) query_pre_attn_scalar: f64,
+    pub(crate) sliding_window: usize,
     /// Per layer: whether it attends within the sliding window only.
-    pub sliding_layers: Vec<bool>,
-    pub final_logit_softcapping: Option<f64>,
-    pub attn_logit_softcapping: Option<f64>,
-    pub max_position_embeddings: usize,
+    pub(crate) sliding_layers: Vec<bool>,
+    pub(crate) final_logit_softcapping: Option<f64>,
+    pub(crate) attn_logit_softcapping: Option<f64>,
+    pub(crate) max_position_embeddings: usize,
 }
 
 fn pattern_layers(num_layers: usize, pattern: usize) -> Vec<bool> {
@@ -61,7 +61,7 @@ impl Gemma3Config {
     /// From a `gemma3_text` `config.json`, in transformers 4's layout (as the
     /// hub's checkpoints have it: `rope_theta`, `rope_local_base_freq`,
     /// `rope_scaling`) or 5's (`rope_parameters` per layer type).
-    pub fn from_transformers(config: &Json) -> Result<Self, BoxError> {
+    pub(crate) fn from_transformers(config: &Json) -> Result<Self, BoxError> {
         let uint = |key: &str| config.get(key).and_then(Json::as_u64).map(|v| v as usize);
         let float = |key: &str| config.get(key).and_then(Json::as_f64);
         let required = |key: &str| uint(key).ok_or_else(|| format!("no {key} in config.json"));
@@ -142,7 +142,7 @@ impl Gemma3Config {
     /// llama.cpp, every sixth layer is global, and queries are scaled by
     /// the head size except in the 62-layer (27B) model, whose
     /// `query_pre_attn_scalar` is hidden size / heads.
-    pub fn from_gguf(
+    pub(crate) fn from_gguf(
         metadata: &HashMap<String, gguf_file::Value>,
         vocab_size: usize,
     ) -> Result<Self, BoxError> {
@@ -192,7 +192,7 @@ impl Gemma3Config {
 /// Where the tensors are and how their norms are stored: transformers keeps
 /// Gemma's norm weights as offsets from 1, llama.cpp's converter adds the 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TensorNames {
+pub(crate) enum TensorNames {
     Gguf,
     Transformers,
 }
@@ -304,7 +304,7 @@ struct Layer {
 
 /// Gemma 3's decoder stack with its KV cache (batch 1).
 #[derive(Debug, Clone)]
-pub struct Gemma3 {
+pub(crate) struct Gemma3 {
     config: Gemma3Config,
     embed_tokens: Tensor,
     layers: Vec<Layer>,
@@ -322,7 +322,7 @@ fn inv_freq(head_dim: usize, theta: f64, scaling_factor: f64) -> Vec<f32> {
 }
 
 impl Gemma3 {
-    pub fn load(
+    pub(crate) fn load(
         config: Gemma3Config,
         weights: &Weights,
         names: TensorNames,
@@ -389,7 +389,7 @@ impl Gemma3 {
         })
     }
 
-    pub fn clear_kv_cache(&mut self) {
+    pub(crate) fn clear_kv_cache(&mut self) {
         for layer in &mut self.layers {
             layer.kv_cache = None;
         }
@@ -398,7 +398,11 @@ impl Gemma3 {
     /// Logits `[1, 1, vocab]` for the last of `input_ids` (`[1, len]`), which
     /// sit at positions `position..`; positions before them must be in the
     /// KV cache.
-    pub fn forward(&mut self, input_ids: &Tensor, position: usize) -> candle_core::Result<Tensor> {
+    pub(crate) fn forward(
+        &mut self,
+        input_ids: &Tensor,
+        position: usize,
+    ) -> candle_core::Result<Tensor> {
         let (_, len) = input_ids.dims2()?;
         let c = &self.config;
         let mut xs = self

@@ -3,13 +3,13 @@
 //! [`ChatModel`] whatever runs underneath (a GGUF or safetensors decoder on
 //! candle, or a scripted model in tests).
 
-pub mod backbone;
+pub(crate) mod backbone;
 pub mod decoder;
-pub mod gemma3;
+pub(crate) mod gemma3;
 pub mod prompts;
 #[cfg(test)]
 pub(crate) mod scripted;
-pub mod template;
+pub(crate) mod template;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -31,28 +31,28 @@ pub fn shared(model: impl ChatModel + 'static) -> SharedChat {
 
 /// One turn of a conversation, as chat templates expect it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ChatMessage {
+pub(crate) struct ChatMessage {
     /// `system`, `user` or `assistant`.
-    pub role: String,
-    pub content: String,
+    pub(crate) role: String,
+    pub(crate) content: String,
 }
 
 impl ChatMessage {
-    pub fn system(content: impl Into<String>) -> Self {
+    pub(crate) fn system(content: impl Into<String>) -> Self {
         Self {
             role: "system".into(),
             content: content.into(),
         }
     }
 
-    pub fn user(content: impl Into<String>) -> Self {
+    pub(crate) fn user(content: impl Into<String>) -> Self {
         Self {
             role: "user".into(),
             content: content.into(),
         }
     }
 
-    pub fn assistant(content: impl Into<String>) -> Self {
+    pub(crate) fn assistant(content: impl Into<String>) -> Self {
         Self {
             role: "assistant".into(),
             content: content.into(),
@@ -82,7 +82,7 @@ impl Default for Sampling {
 /// Why a chat model stopped writing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Finish {
+pub(crate) enum Finish {
     /// It ended its turn: the answer is whole.
     EndOfTurn,
     /// It wrote [`Sampling::max_new_tokens`] tokens.
@@ -94,21 +94,21 @@ pub enum Finish {
 impl Finish {
     /// Whether a token limit, not the model, ended the answer, which may
     /// then stop mid-sentence.
-    pub fn cut_off(self) -> bool {
+    pub(crate) fn cut_off(self) -> bool {
         self != Finish::EndOfTurn
     }
 }
 
 /// A chat model's answer and why it ends where it does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    pub text: String,
-    pub finish: Finish,
+pub(crate) struct Reply {
+    pub(crate) text: String,
+    pub(crate) finish: Finish,
 }
 
 impl Reply {
     /// See [`Finish::cut_off`].
-    pub fn cut_off(&self) -> bool {
+    pub(crate) fn cut_off(&self) -> bool {
         self.finish.cut_off()
     }
 }

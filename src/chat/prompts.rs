@@ -22,7 +22,7 @@ use crate::hash;
 /// name without [`TEMPLATE_EXTENSION`], its key in `prompt_hashes` and cache
 /// keys, and how it is written in settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PromptName {
+pub(crate) enum PromptName {
     /// Summary of (a part of) an article.
     Summarize,
     /// The retry after a summary named things the article does not say.
@@ -38,7 +38,7 @@ pub enum PromptName {
 }
 
 impl PromptName {
-    pub const ALL: [PromptName; 6] = [
+    pub(crate) const ALL: [PromptName; 6] = [
         PromptName::Summarize,
         PromptName::SummarizeStrict,
         PromptName::SummarizeReduce,
@@ -47,7 +47,7 @@ impl PromptName {
         PromptName::DigestIntro,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             PromptName::Summarize => "summarize",
             PromptName::SummarizeStrict => "summarize-strict",
@@ -59,7 +59,7 @@ impl PromptName {
     }
 
     /// The template's file name in a prompts directory.
-    pub fn file_name(self) -> String {
+    pub(crate) fn file_name(self) -> String {
         format!("{}{TEMPLATE_EXTENSION}", self.as_str())
     }
 }
@@ -104,10 +104,10 @@ impl Serialize for PromptName {
 
 /// Extension of template files; the name of a prompt is the file name
 /// without it.
-pub const TEMPLATE_EXTENSION: &str = ".md.j2";
+pub(crate) const TEMPLATE_EXTENSION: &str = ".md.j2";
 /// File of few-shot examples for [`PromptName::Translate`], one JSON object
 /// `{"bn": …, "en": …}` per line.
-pub const TRANSLATE_EXAMPLES_FILE: &str = "translate-examples.jsonl";
+pub(crate) const TRANSLATE_EXAMPLES_FILE: &str = "translate-examples.jsonl";
 
 const BUILT_IN: &[(PromptName, &str)] = &[
     (
@@ -141,9 +141,9 @@ const BUILT_IN_TRANSLATE_EXAMPLES: &str = include_str!("../../prompts/translate-
 /// A Bengali sentence and its reference English translation, shown to the
 /// model before the paragraph to translate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TranslationExample {
-    pub bn: String,
-    pub en: String,
+pub(crate) struct TranslationExample {
+    pub(crate) bn: String,
+    pub(crate) en: String,
 }
 
 /// Why prompts could not be loaded or rendered.
@@ -272,7 +272,7 @@ impl Prompts {
     }
 
     /// Names of the templates, in alphabetical order.
-    pub fn names(&self) -> impl Iterator<Item = PromptName> + '_ {
+    pub(crate) fn names(&self) -> impl Iterator<Item = PromptName> + '_ {
         self.sources.keys().copied()
     }
 
@@ -281,24 +281,24 @@ impl Prompts {
     }
 
     /// Where template `name` came from: its file, or `built-in <file>`.
-    pub fn origin(&self, name: PromptName) -> &str {
+    pub(crate) fn origin(&self, name: PromptName) -> &str {
         &self.source(name).origin
     }
 
     /// The text of template `name`.
-    pub fn text(&self, name: PromptName) -> &str {
+    pub(crate) fn text(&self, name: PromptName) -> &str {
         &self.source(name).text
     }
 
     /// The few-shot examples for the translate prompt (pass them as its
     /// `examples` variable).
-    pub fn translate_examples(&self) -> &[TranslationExample] {
+    pub(crate) fn translate_examples(&self) -> &[TranslationExample] {
         &self.translate_examples
     }
 
     /// Template `name` rendered with the variables of `context` (a JSON
     /// object). A variable the template uses but `context` lacks is an error.
-    pub fn render(
+    pub(crate) fn render(
         &self,
         name: PromptName,
         context: &serde_json::Value,
@@ -318,7 +318,7 @@ impl Prompts {
     /// SHA-256 (hex) of template `name` as loaded, for cache keys: an edit
     /// to the file changes it. The translate prompt's hash also covers its
     /// examples file, which changes its output as much as the template does.
-    pub fn hash(&self, name: PromptName) -> String {
+    pub(crate) fn hash(&self, name: PromptName) -> String {
         let mut hasher = Sha256::new();
         hasher.update(self.text(name).as_bytes());
         if name == PromptName::Translate {
@@ -330,13 +330,13 @@ impl Prompts {
 
     /// The variables template `name` declares in its
     /// `{# variables: a, b #}` header, in the order written.
-    pub fn declared_variables(&self, name: PromptName) -> Option<Vec<String>> {
+    pub(crate) fn declared_variables(&self, name: PromptName) -> Option<Vec<String>> {
         header_variables(self.text(name))
     }
 
     /// The variables template `name` reads from its context, as minijinja's
     /// analysis of the compiled template finds them.
-    pub fn used_variables(&self, name: PromptName) -> Option<Vec<String>> {
+    pub(crate) fn used_variables(&self, name: PromptName) -> Option<Vec<String>> {
         let template = self.environment.get_template(name.as_str()).ok()?;
         let mut used: Vec<String> = template.undeclared_variables(false).into_iter().collect();
         used.sort();

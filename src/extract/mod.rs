@@ -37,52 +37,52 @@ pub fn story_record(id: &str, article: &Article, story: &Extracted) -> serde_jso
 
 /// A line left out of the body, and why (one of the [`reason`] constants).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Dropped {
-    pub line: String,
-    pub reason: String,
+pub(crate) struct Dropped {
+    pub(crate) line: String,
+    pub(crate) reason: String,
 }
 
 /// What [`extract_page`] found. Dates are ISO 8601 strings as produced by
 /// [`crate::text::dates::parse_dateline`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Extracted {
-    pub title: Option<String>,
-    pub published: Option<String>,
-    pub updated: Option<String>,
-    pub source: Option<String>,
-    pub byline: Option<String>,
+    pub(crate) title: Option<String>,
+    pub(crate) published: Option<String>,
+    pub(crate) updated: Option<String>,
+    pub(crate) source: Option<String>,
+    pub(crate) byline: Option<String>,
     /// Story paragraphs: normalized page lines, unchanged except that inline
     /// ad placeholders are cut out.
-    pub body: Vec<String>,
+    pub(crate) body: Vec<String>,
     /// Every other non-empty line, in page order.
-    pub dropped: Vec<Dropped>,
+    pub(crate) dropped: Vec<Dropped>,
 }
 
 /// The reasons a line can be dropped for.
-pub mod reason {
+pub(crate) mod reason {
     /// Other stories' headlines: lists after the story, "read more" links.
-    pub const RELATED_HEADLINES: &str = "related-headlines";
-    pub const SHARE_PROMPT: &str = "share-prompt";
-    pub const COMMENT_WIDGET: &str = "comment-widget";
+    pub(crate) const RELATED_HEADLINES: &str = "related-headlines";
+    pub(crate) const SHARE_PROMPT: &str = "share-prompt";
+    pub(crate) const COMMENT_WIDGET: &str = "comment-widget";
     /// Photo captions and photo credits.
-    pub const CAPTION: &str = "caption";
+    pub(crate) const CAPTION: &str = "caption";
     /// A line repeated verbatim right after itself.
-    pub const DUPLICATE: &str = "duplicate";
+    pub(crate) const DUPLICATE: &str = "duplicate";
     /// Advertisement placeholders, as whole lines or cut out of a paragraph.
-    pub const AD: &str = "ad";
+    pub(crate) const AD: &str = "ad";
     /// Desk initials such as `আরআর/এসএন`.
-    pub const INITIALS: &str = "initials";
-    pub const DATELINE: &str = "dateline";
+    pub(crate) const INITIALS: &str = "initials";
+    pub(crate) const DATELINE: &str = "dateline";
     /// Section names, breadcrumbs, tags, edition labels, reading time.
-    pub const NAVIGATION: &str = "navigation";
-    pub const BYLINE: &str = "byline";
-    pub const SOURCE_CREDIT: &str = "source-credit";
+    pub(crate) const NAVIGATION: &str = "navigation";
+    pub(crate) const BYLINE: &str = "byline";
+    pub(crate) const SOURCE_CREDIT: &str = "source-credit";
     /// The headline, and verbatim repeats of it.
-    pub const TITLE: &str = "title";
+    pub(crate) const TITLE: &str = "title";
     /// Lone `X`, `img` and lines without any letter.
-    pub const EMPTY_MARKER: &str = "empty-marker";
+    pub(crate) const EMPTY_MARKER: &str = "empty-marker";
     /// "Latest / popular" tab labels.
-    pub const TABS: &str = "tabs";
+    pub(crate) const TABS: &str = "tabs";
 }
 
 /// Extracts the story from a page. `text` is normalized with

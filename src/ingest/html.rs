@@ -36,20 +36,20 @@ use super::PageHints;
 
 /// The main content of a page and what its markup says about the story.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct HtmlPage {
+pub(crate) struct HtmlPage {
     /// Main content, one block (paragraph, heading, list item, caption,
     /// blockquote line) per line, in document order; empty when the page has
     /// no body text.
-    pub text: String,
+    pub(crate) text: String,
     /// Title, dates, byline and credited source found in the markup.
-    pub hints: PageHints,
+    pub(crate) hints: PageHints,
 }
 
 /// Whether `text` starts like an HTML document or fragment rather than
 /// plain text or Markdown: after a BOM and whitespace it must open with `<`,
 /// and its first kilobyte must contain `<!doctype html`, `<html`, `<head`,
 /// `<body` or a `<p>` tag.
-pub fn looks_like_html(text: &str) -> bool {
+pub(crate) fn looks_like_html(text: &str) -> bool {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if !trimmed.starts_with('<') {
         return false;
@@ -73,7 +73,7 @@ pub fn looks_like_html(text: &str) -> bool {
 
 /// Parses `html` and returns its main-content text and metadata hints.
 /// Never panics; a page without body text gives an empty `text`.
-pub fn html_page(html: &str) -> HtmlPage {
+pub(crate) fn html_page(html: &str) -> HtmlPage {
     let document = Html::parse_document(html);
     let dom = FlatDom::new(&document);
     let marks = Marks::new(&dom);

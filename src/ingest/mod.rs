@@ -13,17 +13,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::text;
 
-pub mod html;
+pub(crate) mod html;
 
 /// Facts already known about a page (from HTML metadata or a JSONL record);
 /// each one wins over what the text rules find.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PageHints {
-    pub title: Option<String>,
-    pub published: Option<String>,
-    pub updated: Option<String>,
-    pub source: Option<String>,
-    pub byline: Option<String>,
+    pub(crate) title: Option<String>,
+    pub(crate) published: Option<String>,
+    pub(crate) updated: Option<String>,
+    pub(crate) source: Option<String>,
+    pub(crate) byline: Option<String>,
 }
 
 /// An article as read, before any processing.
@@ -32,10 +32,10 @@ pub struct Article {
     /// File stem or JSONL `id`; made file-name safe and unique later.
     pub raw_id: String,
     /// Where it came from, as shown to the user: a path, `path#line`, `stdin`.
-    pub input: String,
+    pub(crate) input: String,
     /// The page as text: one block a line (HTML already reduced).
     pub text: String,
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
     /// What the input itself says (JSONL fields, HTML metadata); these win
     /// over what extraction finds in the text.
     pub hints: PageHints,
@@ -75,7 +75,7 @@ pub enum InputError {
 
 impl InputError {
     /// The input the error is about, for the digest's list of failures.
-    pub fn input(&self) -> &str {
+    pub(crate) fn input(&self) -> &str {
         match self {
             InputError::Read { input, .. }
             | InputError::NotUtf8 { input, .. }
@@ -104,7 +104,7 @@ struct Record {
 /// The largest single page read: far beyond any news article (a long story
 /// is ~100 KB of text, a heavy web page a few MB), small enough that a stray
 /// dump cannot start hours of translation or exhaust memory.
-pub const MAX_ARTICLE_BYTES: u64 = 20 * 1024 * 1024;
+pub(crate) const MAX_ARTICLE_BYTES: u64 = 20 * 1024 * 1024;
 
 /// Extensions picked up when walking a directory.
 const ARTICLE_EXTENSIONS: &[&str] = &["txt", "md", "html", "htm"];

@@ -28,34 +28,34 @@ const INTRO_TOKENS: usize = 200;
 
 /// A story as the digest introduction sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StoryBrief {
-    pub title: String,
-    pub summary: String,
+pub(crate) struct StoryBrief {
+    pub(crate) title: String,
+    pub(crate) summary: String,
 }
 
 /// What a summary run produced, as stored in the cache and shown in outputs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SummaryRecord {
-    pub text: String,
+pub(crate) struct SummaryRecord {
+    pub(crate) text: String,
     /// Numbers and names of the summary not found in the translation, after
     /// one stricter retry; empty when faithful.
-    pub unsupported: Vec<String>,
-    pub chunks: usize,
-    pub retried: bool,
+    pub(crate) unsupported: Vec<String>,
+    pub(crate) chunks: usize,
+    pub(crate) retried: bool,
     /// Whether the model stopped at the token limit writing it (see
     /// [`crate::llm::summary::LlmSummary::cut_off`]). Absent, and so false,
     /// in records cached before it was kept.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub cut_off: bool,
+    pub(crate) cut_off: bool,
 }
 
 /// A headline the chat model wrote for a story.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Headline {
-    pub text: String,
+pub(crate) struct Headline {
+    pub(crate) text: String,
     /// Whether the model stopped at the token limit within it: it may be
     /// incomplete.
-    pub cut_off: bool,
+    pub(crate) cut_off: bool,
 }
 
 /// How the cache holds an answer the model stopped at the token limit, as
@@ -184,7 +184,7 @@ impl Summarizer {
 
     /// A headline for the story from its translated title and summary, or
     /// `None` when the model's names no number or name of `article` lacks.
-    pub fn headline(
+    pub(crate) fn headline(
         &self,
         article: &ArticleText,
         summary: &str,
@@ -225,7 +225,7 @@ impl Summarizer {
     /// names anything the stories do not. One the model stopped writing at
     /// the token limit is [`SummaryError::CutOff`]: a digest opening with a
     /// broken sentence is worse than one without an introduction.
-    pub fn digest_intro(
+    pub(crate) fn digest_intro(
         &self,
         stories: &[StoryBrief],
         date: Option<&str>,
@@ -271,14 +271,14 @@ impl Summarizer {
 
     /// Every setting that can change a summary, headline or introduction, as
     /// canonical JSON: part of each article's fingerprint.
-    pub fn settings(&self) -> &str {
+    pub(crate) fn settings(&self) -> &str {
         &self.settings
     }
 
     /// The summary of `article`, from the cache when it has one; the flag
     /// says which. A cache that fails goes to `on_cache_failure` and the
     /// model summarizes.
-    pub fn summarize(
+    pub(crate) fn summarize(
         &self,
         article: &ArticleText,
         cache: &mut RunCache,

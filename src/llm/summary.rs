@@ -29,14 +29,14 @@ const CHAT_FRAMING_TOKENS: usize = 16;
 
 /// The article as the summariser sees it: the English translation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ArticleText {
-    pub title: String,
-    pub paragraphs: Vec<String>,
+pub(crate) struct ArticleText {
+    pub(crate) title: String,
+    pub(crate) paragraphs: Vec<String>,
 }
 
 impl ArticleText {
     /// Title and body as one text, the evidence a summary is checked against.
-    pub fn full_text(&self) -> String {
+    pub(crate) fn full_text(&self) -> String {
         std::iter::once(self.title.as_str())
             .chain(self.paragraphs.iter().map(String::as_str))
             .map(str::trim)
@@ -74,7 +74,7 @@ impl Default for SummaryOptions {
 
 /// Whether the summary keeps to what the article says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum Faithfulness {
+pub(crate) enum Faithfulness {
     /// Every number and name of the summary occurs in the article.
     Faithful,
     /// These numbers and names of the summary do not occur in the article.
@@ -83,26 +83,26 @@ pub enum Faithfulness {
 
 /// A summary written by the chat model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LlmSummary {
-    pub text: String,
+pub(crate) struct LlmSummary {
+    pub(crate) text: String,
     /// [`SummaryMethod::Llm`].
-    pub method: SummaryMethod,
+    pub(crate) method: SummaryMethod,
     /// SHA-256 of each prompt template used, by name, for cache keys and
     /// the record of how the summary was made.
-    pub prompt_hashes: BTreeMap<PromptName, String>,
-    pub faithfulness: Faithfulness,
+    pub(crate) prompt_hashes: BTreeMap<PromptName, String>,
+    pub(crate) faithfulness: Faithfulness,
     /// Parts the article was split into to fit the context (1: not split).
-    pub chunks: usize,
+    pub(crate) chunks: usize,
     /// Whether the first summary was unfaithful and the strict prompt used.
-    pub retried: bool,
+    pub(crate) retried: bool,
     /// Whether the chat model stopped at the token limit writing the summary
     /// or a part summary it was combined from: it may be incomplete.
-    pub cut_off: bool,
+    pub(crate) cut_off: bool,
 }
 
 /// Why no summary could be written.
 #[derive(Debug, thiserror::Error)]
-pub enum SummaryError {
+pub(crate) enum SummaryError {
     #[error("the article has no text to summarise")]
     EmptyArticle,
     #[error(transparent)]
@@ -124,7 +124,7 @@ pub enum SummaryError {
 
 /// A summary of `article` in at most `options.sentences` sentences, checked
 /// for faithfulness (see the module documentation).
-pub fn summarize(
+pub(crate) fn summarize(
     model: &mut dyn ChatModel,
     prompts: &Prompts,
     article: &ArticleText,
@@ -496,7 +496,7 @@ pub(crate) fn strip_wrappers(answer: &str, labels: &[&str]) -> String {
 /// that continues after it); each word must occur in `source`, ignoring
 /// case, or differ from a word of it only by an ending (`Bangladeshi` for
 /// `Bangladesh`, `Hasina's`).
-pub fn unsupported_terms(summary: &str, source: &str) -> Vec<String> {
+pub(crate) fn unsupported_terms(summary: &str, source: &str) -> Vec<String> {
     let mut terms: Vec<String> = Vec::new();
     let mut push = |term: String| {
         if !terms.contains(&term) {

@@ -16,7 +16,7 @@ use crate::text;
 /// Longer paragraphs are translated in runs of whole sentences; a smaller
 /// unit costs more prompt overhead, a larger one risks the model dropping
 /// sentences.
-pub const MAX_UNIT_TOKENS: usize = 384;
+pub(crate) const MAX_UNIT_TOKENS: usize = 384;
 /// Room for the answer beyond the source length: English takes fewer tokens
 /// than Bengali in these vocabularies, so the source length plus this margin
 /// bounds a faithful answer.
@@ -24,21 +24,21 @@ const ANSWER_MARGIN_TOKENS: usize = 64;
 
 /// One paragraph's English.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ParagraphTranslation {
+pub(crate) struct ParagraphTranslation {
     /// One English sentence per Bengali sentence when `aligned`; otherwise a
     /// single item, the whole paragraph.
-    pub english: Vec<String>,
-    pub aligned: bool,
+    pub(crate) english: Vec<String>,
+    pub(crate) aligned: bool,
     /// Whether the model stopped at the token limit: the end of the
     /// paragraph may be missing. Absent, and so false, in translations
     /// cached before it was kept.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub cut_off: bool,
+    pub(crate) cut_off: bool,
 }
 
 /// Why a paragraph could not be translated.
 #[derive(Debug, thiserror::Error)]
-pub enum LlmTranslateError {
+pub(crate) enum LlmTranslateError {
     #[error(transparent)]
     Prompt(#[from] PromptError),
     #[error(transparent)]
@@ -80,22 +80,22 @@ impl LlmTranslator {
 
     /// Every setting that can change a translation (model, prompt and
     /// examples hash, sampling), for cache keys and outputs.
-    pub fn settings_json(&self) -> serde_json::Value {
+    pub(crate) fn settings_json(&self) -> serde_json::Value {
         self.settings.clone()
     }
 
-    pub fn token_count(&self, text: &str) -> usize {
+    pub(crate) fn token_count(&self, text: &str) -> usize {
         self.model.borrow().count_tokens(text)
     }
 
     /// Longest sentence, in tokens, before it is split (as for NMT models).
-    pub fn max_source_tokens(&self) -> usize {
+    pub(crate) fn max_source_tokens(&self) -> usize {
         MAX_UNIT_TOKENS
     }
 
     /// Runs of consecutive sentences of `sentences`, each within
     /// [`MAX_UNIT_TOKENS`] (a longer sentence alone is one run).
-    pub fn units(&self, sentences: Vec<String>) -> Vec<Vec<String>> {
+    pub(crate) fn units(&self, sentences: Vec<String>) -> Vec<Vec<String>> {
         let mut units: Vec<Vec<String>> = Vec::new();
         let mut current_tokens = 0;
         for sentence in sentences {
@@ -115,7 +115,7 @@ impl LlmTranslator {
     }
 
     /// The English of one paragraph given as its sentences.
-    pub fn translate(
+    pub(crate) fn translate(
         &self,
         sentences: &[String],
     ) -> Result<ParagraphTranslation, LlmTranslateError> {

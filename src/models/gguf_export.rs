@@ -19,15 +19,15 @@ use crate::models::{ResolvedModel, TokenizerFiles, WeightFiles};
 /// What [`write_gguf`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GgufExportReport {
-    pub path: PathBuf,
-    pub quantization: GgmlDType,
+    pub(crate) path: PathBuf,
+    pub(crate) quantization: GgmlDType,
     /// Tensors written in `quantization`.
     pub quantized: usize,
     /// Tensors written as f32.
     pub kept_f32: usize,
     /// Tied copies of the shared embedding not written again (pickles store
     /// `encoder.embed_tokens.weight` and friends next to `shared.weight`).
-    pub aliases_skipped: Vec<String>,
+    pub(crate) aliases_skipped: Vec<String>,
     /// Size of the input weight files.
     pub input_bytes: u64,
     /// Size of the GGUF file written.
@@ -203,7 +203,7 @@ fn same_values(a: &Tensor, b: &Tensor) -> candle_core::Result<bool> {
 /// the same directory, renamed when complete), with 2-D matrices whose rows
 /// are whole blocks in `quantization` and everything else in f32.
 /// `architecture` goes to `general.architecture` (e.g. `"t5"`).
-pub fn write_gguf(
+pub(crate) fn write_gguf(
     weights: &WeightFiles,
     architecture: &str,
     quantization: GgmlDType,

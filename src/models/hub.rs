@@ -23,10 +23,10 @@ pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 /// shown in every error that a missing hub causes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManualDownload {
-    pub repo: String,
-    pub revision: String,
+    pub(crate) repo: String,
+    pub(crate) revision: String,
     /// Files to fetch; empty when the layout is not known yet.
-    pub files: Vec<String>,
+    pub(crate) files: Vec<String>,
 }
 
 impl fmt::Display for ManualDownload {

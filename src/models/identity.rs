@@ -16,7 +16,7 @@ use crate::hash;
 
 /// Name of the file, under [`ResolveOptions::cache_dir`], that remembers the
 /// SHA-256 of local model files so that large weights are hashed once.
-pub const FILE_HASH_CACHE_NAME: &str = "model-file-hashes.json";
+pub(crate) const FILE_HASH_CACHE_NAME: &str = "model-file-hashes.json";
 
 /// `local:` + SHA-256 over (relative name, SHA-256 of content) of every
 /// layout file. Names are relative so a moved directory keeps its identity.

@@ -10,23 +10,23 @@ use super::ResolveError;
 /// What `models info` shows about a model directory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DirSummary {
-    pub dir: PathBuf,
-    pub model_type: Option<String>,
-    pub architectures: Vec<String>,
+    pub(crate) dir: PathBuf,
+    pub(crate) model_type: Option<String>,
+    pub(crate) architectures: Vec<String>,
     /// Hidden size (`d_model`, or `hidden_size` in decoder-only configs).
-    pub d_model: Option<u64>,
-    pub encoder_layers: Option<u64>,
-    pub decoder_layers: Option<u64>,
-    pub vocab_size: Option<u64>,
+    pub(crate) d_model: Option<u64>,
+    pub(crate) encoder_layers: Option<u64>,
+    pub(crate) decoder_layers: Option<u64>,
+    pub(crate) vocab_size: Option<u64>,
     /// Top-level files with their sizes in bytes, sorted by name.
-    pub files: Vec<DirFile>,
+    pub(crate) files: Vec<DirFile>,
 }
 
 /// One file of a [`DirSummary`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirFile {
-    pub name: String,
-    pub size: u64,
+    pub(crate) name: String,
+    pub(crate) size: u64,
 }
 
 impl std::fmt::Display for DirSummary {

@@ -11,11 +11,11 @@ use super::ResolveError;
 /// The files a model needs, each resolved to a path.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelLayout {
-    pub config: PathBuf,
-    pub generation_config: Option<PathBuf>,
+    pub(crate) config: PathBuf,
+    pub(crate) generation_config: Option<PathBuf>,
     pub weights: WeightFiles,
     pub tokenizer: TokenizerFiles,
-    pub tokenizer_config: Option<PathBuf>,
+    pub(crate) tokenizer_config: Option<PathBuf>,
 }
 
 /// The files of a decoder-only chat model: one GGUF file (tokenizer and chat
@@ -25,11 +25,11 @@ pub struct ModelLayout {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatLayout {
     /// [`WeightFiles::Gguf`] or [`WeightFiles::Safetensors`].
-    pub weights: WeightFiles,
-    pub config: Option<PathBuf>,
-    pub tokenizer: Option<PathBuf>,
-    pub tokenizer_config: Option<PathBuf>,
-    pub generation_config: Option<PathBuf>,
+    pub(crate) weights: WeightFiles,
+    pub(crate) config: Option<PathBuf>,
+    pub(crate) tokenizer: Option<PathBuf>,
+    pub(crate) tokenizer_config: Option<PathBuf>,
+    pub(crate) generation_config: Option<PathBuf>,
 }
 
 /// Which weight format the model ships.
@@ -90,7 +90,7 @@ impl ModelLayout {
 
 impl ChatLayout {
     /// Every file, in the fixed order used for hashing.
-    pub fn files(&self) -> Vec<&Path> {
+    pub(crate) fn files(&self) -> Vec<&Path> {
         let mut files: Vec<&Path> = self.config.iter().map(PathBuf::as_path).collect();
         files.extend(self.generation_config.as_deref());
         files.extend(weight_files(&self.weights));

@@ -37,12 +37,12 @@ use hf_hub::api::sync::ApiError;
 pub use hub::{hub_cache_dir, is_downloaded, is_downloaded_in, ManualDownload, DEFAULT_ENDPOINT};
 use hub::{resolve_hub, HubRequest};
 use identity::files_identity;
-pub use identity::FILE_HASH_CACHE_NAME;
+pub(crate) use identity::FILE_HASH_CACHE_NAME;
 pub use info::{model_dir_summary, DirFile, DirSummary};
 pub use layout::{chat_layout_in, ChatLayout, ModelLayout, TokenizerFiles, WeightFiles};
 use layout::{DirSource, Discovery, Layout};
 pub use presets::{find_preset, presets, ModelKind, Preset, PresetFamily, PresetLanguages};
-pub use spec::ModelSpec;
+pub(crate) use spec::ModelSpec;
 
 /// How to resolve. The `Option` fields override the environment
 /// (`HF_ENDPOINT`, `HF_HOME`), which tests use to avoid mutating global state.
@@ -65,9 +65,9 @@ pub struct ResolveOptions {
 }
 
 /// A translation model whose files are all on this machine.
-pub type ResolvedModel = Resolved<ModelLayout>;
+pub(crate) type ResolvedModel = Resolved<ModelLayout>;
 /// A chat model whose files are all on this machine.
-pub type ResolvedChat = Resolved<ChatLayout>;
+pub(crate) type ResolvedChat = Resolved<ChatLayout>;
 
 /// A model whose files are all on this machine; `L` says which file plays
 /// each role.
@@ -78,7 +78,7 @@ pub struct Resolved<L> {
     pub dir: PathBuf,
     /// Preset name, hub id, or the local directory's name.
     pub name: String,
-    pub repo: Option<String>,
+    pub(crate) repo: Option<String>,
     /// The resolved commit for hub models.
     pub revision: Option<String>,
     pub licence: Option<String>,

@@ -72,7 +72,7 @@ pub struct Preset {
     pub family: PresetFamily,
     /// Direction of a translation model; chat models have none.
     #[serde(default)]
-    pub languages: Option<PresetLanguages>,
+    pub(crate) languages: Option<PresetLanguages>,
     /// Licence of the weights as the hub repository declares it.
     pub licence: String,
     /// Approximate download size, for people deciding whether to fetch it.
@@ -86,9 +86,9 @@ pub struct Preset {
     /// Files fetched when the repo has them (their presence at the pinned
     /// revision is not confirmed); a 404 is not an error.
     #[serde(default)]
-    pub optional_files: Vec<String>,
+    pub(crate) optional_files: Vec<String>,
     #[serde(default)]
-    pub notes: String,
+    pub(crate) notes: String,
     /// FLORES-200 devtest chrF++ for the preset's direction, where published.
     #[serde(default)]
     pub flores_chrf: Option<f64>,
@@ -149,7 +149,7 @@ pub enum PresetFamily {
 
 impl PresetFamily {
     /// The name as the preset files write it.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             PresetFamily::Marian => "marian",
             PresetFamily::M2m100 => "m2m_100",
@@ -173,8 +173,8 @@ impl std::fmt::Display for PresetFamily {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PresetLanguages {
-    pub source: String,
-    pub target: String,
+    pub(crate) source: String,
+    pub(crate) target: String,
 }
 
 /// All presets embedded in the binary, in a fixed order.

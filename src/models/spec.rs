@@ -9,7 +9,7 @@ use super::ResolveError;
 
 /// What a `--model` spec refers to, before anything is downloaded.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ModelSpec {
+pub(crate) enum ModelSpec {
     /// An existing directory on this machine.
     LocalDir(PathBuf),
     /// A preset; `revision` replaces its pinned commit when given (`NAME@REV`).
@@ -26,7 +26,7 @@ pub enum ModelSpec {
 
 impl ModelSpec {
     /// Classifies `spec`: existing directory, then preset name, then hub id.
-    pub fn parse(spec: &str) -> Result<Self, ResolveError> {
+    pub(crate) fn parse(spec: &str) -> Result<Self, ResolveError> {
         let trimmed = spec.trim();
         if trimmed.is_empty() {
             return Err(ResolveError::UnrecognisedSpec {

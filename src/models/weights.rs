@@ -19,7 +19,7 @@ use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use crate::models::WeightFiles;
 
 #[derive(Debug, thiserror::Error)]
-pub enum WeightsError {
+pub(crate) enum WeightsError {
     #[error("no weight files listed")]
     Missing,
     #[error("cannot load weights from {path}")]
@@ -55,14 +55,14 @@ impl Quantization {
 
 /// The tensors of a GGUF file, kept quantized, plus its metadata.
 #[derive(Debug)]
-pub struct GgufTensors {
-    pub path: PathBuf,
-    pub metadata: HashMap<String, gguf_file::Value>,
+pub(crate) struct GgufTensors {
+    pub(crate) path: PathBuf,
+    pub(crate) metadata: HashMap<String, gguf_file::Value>,
     tensors: HashMap<String, Arc<QTensor>>,
 }
 
 impl GgufTensors {
-    pub fn read(path: &Path, device: &Device) -> Result<Self> {
+    pub(crate) fn read(path: &Path, device: &Device) -> Result<Self> {
         let mut file = std::fs::File::open(path)?;
         let content = gguf_file::Content::read(&mut file)?;
         let mut tensors = HashMap::with_capacity(content.tensor_infos.len());
@@ -78,7 +78,7 @@ impl GgufTensors {
     }
 
     /// `general.architecture`, the family a GGUF file declares.
-    pub fn architecture(&self) -> Option<&str> {
+    pub(crate) fn architecture(&self) -> Option<&str> {
         self.metadata
             .get("general.architecture")
             .and_then(|value| value.to_string().ok())
@@ -149,7 +149,7 @@ enum Store {
 
 /// Named weights under a prefix, as model code sees them.
 #[derive(Clone)]
-pub struct Weights {
+pub(crate) struct Weights {
     store: Store,
     prefix: String,
     dtype: DType,
@@ -161,7 +161,7 @@ impl Weights {
     /// Opens `files` for a model computing in `dtype`. `quantize` turns the
     /// linear layers of dense weights into quantized ones; GGUF files are
     /// quantized already and keep their own types.
-    pub fn open(
+    pub(crate) fn open(
         files: &WeightFiles,
         dtype: DType,
         device: &Device,
@@ -210,7 +210,10 @@ impl Weights {
     }
 
     /// Wraps tensors already in memory (random benchmark models, tests).
-    pub fn from_var_builder(vb: VarBuilder<'static>, quantize: Option<Quantization>) -> Self {
+    pub(crate) fn from_var_builder(
+        vb: VarBuilder<'static>,
+        quantize: Option<Quantization>,
+    ) -> Self {
         Self {
             dtype: vb.dtype(),
             device: vb.device().clone(),
@@ -221,7 +224,7 @@ impl Weights {
     }
 
     /// The same weights one level down: `pp("encoder")` reads `encoder.*`.
-    pub fn pp(&self, name: impl AsRef<str>) -> Self {
+    pub(crate) fn pp(&self, name: impl AsRef<str>) -> Self {
         let name = name.as_ref();
         let prefix = if self.prefix.is_empty() {
             name.to_string()
@@ -242,27 +245,27 @@ impl Weights {
         }
     }
 
-    pub fn dtype(&self) -> DType {
+    pub(crate) fn dtype(&self) -> DType {
         self.dtype
     }
 
-    pub fn device(&self) -> &Device {
+    pub(crate) fn device(&self) -> &Device {
         &self.device
     }
 
-    pub fn quantization(&self) -> Option<Quantization> {
+    pub(crate) fn quantization(&self) -> Option<Quantization> {
         self.quantize
     }
 
     /// The GGUF file's metadata when the weights come from one.
-    pub fn gguf(&self) -> Option<&GgufTensors> {
+    pub(crate) fn gguf(&self) -> Option<&GgufTensors> {
         match &self.store {
             Store::Gguf(gguf) => Some(gguf),
             Store::Dense(_) => None,
         }
     }
 
-    pub fn contains(&self, name: &str) -> bool {
+    pub(crate) fn contains(&self, name: &str) -> bool {
         match &self.store {
             Store::Dense(vb) => vb.contains_tensor(&self.full_name(name)),
             Store::Gguf(gguf) => gguf.tensors.contains_key(&self.full_name(name)),
@@ -270,7 +273,7 @@ impl Weights {
     }
 
     /// A dense tensor in the model's dtype (dequantized if stored quantized).
-    pub fn get<S: Into<Shape>>(&self, shape: S, name: &str) -> Result<Tensor> {
+    pub(crate) fn get<S: Into<Shape>>(&self, shape: S, name: &str) -> Result<Tensor> {
         let shape = shape.into();
         match &self.store {
             // The hint only matters for a VarMap (random benchmark models);
@@ -308,7 +311,7 @@ impl Weights {
     }
 
     /// `weight` `[out, in]` and, if `bias`, `bias` `[out]` under this prefix.
-    pub fn linear(&self, in_dim: usize, out_dim: usize, bias: bool) -> Result<Linear> {
+    pub(crate) fn linear(&self, in_dim: usize, out_dim: usize, bias: bool) -> Result<Linear> {
         let bias = if bias {
             Some(self.get(out_dim, "bias")?)
         } else {
@@ -340,7 +343,7 @@ impl Weights {
 
     /// A linear layer over weights obtained elsewhere (a tied embedding),
     /// quantized when `--quantize` asks for it.
-    pub fn linear_from(&self, weight: Tensor, bias: Option<Tensor>) -> Result<Linear> {
+    pub(crate) fn linear_from(&self, weight: Tensor, bias: Option<Tensor>) -> Result<Linear> {
         if let Some(quantize) = self.quantize {
             let in_dim = weight.dim(1)?;
             // Quantized blocks cover whole rows; a layer whose width is not a
@@ -356,12 +359,12 @@ impl Weights {
         Ok(Linear::Dense(candle_nn::Linear::new(weight, bias)))
     }
 
-    pub fn embedding(&self, vocab: usize, dim: usize) -> Result<Embedding> {
+    pub(crate) fn embedding(&self, vocab: usize, dim: usize) -> Result<Embedding> {
         Ok(Embedding::new(self.get((vocab, dim), "weight")?, dim))
     }
 
     /// LayerNorm with `weight` and `bias` (BART-style layers).
-    pub fn layer_norm(&self, dim: usize, eps: f64) -> Result<LayerNorm> {
+    pub(crate) fn layer_norm(&self, dim: usize, eps: f64) -> Result<LayerNorm> {
         Ok(LayerNorm::new(
             self.get(dim, "weight")?,
             self.get(dim, "bias")?,
@@ -372,7 +375,7 @@ impl Weights {
 
 /// A linear layer over dense or quantized weights.
 #[derive(Debug, Clone)]
-pub enum Linear {
+pub(crate) enum Linear {
     Dense(candle_nn::Linear),
     /// Quantized matmuls take and give f32; the bias is kept in f32 too.
     Quantized {

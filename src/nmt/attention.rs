@@ -11,10 +11,10 @@ use crate::models::weights::{Linear, Weights};
 
 /// Added to the scores of positions a query must not see. Finite, as
 /// transformers uses `finfo.min`, so a fully masked row cannot produce NaN.
-pub const MASKED: f32 = f32::MIN;
+pub(crate) const MASKED: f32 = f32::MIN;
 
 #[derive(Debug, Clone)]
-pub struct Attention {
+pub(crate) struct Attention {
     q_proj: Linear,
     k_proj: Linear,
     v_proj: Linear,
@@ -27,7 +27,12 @@ pub struct Attention {
 impl Attention {
     /// Loads `q_proj`, `k_proj`, `v_proj`, `out_proj` under `weights`
     /// (BART/Marian/M2M100 naming), scores scaled by 1/sqrt(head_dim).
-    pub fn load(weights: &Weights, d_model: usize, heads: usize, bias: bool) -> Result<Self> {
+    pub(crate) fn load(
+        weights: &Weights,
+        d_model: usize,
+        heads: usize,
+        bias: bool,
+    ) -> Result<Self> {
         let head_dim = d_model / heads;
         let make = |name: &str| weights.pp(name).linear(d_model, d_model, bias);
         Ok(Self::new(
@@ -45,7 +50,7 @@ impl Attention {
 
     /// From projections `[query, key, value, output]` mapping to and from
     /// `heads * head_dim`; `scale` multiplies the scores (T5 uses 1).
-    pub fn new(projections: [Linear; 4], heads: usize, head_dim: usize, scale: f64) -> Self {
+    pub(crate) fn new(projections: [Linear; 4], heads: usize, head_dim: usize, scale: f64) -> Self {
         let [q_proj, k_proj, v_proj, out_proj] = projections;
         Self {
             q_proj,
@@ -67,7 +72,7 @@ impl Attention {
     }
 
     /// Keys and values of `xs`, already split into heads.
-    pub fn keys_values(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
+    pub(crate) fn keys_values(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
         let keys = self.split_heads(&self.k_proj.forward(xs)?)?;
         let values = self.split_heads(&self.v_proj.forward(xs)?)?;
         Ok((keys, values))
@@ -75,7 +80,7 @@ impl Attention {
 
     /// Attends from `xs` to the given keys and values. `mask` is additive and
     /// broadcasts to `[batch, heads, query, key]`.
-    pub fn attend(
+    pub(crate) fn attend(
         &self,
         xs: &Tensor,
         keys: &Tensor,
@@ -105,7 +110,7 @@ impl Attention {
     /// `[sources, heads, len, dim]` and `mask` is `[sources, 1, 1, len]`.
     /// Keeping them per source instead of per row saves memory and the
     /// re-gathering at every beam reorder.
-    pub fn attend_shared(
+    pub(crate) fn attend_shared(
         &self,
         xs: &Tensor,
         keys: &Tensor,
@@ -170,7 +175,7 @@ impl Attention {
 
 /// Additive mask `[batch, 1, 1, seq]` from per-row lengths: 0 for real tokens,
 /// [`MASKED`] for the padding after them.
-pub fn padding_mask(lengths: &[usize], seq: usize, device: &Device) -> Result<Tensor> {
+pub(crate) fn padding_mask(lengths: &[usize], seq: usize, device: &Device) -> Result<Tensor> {
     let mut values = Vec::with_capacity(lengths.len() * seq);
     for &len in lengths {
         values.extend((0..seq).map(|i| if i < len { 0.0 } else { MASKED }));
@@ -180,7 +185,7 @@ pub fn padding_mask(lengths: &[usize], seq: usize, device: &Device) -> Result<Te
 
 /// Additive causal mask `[1, 1, new, past + new]` for feeding `new` tokens
 /// after `past` cached ones.
-pub fn causal_mask(past: usize, new: usize, device: &Device) -> Result<Tensor> {
+pub(crate) fn causal_mask(past: usize, new: usize, device: &Device) -> Result<Tensor> {
     let total = past + new;
     let values: Vec<f32> = (0..new)
         .flat_map(|q| (0..total).map(move |k| if k <= past + q { 0.0 } else { MASKED }))
@@ -189,7 +194,7 @@ pub fn causal_mask(past: usize, new: usize, device: &Device) -> Result<Tensor> {
 }
 
 /// Concatenates cached and new keys/values along the sequence axis.
-pub fn append(cache: Option<&Tensor>, new: &Tensor) -> Result<Tensor> {
+pub(crate) fn append(cache: Option<&Tensor>, new: &Tensor) -> Result<Tensor> {
     match cache {
         Some(cached) => Tensor::cat(&[cached, new], 2),
         None => Ok(new.clone()),
@@ -197,7 +202,7 @@ pub fn append(cache: Option<&Tensor>, new: &Tensor) -> Result<Tensor> {
 }
 
 /// Last position of `[batch, seq, vocab]` as f32 `[batch, vocab]`.
-pub fn last_position(logits: &Tensor) -> Result<Tensor> {
+pub(crate) fn last_position(logits: &Tensor) -> Result<Tensor> {
     let seq = logits.dim(1)?;
     logits
         .narrow(1, seq - 1, 1)?

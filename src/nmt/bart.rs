@@ -11,19 +11,19 @@ use super::attention::Attention;
 use crate::models::weights::{Linear, Weights};
 
 /// transformers' `nn.LayerNorm` default, used by both families.
-pub const LAYER_NORM_EPS: f64 = 1e-5;
+pub(crate) const LAYER_NORM_EPS: f64 = 1e-5;
 
 /// Sizes of one stack's layers.
 #[derive(Debug, Clone, Copy)]
-pub struct LayerShape {
-    pub d_model: usize,
-    pub heads: usize,
-    pub ffn: usize,
-    pub activation: Activation,
+pub(crate) struct LayerShape {
+    pub(crate) d_model: usize,
+    pub(crate) heads: usize,
+    pub(crate) ffn: usize,
+    pub(crate) activation: Activation,
 }
 
 #[derive(Debug, Clone)]
-pub struct FeedForward {
+pub(crate) struct FeedForward {
     fc1: Linear,
     fc2: Linear,
     activation: Activation,
@@ -38,22 +38,22 @@ impl FeedForward {
         })
     }
 
-    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+    pub(crate) fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         self.fc2
             .forward(&self.activation.forward(&self.fc1.forward(xs)?)?)
     }
 }
 
 #[derive(Debug, Clone)]
-pub struct EncoderLayer {
-    pub self_attn: Attention,
-    pub self_attn_layer_norm: LayerNorm,
-    pub feed_forward: FeedForward,
-    pub final_layer_norm: LayerNorm,
+pub(crate) struct EncoderLayer {
+    pub(crate) self_attn: Attention,
+    pub(crate) self_attn_layer_norm: LayerNorm,
+    pub(crate) feed_forward: FeedForward,
+    pub(crate) final_layer_norm: LayerNorm,
 }
 
 impl EncoderLayer {
-    pub fn load(w: Weights, shape: LayerShape) -> Result<Self> {
+    pub(crate) fn load(w: Weights, shape: LayerShape) -> Result<Self> {
         let d = shape.d_model;
         Ok(Self {
             self_attn: Attention::load(&w.pp("self_attn"), d, shape.heads, true)?,
@@ -65,17 +65,17 @@ impl EncoderLayer {
 }
 
 #[derive(Debug, Clone)]
-pub struct DecoderLayer {
-    pub self_attn: Attention,
-    pub self_attn_layer_norm: LayerNorm,
-    pub encoder_attn: Attention,
-    pub encoder_attn_layer_norm: LayerNorm,
-    pub feed_forward: FeedForward,
-    pub final_layer_norm: LayerNorm,
+pub(crate) struct DecoderLayer {
+    pub(crate) self_attn: Attention,
+    pub(crate) self_attn_layer_norm: LayerNorm,
+    pub(crate) encoder_attn: Attention,
+    pub(crate) encoder_attn_layer_norm: LayerNorm,
+    pub(crate) feed_forward: FeedForward,
+    pub(crate) final_layer_norm: LayerNorm,
 }
 
 impl DecoderLayer {
-    pub fn load(w: Weights, shape: LayerShape) -> Result<Self> {
+    pub(crate) fn load(w: Weights, shape: LayerShape) -> Result<Self> {
         let d = shape.d_model;
         Ok(Self {
             self_attn: Attention::load(&w.pp("self_attn"), d, shape.heads, true)?,

@@ -46,20 +46,20 @@ impl EarlyStopping {
 /// `generation_config.json`, falling back to `config.json`, then to
 /// transformers' defaults; command-line flags override.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GenerationConfig {
-    pub num_beams: usize,
-    pub max_length: usize,
-    pub min_length: usize,
-    pub decoder_start_token_id: u32,
-    pub eos_token_ids: Vec<u32>,
-    pub pad_token_id: u32,
-    pub forced_bos_token_id: Option<u32>,
-    pub forced_eos_token_ids: Vec<u32>,
-    pub bad_words_ids: Vec<Vec<u32>>,
-    pub no_repeat_ngram_size: usize,
-    pub repetition_penalty: f32,
-    pub length_penalty: f32,
-    pub early_stopping: EarlyStopping,
+pub(crate) struct GenerationConfig {
+    pub(crate) num_beams: usize,
+    pub(crate) max_length: usize,
+    pub(crate) min_length: usize,
+    pub(crate) decoder_start_token_id: u32,
+    pub(crate) eos_token_ids: Vec<u32>,
+    pub(crate) pad_token_id: u32,
+    pub(crate) forced_bos_token_id: Option<u32>,
+    pub(crate) forced_eos_token_ids: Vec<u32>,
+    pub(crate) bad_words_ids: Vec<Vec<u32>>,
+    pub(crate) no_repeat_ngram_size: usize,
+    pub(crate) repetition_penalty: f32,
+    pub(crate) length_penalty: f32,
+    pub(crate) early_stopping: EarlyStopping,
 }
 
 /// Settings a user can override from the command line.
@@ -74,7 +74,7 @@ pub struct GenerationOverrides {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum GenerationConfigError {
+pub(crate) enum GenerationConfigError {
     #[error("cannot read {path}")]
     Read {
         path: String,
@@ -116,7 +116,7 @@ fn read_json(path: &Path) -> Result<Value, GenerationConfigError> {
 impl GenerationConfig {
     /// Reads a model's `config.json` and, when it has one,
     /// `generation_config.json`.
-    pub fn from_files(
+    pub(crate) fn from_files(
         config: &Path,
         generation: Option<&Path>,
     ) -> Result<Self, GenerationConfigError> {
@@ -131,7 +131,10 @@ impl GenerationConfig {
     /// `generation` wins over `model` key by key, as transformers'
     /// `GenerationConfig.from_model_config` does for models without a
     /// generation config.
-    pub fn from_json(generation: &Value, model: &Value) -> Result<Self, GenerationConfigError> {
+    pub(crate) fn from_json(
+        generation: &Value,
+        model: &Value,
+    ) -> Result<Self, GenerationConfigError> {
         let get = |key: &str| {
             generation
                 .get(key)
@@ -178,7 +181,7 @@ impl GenerationConfig {
         })
     }
 
-    pub fn apply(&mut self, overrides: &GenerationOverrides) {
+    pub(crate) fn apply(&mut self, overrides: &GenerationOverrides) {
         if let Some(v) = overrides.num_beams {
             self.num_beams = v.max(1);
         }
@@ -201,7 +204,7 @@ impl GenerationConfig {
 
     /// Canonical JSON of every setting that can change an output: part of the
     /// cache key and written next to each translation.
-    pub fn settings_json(&self) -> Value {
+    pub(crate) fn settings_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
@@ -277,7 +280,7 @@ fn process(config: &GenerationConfig, sequence: &[u32], scores: &mut [f32]) {
 /// Translates `sources` (token ids with the end-of-sequence token) and returns,
 /// for each, the decoder sequence `generate()` would return: the start token,
 /// the generated tokens and, when it finished, the end token.
-pub fn generate(
+pub(crate) fn generate(
     model: &dyn EncoderDecoder,
     sources: &[Vec<u32>],
     config: &GenerationConfig,

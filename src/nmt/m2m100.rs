@@ -81,39 +81,39 @@ fn first_id<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<u
 /// The fields of an M2M100/NLLB `config.json` the model needs, with
 /// transformers' `M2M100Config` defaults for the ones a file leaves out.
 #[derive(Debug, Clone, Deserialize)]
-pub struct M2M100Config {
+pub(crate) struct M2M100Config {
     #[serde(default = "default_vocab_size")]
-    pub vocab_size: usize,
+    pub(crate) vocab_size: usize,
     #[serde(default = "default_d_model")]
-    pub d_model: usize,
+    pub(crate) d_model: usize,
     #[serde(default = "default_layers")]
-    pub encoder_layers: usize,
+    pub(crate) encoder_layers: usize,
     #[serde(default = "default_layers")]
-    pub decoder_layers: usize,
+    pub(crate) decoder_layers: usize,
     #[serde(default = "default_heads")]
-    pub encoder_attention_heads: usize,
+    pub(crate) encoder_attention_heads: usize,
     #[serde(default = "default_heads")]
-    pub decoder_attention_heads: usize,
+    pub(crate) decoder_attention_heads: usize,
     #[serde(default = "default_ffn")]
-    pub encoder_ffn_dim: usize,
+    pub(crate) encoder_ffn_dim: usize,
     #[serde(default = "default_ffn")]
-    pub decoder_ffn_dim: usize,
+    pub(crate) decoder_ffn_dim: usize,
     #[serde(default = "default_activation")]
-    pub activation_function: Activation,
+    pub(crate) activation_function: Activation,
     #[serde(default = "default_max_positions")]
-    pub max_position_embeddings: usize,
+    pub(crate) max_position_embeddings: usize,
     #[serde(default = "default_true")]
-    pub scale_embedding: bool,
+    pub(crate) scale_embedding: bool,
     #[serde(default = "default_pad")]
-    pub pad_token_id: u32,
+    pub(crate) pad_token_id: u32,
     #[serde(default)]
-    pub bos_token_id: u32,
+    pub(crate) bos_token_id: u32,
     #[serde(default = "default_eos", deserialize_with = "first_id")]
-    pub eos_token_id: u32,
+    pub(crate) eos_token_id: u32,
     #[serde(default = "default_eos")]
-    pub decoder_start_token_id: u32,
+    pub(crate) decoder_start_token_id: u32,
     #[serde(default = "default_true")]
-    pub tie_word_embeddings: bool,
+    pub(crate) tie_word_embeddings: bool,
 }
 
 /// `M2M100SinusoidalPositionalEmbedding.get_embedding`: `rows` rows of
@@ -179,7 +179,7 @@ fn encoder_layer(layer: &EncoderLayer, xs: &Tensor, mask: &Tensor) -> Result<Ten
 
 /// A loaded M2M100 or NLLB-200 translation model.
 #[derive(Debug)]
-pub struct M2M100 {
+pub(crate) struct M2M100 {
     config: M2M100Config,
     encoder_embed: Embedding,
     decoder_embed: Embedding,
@@ -197,7 +197,7 @@ pub struct M2M100 {
 impl M2M100 {
     /// Builds the model from weights named as in
     /// `M2M100ForConditionalGeneration`'s state dict.
-    pub fn load(config: M2M100Config, w: Weights) -> Result<Self> {
+    pub(crate) fn load(config: M2M100Config, w: Weights) -> Result<Self> {
         let device = w.device().clone();
         let d = config.d_model;
         let vocab = config.vocab_size;
@@ -279,7 +279,7 @@ impl M2M100 {
         })
     }
 
-    pub fn config(&self) -> &M2M100Config {
+    pub(crate) fn config(&self) -> &M2M100Config {
         &self.config
     }
 

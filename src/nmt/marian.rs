@@ -34,37 +34,37 @@ fn default_max_positions() -> usize {
 /// configs lack several of them, so everything transformers defaults has a
 /// default here too.
 #[derive(Debug, Clone, Deserialize)]
-pub struct MarianConfig {
-    pub vocab_size: usize,
+pub(crate) struct MarianConfig {
+    pub(crate) vocab_size: usize,
     #[serde(default)]
-    pub decoder_vocab_size: Option<usize>,
-    pub d_model: usize,
-    pub encoder_layers: usize,
-    pub decoder_layers: usize,
-    pub encoder_attention_heads: usize,
-    pub decoder_attention_heads: usize,
-    pub encoder_ffn_dim: usize,
-    pub decoder_ffn_dim: usize,
+    pub(crate) decoder_vocab_size: Option<usize>,
+    pub(crate) d_model: usize,
+    pub(crate) encoder_layers: usize,
+    pub(crate) decoder_layers: usize,
+    pub(crate) encoder_attention_heads: usize,
+    pub(crate) decoder_attention_heads: usize,
+    pub(crate) encoder_ffn_dim: usize,
+    pub(crate) decoder_ffn_dim: usize,
     #[serde(default = "default_activation")]
-    pub activation_function: Activation,
+    pub(crate) activation_function: Activation,
     #[serde(default = "default_max_positions")]
-    pub max_position_embeddings: usize,
+    pub(crate) max_position_embeddings: usize,
     #[serde(default = "default_true")]
-    pub scale_embedding: bool,
-    pub pad_token_id: u32,
-    pub eos_token_id: u32,
+    pub(crate) scale_embedding: bool,
+    pub(crate) pad_token_id: u32,
+    pub(crate) eos_token_id: u32,
     #[serde(default)]
-    pub decoder_start_token_id: Option<u32>,
+    pub(crate) decoder_start_token_id: Option<u32>,
     #[serde(default)]
-    pub forced_eos_token_id: Option<u32>,
+    pub(crate) forced_eos_token_id: Option<u32>,
     #[serde(default = "default_true")]
-    pub share_encoder_decoder_embeddings: bool,
+    pub(crate) share_encoder_decoder_embeddings: bool,
     #[serde(default = "default_true")]
-    pub tie_word_embeddings: bool,
+    pub(crate) tie_word_embeddings: bool,
 }
 
 impl MarianConfig {
-    pub fn decoder_vocab(&self) -> usize {
+    pub(crate) fn decoder_vocab(&self) -> usize {
         self.decoder_vocab_size.unwrap_or(self.vocab_size)
     }
 }
@@ -99,7 +99,7 @@ fn encoder_layer(layer: &EncoderLayer, xs: &Tensor, mask: &Tensor) -> Result<Ten
 
 /// A loaded Marian translation model.
 #[derive(Debug)]
-pub struct Marian {
+pub(crate) struct Marian {
     config: MarianConfig,
     encoder_embed: Embedding,
     decoder_embed: Embedding,
@@ -113,7 +113,7 @@ pub struct Marian {
 
 impl Marian {
     /// Builds the model from weights named as in `MarianMTModel`'s state dict.
-    pub fn load(config: MarianConfig, w: Weights) -> Result<Self> {
+    pub(crate) fn load(config: MarianConfig, w: Weights) -> Result<Self> {
         let device = w.device().clone();
         let d = config.d_model;
         let model = w.pp("model");
@@ -180,7 +180,7 @@ impl Marian {
         })
     }
 
-    pub fn config(&self) -> &MarianConfig {
+    pub(crate) fn config(&self) -> &MarianConfig {
         &self.config
     }
 

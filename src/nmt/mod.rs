@@ -7,23 +7,23 @@
 //! search feeds one token per row and reorders or drops rows as beams move and
 //! sentences finish; nothing about a row depends on the other rows.
 
-pub mod attention;
-pub mod bart;
+pub(crate) mod attention;
+pub(crate) mod bart;
 pub mod generate;
-pub mod m2m100;
-pub mod marian;
-pub mod state;
+pub(crate) mod m2m100;
+pub(crate) mod marian;
+pub(crate) mod state;
 pub mod t5;
 pub mod translator;
 
 use candle_core::{Device, Tensor};
 
-pub use m2m100::M2M100;
-pub use marian::Marian;
-pub use t5::T5;
+pub(crate) use m2m100::M2M100;
+pub(crate) use marian::Marian;
+pub(crate) use t5::T5;
 
 /// One decoding run over a batch of source sentences.
-pub trait DecodeSession {
+pub(crate) trait DecodeSession {
     /// Feeds `tokens[r]` (one or more tokens) to each live row and returns the
     /// logits for the last position of every row, shape `[rows, vocab]`, f32.
     fn step(&mut self, tokens: &[Vec<u32>]) -> candle_core::Result<Tensor>;
@@ -37,7 +37,7 @@ pub trait DecodeSession {
 }
 
 /// A translation model that can be driven by the shared search.
-pub trait EncoderDecoder {
+pub(crate) trait EncoderDecoder {
     /// Encodes `sources` (token ids, without padding) and repeats each one's
     /// state `copies` times (the beam width) so that row `s * copies + k`
     /// belongs to source `s`.

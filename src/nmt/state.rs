@@ -7,7 +7,7 @@ use candle_core::{Device, Result, Tensor};
 
 use super::attention::{append, Attention};
 
-pub struct DecoderState {
+pub(crate) struct DecoderState {
     /// Per source, not per row: `[sources, 1, 1, len]`.
     encoder_mask: Tensor,
     /// Per source, not per row: `[sources, heads, len, head_dim]` per layer.
@@ -27,7 +27,7 @@ impl DecoderState {
     /// padding marked by `encoder_mask`), each repeated `copies` times: the
     /// keys and values of every decoder layer's cross-attention are computed
     /// here, once.
-    pub fn for_sources<'l>(
+    pub(crate) fn for_sources<'l>(
         encoded: &Tensor,
         encoder_mask: Tensor,
         cross_attentions: impl Iterator<Item = &'l Attention>,
@@ -58,7 +58,7 @@ impl DecoderState {
 
     /// The number of tokens each row feeds in this step, which must be the
     /// same, non-zero, for every row.
-    pub fn tokens_per_row(tokens: &[Vec<u32>]) -> Result<usize> {
+    pub(crate) fn tokens_per_row(tokens: &[Vec<u32>]) -> Result<usize> {
         let new = tokens.first().map(Vec::len).unwrap_or(0);
         if new == 0 || tokens.iter().any(|t| t.len() != new) {
             candle_core::bail!("every row must feed the same, non-zero number of tokens");
@@ -67,18 +67,18 @@ impl DecoderState {
     }
 
     /// Tokens fed before this step.
-    pub fn past(&self) -> usize {
+    pub(crate) fn past(&self) -> usize {
         self.past
     }
 
     /// Marks `new` more tokens as fed; call once per step, after the layers.
-    pub fn advance(&mut self, new: usize) {
+    pub(crate) fn advance(&mut self, new: usize) {
         self.past += new;
     }
 
     /// Self-attention of layer `layer`: `xs` attends to every token fed so
     /// far plus its own, which join the cache.
-    pub fn self_attend(
+    pub(crate) fn self_attend(
         &mut self,
         layer: usize,
         attention: &Attention,
@@ -95,13 +95,18 @@ impl DecoderState {
     }
 
     /// Cross-attention of layer `layer` to the rows' sources.
-    pub fn cross_attend(&self, layer: usize, attention: &Attention, xs: &Tensor) -> Result<Tensor> {
+    pub(crate) fn cross_attend(
+        &self,
+        layer: usize,
+        attention: &Attention,
+        xs: &Tensor,
+    ) -> Result<Tensor> {
         let (keys, values) = &self.cross[layer];
         attention.attend_shared(xs, keys, values, &self.encoder_mask, self.copies)
     }
 
     /// Keeps the rows named by `rows` ([`super::DecodeSession::select_rows`]).
-    pub fn select_rows(&mut self, rows: &[u32]) -> Result<()> {
+    pub(crate) fn select_rows(&mut self, rows: &[u32]) -> Result<()> {
         let copies = self.copies as u32;
         if rows.len() % self.copies != 0 {
             candle_core::bail!("rows must come in groups of {copies}, one group per source");

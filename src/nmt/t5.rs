@@ -64,13 +64,13 @@ fn default_positions() -> usize {
 /// `eos_token_id` is a number or a list in transformers configs.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]
-pub enum TokenIds {
+pub(crate) enum TokenIds {
     One(u32),
     Many(Vec<u32>),
 }
 
 impl TokenIds {
-    pub fn ids(&self) -> Vec<u32> {
+    pub(crate) fn ids(&self) -> Vec<u32> {
         match self {
             TokenIds::One(id) => vec![*id],
             TokenIds::Many(ids) => ids.clone(),
@@ -85,57 +85,57 @@ fn default_eos() -> Option<TokenIds> {
 /// The fields of a T5 `config.json` the model needs, with transformers'
 /// `T5Config` defaults for everything a config may leave out.
 #[derive(Debug, Clone, Deserialize)]
-pub struct T5Config {
+pub(crate) struct T5Config {
     #[serde(default = "default_vocab_size")]
-    pub vocab_size: usize,
+    pub(crate) vocab_size: usize,
     #[serde(default = "default_d_model")]
-    pub d_model: usize,
+    pub(crate) d_model: usize,
     /// Width of one attention head; `num_heads * d_kv` may differ from
     /// `d_model` (MADLAD-400, T5 v1.1 XL).
     #[serde(default = "default_d_kv")]
-    pub d_kv: usize,
+    pub(crate) d_kv: usize,
     #[serde(default = "default_d_ff")]
-    pub d_ff: usize,
+    pub(crate) d_ff: usize,
     #[serde(default = "default_num_layers")]
-    pub num_layers: usize,
+    pub(crate) num_layers: usize,
     /// Decoder depth; `num_layers` when absent.
     #[serde(default)]
-    pub num_decoder_layers: Option<usize>,
+    pub(crate) num_decoder_layers: Option<usize>,
     #[serde(default = "default_num_heads")]
-    pub num_heads: usize,
+    pub(crate) num_heads: usize,
     #[serde(default = "default_buckets")]
-    pub relative_attention_num_buckets: usize,
+    pub(crate) relative_attention_num_buckets: usize,
     #[serde(default = "default_max_distance")]
-    pub relative_attention_max_distance: usize,
+    pub(crate) relative_attention_max_distance: usize,
     #[serde(default = "default_epsilon")]
-    pub layer_norm_epsilon: f64,
+    pub(crate) layer_norm_epsilon: f64,
     /// `"relu"` (T5), `"gated-gelu"` (T5 v1.1, mT5, MADLAD), `"gated-silu"`…
     #[serde(default = "default_feed_forward_proj")]
-    pub feed_forward_proj: String,
+    pub(crate) feed_forward_proj: String,
     /// Hub configs say `false` for T5 v1.1; absent means `true`.
     #[serde(default)]
-    pub tie_word_embeddings: Option<bool>,
+    pub(crate) tie_word_embeddings: Option<bool>,
     /// Written by transformers 5, which always ties and records here whether
     /// the decoder output is scaled; wins over `tie_word_embeddings`.
     #[serde(default)]
-    pub scale_decoder_outputs: Option<bool>,
+    pub(crate) scale_decoder_outputs: Option<bool>,
     #[serde(default)]
-    pub pad_token_id: Option<u32>,
+    pub(crate) pad_token_id: Option<u32>,
     #[serde(default = "default_eos")]
-    pub eos_token_id: Option<TokenIds>,
+    pub(crate) eos_token_id: Option<TokenIds>,
     #[serde(default)]
-    pub decoder_start_token_id: Option<u32>,
+    pub(crate) decoder_start_token_id: Option<u32>,
     #[serde(default = "default_model_type")]
-    pub model_type: String,
+    pub(crate) model_type: String,
     /// The source length the model was trained for (T5 has no position
     /// table; longer inputs run but leave the trained range).
     #[serde(default = "default_positions")]
-    pub n_positions: usize,
+    pub(crate) n_positions: usize,
 }
 
 /// The activation of the feed-forward block, by transformers' `ACT2FN` name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FeedForwardActivation {
+pub(crate) enum FeedForwardActivation {
     Relu,
     /// `gelu`: the exact (erf) form.
     GeluErf,
@@ -157,24 +157,24 @@ impl FeedForwardActivation {
 }
 
 impl T5Config {
-    pub fn decoder_layers(&self) -> usize {
+    pub(crate) fn decoder_layers(&self) -> usize {
         self.num_decoder_layers.unwrap_or(self.num_layers)
     }
 
-    pub fn pad_token(&self) -> u32 {
+    pub(crate) fn pad_token(&self) -> u32 {
         self.pad_token_id.unwrap_or(0)
     }
 
     /// Whether the decoder output is multiplied by `d_model^-0.5` before the
     /// head: original T5 (tied) yes, T5 v1.1 and its descendants no.
-    pub fn scales_decoder_outputs(&self) -> bool {
+    pub(crate) fn scales_decoder_outputs(&self) -> bool {
         self.scale_decoder_outputs
             .unwrap_or(self.tie_word_embeddings != Some(false))
     }
 
     /// `(gated, activation)` from `feed_forward_proj`, as `T5Config` reads it:
     /// `"gated-ACT"` or `"ACT"`, with `"gated-gelu"` meaning `gelu_new`.
-    pub fn feed_forward(&self) -> Result<(bool, FeedForwardActivation)> {
+    pub(crate) fn feed_forward(&self) -> Result<(bool, FeedForwardActivation)> {
         let parts: Vec<&str> = self.feed_forward_proj.split('-').collect();
         let (gated, name) = match parts.as_slice() {
             [name] => (false, *name),
@@ -470,7 +470,7 @@ impl DecoderBlock {
 
 /// A loaded T5-family translation model.
 #[derive(Debug)]
-pub struct T5 {
+pub(crate) struct T5 {
     config: T5Config,
     shared: Embedding,
     encoder_blocks: Vec<EncoderBlock>,
@@ -498,7 +498,7 @@ const SHARED_EMBEDDING_NAMES: [&str; 3] = [
 impl T5 {
     /// Builds the model from weights named as in `T5ForConditionalGeneration`'s
     /// state dict.
-    pub fn load(config: T5Config, w: Weights) -> Result<Self> {
+    pub(crate) fn load(config: T5Config, w: Weights) -> Result<Self> {
         if config.num_heads == 0 || config.d_kv == 0 || config.num_layers == 0 {
             candle_core::bail!("T5 config needs num_heads, d_kv and num_layers above zero");
         }
@@ -575,7 +575,7 @@ impl T5 {
         })
     }
 
-    pub fn config(&self) -> &T5Config {
+    pub(crate) fn config(&self) -> &T5Config {
         &self.config
     }
 

@@ -109,7 +109,7 @@ pub enum Family {
 }
 
 impl Family {
-    pub fn from_model_type(model_type: &str) -> Option<Self> {
+    pub(crate) fn from_model_type(model_type: &str) -> Option<Self> {
         match model_type {
             "marian" => Some(Family::Marian),
             "m2m_100" | "nllb" => Some(Family::M2M100),
@@ -175,7 +175,7 @@ pub enum Precision {
 }
 
 impl Precision {
-    pub fn dtype(self) -> DType {
+    pub(crate) fn dtype(self) -> DType {
         match self {
             Precision::F32 => DType::F32,
             Precision::F16 => DType::F16,
@@ -183,7 +183,7 @@ impl Precision {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Precision::F32 => "f32",
             Precision::F16 => "f16",
@@ -476,16 +476,16 @@ impl Translator {
         settings
     }
 
-    pub fn generation(&self) -> &GenerationConfig {
+    pub(crate) fn generation(&self) -> &GenerationConfig {
         &self.generation
     }
 
     /// Tokens a segment may have, the end-of-sequence token included.
-    pub fn max_source_tokens(&self) -> usize {
+    pub(crate) fn max_source_tokens(&self) -> usize {
         self.model.max_source_tokens()
     }
 
-    pub fn token_count(&self, text: &str) -> usize {
+    pub(crate) fn token_count(&self, text: &str) -> usize {
         self.tokenizer.token_count(&self.preparation.apply(text))
     }
 

@@ -8,26 +8,26 @@ use crate::output::Warning;
 /// A text in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bilingual {
-    pub bn: String,
-    pub en: String,
+    pub(crate) bn: String,
+    pub(crate) en: String,
 }
 
 /// One source sentence and its translation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentencePair {
-    pub bn: String,
-    pub en: String,
+    pub(crate) bn: String,
+    pub(crate) en: String,
 }
 
 /// The English summary and how it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
-    pub text: String,
-    pub method: SummaryMethod,
+    pub(crate) text: String,
+    pub(crate) method: SummaryMethod,
     /// A headline the chat model wrote from the summary, when it wrote one
     /// that keeps to the translation; it heads the story in the digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub headline: Option<String>,
+    pub(crate) headline: Option<String>,
 }
 
 /// How a summary was made; written as its lowercase name (`"extractive"`,
@@ -43,7 +43,7 @@ pub enum SummaryMethod {
 }
 
 impl SummaryMethod {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             SummaryMethod::Extractive => "extractive",
             SummaryMethod::Llm => "llm",
@@ -68,37 +68,37 @@ pub struct ModelInfo {
 /// Where the time went and how much the cache saved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timings {
-    pub translate_ms: u64,
-    pub total_ms: u64,
-    pub cached_segments: usize,
-    pub translated_segments: usize,
+    pub(crate) translate_ms: u64,
+    pub(crate) total_ms: u64,
+    pub(crate) cached_segments: usize,
+    pub(crate) translated_segments: usize,
 }
 
 /// Everything written for one article; `<id>.json` is this, serialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArticleOutput {
-    pub id: String,
+    pub(crate) id: String,
     /// Input path, `"stdin"`, or `"file.jsonl#line"`.
-    pub input: String,
-    pub title: Bilingual,
+    pub(crate) input: String,
+    pub(crate) title: Bilingual,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub published: Option<String>,
+    pub(crate) published: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated: Option<String>,
+    pub(crate) updated: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub(crate) source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub byline: Option<String>,
-    pub paragraphs: Vec<Vec<SentencePair>>,
-    pub summary: Summary,
-    pub model: ModelInfo,
+    pub(crate) byline: Option<String>,
+    pub(crate) paragraphs: Vec<Vec<SentencePair>>,
+    pub(crate) summary: Summary,
+    pub(crate) model: ModelInfo,
     /// The generation settings used.
-    pub generation: serde_json::Value,
-    pub warnings: Vec<Warning>,
-    pub timings: Timings,
+    pub(crate) generation: serde_json::Value,
+    pub(crate) warnings: Vec<Warning>,
+    pub(crate) timings: Timings,
     /// Hash of inputs, settings and model identity: an equal fingerprint
     /// means the outputs would not change.
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
 }

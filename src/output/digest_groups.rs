@@ -24,11 +24,11 @@ use crate::text::english::{
 
 /// Fewest distinct shared terms that can link two stories: one shared name
 /// ("Dhaka", "Bangladesh") is common to unrelated stories of one country.
-pub const MIN_SHARED_TERMS: usize = 2;
+pub(crate) const MIN_SHARED_TERMS: usize = 2;
 
 /// Smallest weighted Jaccard similarity (shared term weight over the weight
 /// of all terms of the two stories) that links two stories.
-pub const MIN_WEIGHTED_JACCARD: f64 = 0.2;
+pub(crate) const MIN_WEIGHTED_JACCARD: f64 = 0.2;
 
 /// Most shared terms named in a group's heading.
 const MAX_HEADING_TERMS: usize = 4;
@@ -37,9 +37,9 @@ const MAX_HEADING_TERMS: usize = 4;
 /// they share (most telling first, as the text writes them). `shared_terms`
 /// is empty for a story that stands alone.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoryGroup<'a> {
-    pub stories: Vec<&'a ArticleOutput>,
-    pub shared_terms: Vec<String>,
+pub(crate) struct StoryGroup<'a> {
+    pub(crate) stories: Vec<&'a ArticleOutput>,
+    pub(crate) shared_terms: Vec<String>,
 }
 
 /// Splits `ordered` into groups of stories about the same event.
@@ -47,7 +47,7 @@ pub struct StoryGroup<'a> {
 /// Order is kept: each group sits where its first story is and lists its
 /// stories in their given order, so stories passed newest first give groups
 /// ordered by their newest story, each newest first.
-pub fn group_stories<'a>(ordered: &[&'a ArticleOutput]) -> Vec<StoryGroup<'a>> {
+pub(crate) fn group_stories<'a>(ordered: &[&'a ArticleOutput]) -> Vec<StoryGroup<'a>> {
     let texts: Vec<Vec<Sentence>> = ordered.iter().map(|a| story_sentences(a)).collect();
     let confirmed = confirmed_names(&texts);
     let raw_terms: Vec<Vec<Term>> = texts.iter().map(|t| extract_terms(t, &confirmed)).collect();

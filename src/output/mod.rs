@@ -12,11 +12,11 @@
 
 mod article;
 mod atomic;
-pub mod digest_groups;
+pub(crate) mod digest_groups;
 mod html;
 mod ids;
 mod markdown;
-pub mod sources;
+pub(crate) mod sources;
 mod view;
 mod warning;
 
@@ -34,17 +34,17 @@ pub use article::{
 };
 pub use ids::{safe_id, IdAllocator, MAX_ID_CHARS};
 pub(crate) use view::{article_date, digest_order};
-pub use warning::Warning;
+pub(crate) use warning::Warning;
 
 /// File name of the digest inside the output directory.
-pub const DIGEST_FILE_NAME: &str = "digest.md";
+pub(crate) const DIGEST_FILE_NAME: &str = "digest.md";
 
 /// File name of the HTML digest, next to [`DIGEST_FILE_NAME`].
-pub const DIGEST_HTML_FILE_NAME: &str = "digest.html";
+pub(crate) const DIGEST_HTML_FILE_NAME: &str = "digest.html";
 
 /// Why an output file could not be written.
 #[derive(Debug, Error)]
-pub enum OutputError {
+pub(crate) enum OutputError {
     #[error("cannot create output directory {path}")]
     CreateDir {
         path: PathBuf,
@@ -77,7 +77,7 @@ fn markdown_path(out_dir: &Path, id: &str) -> PathBuf {
 
 /// The article previously written as `<id>.json`, or `None` when it is
 /// missing or does not parse.
-pub fn read_article(out_dir: &Path, id: &str) -> Option<ArticleOutput> {
+pub(crate) fn read_article(out_dir: &Path, id: &str) -> Option<ArticleOutput> {
     if safe_id(id) != id {
         return None;
     }
@@ -88,7 +88,7 @@ pub fn read_article(out_dir: &Path, id: &str) -> Option<ArticleOutput> {
 /// The fingerprint of the outputs already on disk for `id`, when both
 /// `<id>.json` (readable) and `<id>.md` exist. `None` means the article must
 /// be written again.
-pub fn existing_fingerprint(out_dir: &Path, id: &str) -> Option<String> {
+pub(crate) fn existing_fingerprint(out_dir: &Path, id: &str) -> Option<String> {
     let article = read_article(out_dir, id)?;
     if !markdown_path(out_dir, id).is_file() {
         return None;
@@ -98,7 +98,7 @@ pub fn existing_fingerprint(out_dir: &Path, id: &str) -> Option<String> {
 
 /// Writes `<id>.json` and `<id>.md` for one article, atomically; files whose
 /// content is unchanged are not touched.
-pub fn write_article(out_dir: &Path, article: &ArticleOutput) -> Result<(), OutputError> {
+pub(crate) fn write_article(out_dir: &Path, article: &ArticleOutput) -> Result<(), OutputError> {
     if safe_id(&article.id) != article.id {
         return Err(OutputError::UnsafeId {
             id: article.id.clone(),
@@ -122,10 +122,10 @@ pub fn write_article(out_dir: &Path, article: &ArticleOutput) -> Result<(), Outp
 /// An input that gave no article, and why; the digest lists these last.
 /// Fields are in sort order: by input, then reason, as the digest lists them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct FailedInput {
+pub(crate) struct FailedInput {
     /// Input path, `"stdin"`, or `"file.jsonl#line"`.
-    pub input: String,
-    pub reason: String,
+    pub(crate) input: String,
+    pub(crate) reason: String,
 }
 
 /// Writes `digest.md` and `digest.html`: the introduction a chat model
@@ -133,7 +133,7 @@ pub struct FailedInput {
 /// groups newest first, then the inputs that failed with their reasons. The
 /// order of `articles` and `failed` does not matter; the same set gives the
 /// same bytes.
-pub fn write_digest(
+pub(crate) fn write_digest(
     out_dir: &Path,
     articles: &[ArticleOutput],
     failed: &[FailedInput],

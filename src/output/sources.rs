@@ -73,7 +73,7 @@ const SUFFIXES: &[&str] = &[" অনলাইন", " ডেস্ক", " অন�
 
 /// The English name of the outlet or agency `source` names, when it is one
 /// this table knows.
-pub fn english_source_name(source: &str) -> Option<&'static str> {
+pub(crate) fn english_source_name(source: &str) -> Option<&'static str> {
     let wanted = normalize(source);
     OUTLETS
         .iter()
@@ -83,7 +83,7 @@ pub fn english_source_name(source: &str) -> Option<&'static str> {
 
 /// What a reader is shown for `source`: the English name when known, else
 /// the name as written.
-pub fn display_source_name(source: &str) -> String {
+pub(crate) fn display_source_name(source: &str) -> String {
     english_source_name(source)
         .map(str::to_string)
         .unwrap_or_else(|| source.trim().to_string())

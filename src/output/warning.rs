@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// One warning about an article, written as its [`Display`](fmt::Display)
 /// sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Warning {
+pub(crate) enum Warning {
     /// A number of a Bengali sentence that its translation does not carry
     /// (1-based positions).
     NumberMissing {

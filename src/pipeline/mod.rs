@@ -87,7 +87,7 @@ pub struct RunReport {
     pub segments: usize,
     pub cache_hits: u64,
     pub cache_misses: u64,
-    pub generated_tokens: usize,
+    pub(crate) generated_tokens: usize,
     /// Warnings written into the articles (numbers lost in translation,
     /// pages without story text, unfaithful summaries, answers cut off at
     /// the token limit).

@@ -23,7 +23,7 @@ pub enum Engine<'a> {
 impl Engine<'_> {
     /// Every setting that can change a translation, as written into each
     /// article's `generation` and hashed into cache keys.
-    pub fn settings_json(&self) -> serde_json::Value {
+    pub(crate) fn settings_json(&self) -> serde_json::Value {
         match self {
             Engine::Nmt(translator) => translator.settings_json(),
             Engine::Llm(translator) => translator.settings_json(),
@@ -85,8 +85,8 @@ impl From<LlmTranslateError> for EngineError {
 /// A segment's English and whether the cache supplied it.
 #[derive(Debug, Clone)]
 pub struct Translated {
-    pub english: String,
-    pub cached: bool,
+    pub(crate) english: String,
+    pub(crate) cached: bool,
 }
 
 /// The English of a window's units: per sentence, and per unit where a chat
@@ -106,7 +106,7 @@ pub struct Translations {
 impl Translations {
     /// The aligned pairs of `unit`: one per sentence, or one for the whole
     /// unit when the model's answer did not split into its sentences.
-    pub fn pairs(&self, unit: &[String]) -> Vec<SentencePair> {
+    pub(crate) fn pairs(&self, unit: &[String]) -> Vec<SentencePair> {
         match self.units.get(&unit_key(unit)) {
             Some(whole) if unit.len() > 1 => vec![SentencePair {
                 bn: unit.join(" "),
@@ -159,7 +159,7 @@ pub struct SegmentTranslator<'a> {
     settings: String,
     pub hits: u64,
     pub misses: u64,
-    pub generated_tokens: usize,
+    pub(crate) generated_tokens: usize,
 }
 
 impl<'a> SegmentTranslator<'a> {
@@ -176,7 +176,7 @@ impl<'a> SegmentTranslator<'a> {
         }
     }
 
-    pub fn settings(&self) -> &str {
+    pub(crate) fn settings(&self) -> &str {
         &self.settings
     }
 
@@ -186,7 +186,7 @@ impl<'a> SegmentTranslator<'a> {
 
     /// English for every unit: an NMT model translates the distinct
     /// sentences in batches, a chat model each distinct unit.
-    pub fn translate_units(
+    pub(crate) fn translate_units(
         &mut self,
         units: &[&[String]],
         observe: &mut dyn FnMut(Event),

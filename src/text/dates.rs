@@ -38,13 +38,13 @@ const VISARGA: char = '\u{0983}';
 /// `YYYY-MM-DDTHH:MM:SS+06:00` when the line gives a time, `YYYY-MM-DD` when
 /// it gives only a date.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Dateline {
-    pub published: Option<String>,
-    pub updated: Option<String>,
+pub(crate) struct Dateline {
+    pub(crate) published: Option<String>,
+    pub(crate) updated: Option<String>,
 }
 
 /// Replaces Bengali digits `০`–`৯` with ASCII `0`–`9`, leaving everything else.
-pub fn bengali_digits_to_ascii(s: &str) -> String {
+pub(crate) fn bengali_digits_to_ascii(s: &str) -> String {
     s.chars()
         .map(|c| match bengali_digit_value(c) {
             Some(value) => char::from(b'0' + value),
@@ -65,7 +65,7 @@ pub fn bengali_digits_to_ascii(s: &str) -> String {
 /// not datelines: story text (long, or ending in `।` with other words), lines
 /// with too many words that are not date vocabulary (headlines followed by a
 /// date), and lines whose dates lack a year or are impossible.
-pub fn parse_dateline(line: &str) -> Option<Dateline> {
+pub(crate) fn parse_dateline(line: &str) -> Option<Dateline> {
     let trimmed = line.trim();
     if trimmed.is_empty() || trimmed.chars().count() > MAX_DATELINE_CHARS {
         return None;
@@ -118,7 +118,7 @@ pub fn parse_dateline(line: &str) -> Option<Dateline> {
 /// The first date in `text` is used. Returns `None` when there is no date,
 /// when the date has no year (`সোমবার (২৮ এপ্রিল)`; see [`event_dates`]), or
 /// when the date or time is impossible (`৩১ ফেব্রুয়ারি`, month 13, hour 25).
-pub fn parse_date(text: &str) -> Option<String> {
+pub(crate) fn parse_date(text: &str) -> Option<String> {
     let tokens = tokenize(text);
     let items = scan(&tokens);
     let mut span = Span::new(None);
@@ -133,7 +133,7 @@ pub fn parse_date(text: &str) -> Option<String> {
 /// `YYYY-MM-DD` when the year is written, `--MM-DD` (the ISO 8601 yearless
 /// form) when it is not (`সোমবার (২৮ এপ্রিল)` → `--04-28`). A day range
 /// (`২৮-২৯ এপ্রিল`) gives both days. Impossible dates are left out.
-pub fn event_dates(sentence: &str) -> Vec<String> {
+pub(crate) fn event_dates(sentence: &str) -> Vec<String> {
     let tokens = tokenize(sentence);
     let mut found: Vec<String> = Vec::new();
     for item in scan(&tokens) {

@@ -43,7 +43,7 @@ const STOPWORDS: &[&str] = &[
 /// near-duplicate of a sentence already chosen is skipped while alternatives
 /// remain. When there are no more sentences than `max_sentences`, all are
 /// returned. The result depends only on the input.
-pub fn extractive_summary(sentences: &[String], max_sentences: usize) -> Vec<usize> {
+pub(crate) fn extractive_summary(sentences: &[String], max_sentences: usize) -> Vec<usize> {
     if sentences.len() <= max_sentences {
         return (0..sentences.len()).collect();
     }

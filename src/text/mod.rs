@@ -7,10 +7,10 @@
 //! summary, and (`english`) hold the English month, weekday and number
 //! words and the rules for capitalised names that every stage shares.
 
-pub mod dates;
+pub(crate) mod dates;
 pub(crate) mod english;
 pub mod extractive_summary;
-pub mod numbers;
+pub(crate) mod numbers;
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -36,7 +36,7 @@ const BENGALI_KHANDA_TA: char = '\u{09CE}';
 /// lines at both ends of the text removed.
 ///
 /// The result is a fixed point: `normalize(&normalize(x)) == normalize(x)`.
-pub fn normalize(text: &str) -> String {
+pub(crate) fn normalize(text: &str) -> String {
     let mut current = strip_invisibles_and_unify_breaks(text);
     // Dropping a joiner can let NFC compose or reorder marks, which can change
     // the neighbours of another joiner; repeat until nothing moves. Every
@@ -57,7 +57,7 @@ pub fn normalize(text: &str) -> String {
 /// Paragraphs of the text: the non-empty lines of its normalized form.
 ///
 /// News pages put one paragraph per line; blank lines separate as well.
-pub fn paragraphs(text: &str) -> Vec<String> {
+pub(crate) fn paragraphs(text: &str) -> Vec<String> {
     normalize(text)
         .lines()
         .filter(|line| !line.is_empty())
@@ -76,7 +76,7 @@ pub fn paragraphs(text: &str) -> Vec<String> {
 ///
 /// Only whitespace between sentences is dropped: the sentences concatenated
 /// hold every other character of the paragraph, in order.
-pub fn split_sentences(paragraph: &str) -> Vec<String> {
+pub(crate) fn split_sentences(paragraph: &str) -> Vec<String> {
     let chars: Vec<(usize, char)> = paragraph.char_indices().collect();
     let byte_at = |index: usize| chars.get(index).map_or(paragraph.len(), |&(b, _)| b);
     let mut sentences = Vec::new();
@@ -113,7 +113,7 @@ pub fn split_sentences(paragraph: &str) -> Vec<String> {
 /// vowel signs and conjuncts, and finally single characters, greedily packing as many units per piece as fit. No text is
 /// dropped: only whitespace at piece edges disappears. A piece exceeds the
 /// limit only when it is a single character that alone exceeds it.
-pub fn split_long(
+pub(crate) fn split_long(
     sentence: &str,
     max_tokens: usize,
     count_tokens: &dyn Fn(&str) -> usize,
@@ -132,7 +132,7 @@ pub fn split_long(
 /// Paragraphs → sentences → pieces that fit `max_tokens`; what the
 /// translation pipeline feeds the model. Paragraphs without any piece are
 /// left out.
-pub fn segment(
+pub(crate) fn segment(
     text: &str,
     max_tokens: usize,
     count_tokens: &dyn Fn(&str) -> usize,
@@ -150,13 +150,13 @@ pub fn segment(
 }
 
 /// Whether the text contains at least one Bengali letter or vowel sign.
-pub fn has_bengali(text: &str) -> bool {
+pub(crate) fn has_bengali(text: &str) -> bool {
     text.chars().any(is_bengali_letter)
 }
 
 /// Share of the text's letters (alphabetic characters, vowel signs included)
 /// that belong to the Bengali block; 0.0 for text without letters.
-pub fn bengali_ratio(text: &str) -> f32 {
+pub(crate) fn bengali_ratio(text: &str) -> f32 {
     let (bengali, letters) = text
         .chars()
         .filter(|c| c.is_alphabetic())

@@ -32,12 +32,12 @@ const MAX_DIGITS: usize = 36;
 
 /// A number of the Bengali sentence that the English translation lacks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NumberMismatch {
+pub(crate) struct NumberMismatch {
     /// The number as written in the Bengali sentence, e.g. `১০ হাজার`.
-    pub source: String,
+    pub(crate) source: String,
     /// Its value: `10000`, `3.5`, a clock time `13:28`, or an ISO date for a
     /// numeric date such as `১৩/০৭/২০২৫`.
-    pub value: String,
+    pub(crate) value: String,
 }
 
 /// The numbers of `bengali` that `english` does not carry, in order of first
@@ -53,7 +53,7 @@ pub struct NumberMismatch {
 /// may write a value in digits with or without separators, scaled
 /// (`10 thousand`, `1.5 million`, `1 crore`, `2 billion`) or in words
 /// (`twenty-one`, `ten thousand`, `one hundred and five`, `first`).
-pub fn check_numbers(bengali: &str, english: &str) -> Vec<NumberMismatch> {
+pub(crate) fn check_numbers(bengali: &str, english: &str) -> Vec<NumberMismatch> {
     let evidence = Evidence::read(english);
     let mut reported: Vec<Expected> = Vec::new();
     let mut mismatches = Vec::new();

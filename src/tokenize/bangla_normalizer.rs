@@ -46,11 +46,11 @@ use unicode_normalization::UnicodeNormalization;
 
 /// The upstream version this port follows; part of translation cache keys, so
 /// that a change to the port re-translates what it affects.
-pub const UPSTREAM: &str = "csebuetnlp/normalizer@d405944dde5ceeacb7c2fd3245ae2a9dea5f35c9";
+pub(crate) const UPSTREAM: &str = "csebuetnlp/normalizer@d405944dde5ceeacb7c2fd3245ae2a9dea5f35c9";
 
 /// Normalizes `text` as `normalizer.normalize(text)` does with its defaults
 /// (see the module documentation for the one part not ported).
-pub fn normalize(text: &str) -> String {
+pub(crate) fn normalize(text: &str) -> String {
     let text = fix_text(text);
     let text = straighten_quotes(&text);
     let text: String = text

@@ -334,7 +334,7 @@ impl HfTokenizer {
     }
 
     /// Length of [`Self::encode`]'s result; 0 if the text cannot be encoded.
-    pub fn token_count(&self, text: &str) -> usize {
+    pub(crate) fn token_count(&self, text: &str) -> usize {
         self.encode(text).map(|ids| ids.len()).unwrap_or(0)
     }
 

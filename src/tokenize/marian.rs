@@ -132,12 +132,12 @@ impl MarianTokenizer {
 
     /// Ids for target-language text, segmented by the target SentencePiece
     /// model, as `MarianTokenizer(text_target=text)["input_ids"]`.
-    pub fn encode_target(&self, text: &str) -> Result<Vec<u32>, MarianTokenizerError> {
+    pub(crate) fn encode_target(&self, text: &str) -> Result<Vec<u32>, MarianTokenizerError> {
         Ok(self.encode_with(&self.target_spm, text))
     }
 
     /// How many ids [`Self::encode`] gives for `text` (including `</s>`).
-    pub fn token_count(&self, text: &str) -> usize {
+    pub(crate) fn token_count(&self, text: &str) -> usize {
         self.encode_infallible(text).len()
     }
 
@@ -246,30 +246,30 @@ impl MarianTokenizer {
         Ok(out.trim_matches(is_python_whitespace).to_owned())
     }
 
-    pub fn eos_id(&self) -> u32 {
+    pub(crate) fn eos_id(&self) -> u32 {
         self.eos_id
     }
 
-    pub fn pad_id(&self) -> u32 {
+    pub(crate) fn pad_id(&self) -> u32 {
         self.pad_id
     }
 
-    pub fn unk_id(&self) -> u32 {
+    pub(crate) fn unk_id(&self) -> u32 {
         self.unk_id
     }
 
     /// Number of entries in `vocab.json` (transformers' `vocab_size`).
-    pub fn vocab_size(&self) -> usize {
+    pub(crate) fn vocab_size(&self) -> usize {
         self.vocab_len
     }
 
     /// The SentencePiece model that segments source text.
-    pub fn source_spm(&self) -> &SentencePieceModel {
+    pub(crate) fn source_spm(&self) -> &SentencePieceModel {
         &self.source_spm
     }
 
     /// The SentencePiece model of the target language.
-    pub fn target_spm(&self) -> &SentencePieceModel {
+    pub(crate) fn target_spm(&self) -> &SentencePieceModel {
         &self.target_spm
     }
 }

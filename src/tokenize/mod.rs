@@ -5,9 +5,9 @@
 //! ([`bangla_normalizer`]). Each one matches transformers' tokenizer for the
 //! same files id for id.
 
-pub mod bangla_normalizer;
-pub mod gguf;
+pub(crate) mod bangla_normalizer;
+pub(crate) mod gguf;
 pub mod hf;
 pub mod marian;
-pub mod spm;
-pub mod t5;
+pub(crate) mod spm;
+pub(crate) mod t5;

@@ -23,7 +23,7 @@ use tokenizers::pre_tokenizers::metaspace::PrependScheme;
 use tokenizers::{AddedToken, NormalizerWrapper, Tokenizer};
 
 /// The meta symbol sentencepiece writes in place of a space (U+2581).
-pub const SPACE_SYMBOL: char = '\u{2581}';
+pub(crate) const SPACE_SYMBOL: char = '\u{2581}';
 
 /// Score bonus sentencepiece subtracts from the worst piece score to price an
 /// unknown character (`kUnkPenalty`).
@@ -35,7 +35,7 @@ const DEFAULT_UNKNOWN_SURFACE: &str = " \u{2047} ";
 
 /// Errors from reading or using a SentencePiece model.
 #[derive(Debug, thiserror::Error)]
-pub enum SpmError {
+pub(crate) enum SpmError {
     #[error("cannot read SentencePiece model {path}")]
     Io {
         path: PathBuf,
@@ -66,7 +66,7 @@ pub enum SpmError {
 
 /// Segmentation algorithm a model was trained with (`TrainerSpec.model_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModelType {
+pub(crate) enum ModelType {
     Unigram,
     Bpe,
     Word,
@@ -89,7 +89,7 @@ impl ModelType {
 
 /// Role of a vocabulary entry (`SentencePiece.Type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PieceType {
+pub(crate) enum PieceType {
     Normal,
     Unknown,
     Control,
@@ -114,28 +114,28 @@ impl PieceType {
 
 /// One vocabulary entry; its id is its position in [`SentencePieceModel::pieces`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct Piece {
-    pub text: String,
-    pub score: f32,
-    pub kind: PieceType,
+pub(crate) struct Piece {
+    pub(crate) text: String,
+    pub(crate) score: f32,
+    pub(crate) kind: PieceType,
 }
 
 /// The parts of `TrainerSpec` that affect encoding and decoding.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrainerSpec {
-    pub model_type: ModelType,
-    pub vocab_size: i32,
-    pub byte_fallback: bool,
-    pub treat_whitespace_as_suffix: bool,
-    pub unk_id: i32,
-    pub bos_id: i32,
-    pub eos_id: i32,
-    pub pad_id: i32,
-    pub unk_piece: String,
-    pub bos_piece: String,
-    pub eos_piece: String,
-    pub pad_piece: String,
-    pub unk_surface: String,
+pub(crate) struct TrainerSpec {
+    pub(crate) model_type: ModelType,
+    pub(crate) vocab_size: i32,
+    pub(crate) byte_fallback: bool,
+    pub(crate) treat_whitespace_as_suffix: bool,
+    pub(crate) unk_id: i32,
+    pub(crate) bos_id: i32,
+    pub(crate) eos_id: i32,
+    pub(crate) pad_id: i32,
+    pub(crate) unk_piece: String,
+    pub(crate) bos_piece: String,
+    pub(crate) eos_piece: String,
+    pub(crate) pad_piece: String,
+    pub(crate) unk_surface: String,
 }
 
 impl Default for TrainerSpec {
@@ -161,12 +161,12 @@ impl Default for TrainerSpec {
 
 /// `NormalizerSpec`: how raw text becomes the string that is segmented.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NormalizerSpec {
-    pub name: String,
-    pub precompiled_charsmap: Vec<u8>,
-    pub add_dummy_prefix: bool,
-    pub remove_extra_whitespaces: bool,
-    pub escape_whitespaces: bool,
+pub(crate) struct NormalizerSpec {
+    pub(crate) name: String,
+    pub(crate) precompiled_charsmap: Vec<u8>,
+    pub(crate) add_dummy_prefix: bool,
+    pub(crate) remove_extra_whitespaces: bool,
+    pub(crate) escape_whitespaces: bool,
 }
 
 impl Default for NormalizerSpec {
@@ -183,7 +183,7 @@ impl Default for NormalizerSpec {
 
 /// A parsed SentencePiece model, ready to encode and decode.
 #[derive(Debug, Clone)]
-pub struct SentencePieceModel {
+pub(crate) struct SentencePieceModel {
     source: PathBuf,
     pieces: Vec<Piece>,
     trainer: TrainerSpec,
@@ -203,7 +203,7 @@ pub struct SentencePieceModel {
 
 impl SentencePieceModel {
     /// Reads and parses a `.model` / `.spm` file.
-    pub fn from_file(path: &Path) -> Result<Self, SpmError> {
+    pub(crate) fn from_file(path: &Path) -> Result<Self, SpmError> {
         let bytes = std::fs::read(path).map_err(|source| SpmError::Io {
             path: path.to_path_buf(),
             source,
@@ -212,7 +212,7 @@ impl SentencePieceModel {
     }
 
     /// Parses a serialized `ModelProto` held in memory.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SpmError> {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, SpmError> {
         Self::parse(bytes, PathBuf::from("<in-memory model>"))
     }
 
@@ -306,37 +306,37 @@ impl SentencePieceModel {
     }
 
     /// Where the model was read from (`<in-memory model>` for [`Self::from_bytes`]).
-    pub fn source(&self) -> &Path {
+    pub(crate) fn source(&self) -> &Path {
         &self.source
     }
 
-    pub fn pieces(&self) -> &[Piece] {
+    pub(crate) fn pieces(&self) -> &[Piece] {
         &self.pieces
     }
 
-    pub fn trainer_spec(&self) -> &TrainerSpec {
+    pub(crate) fn trainer_spec(&self) -> &TrainerSpec {
         &self.trainer
     }
 
-    pub fn normalizer_spec(&self) -> &NormalizerSpec {
+    pub(crate) fn normalizer_spec(&self) -> &NormalizerSpec {
         &self.normalizer_spec
     }
 
-    pub fn denormalizer_spec(&self) -> Option<&NormalizerSpec> {
+    pub(crate) fn denormalizer_spec(&self) -> Option<&NormalizerSpec> {
         self.denormalizer_spec.as_ref()
     }
 
-    pub fn vocab_size(&self) -> usize {
+    pub(crate) fn vocab_size(&self) -> usize {
         self.pieces.len()
     }
 
     /// Id of the unknown piece (taken from the piece types, as sentencepiece does).
-    pub fn unk_id(&self) -> u32 {
+    pub(crate) fn unk_id(&self) -> u32 {
         self.unk_id
     }
 
     /// Id of a piece, or the unknown id when the model lacks it (`PieceToId`).
-    pub fn piece_to_id(&self, piece: &str) -> u32 {
+    pub(crate) fn piece_to_id(&self, piece: &str) -> u32 {
         self.segmentable
             .get(piece)
             .or_else(|| self.reserved.get(piece))
@@ -345,7 +345,7 @@ impl SentencePieceModel {
     }
 
     /// The piece with this id, if there is one.
-    pub fn id_to_piece(&self, id: u32) -> Option<&str> {
+    pub(crate) fn id_to_piece(&self, id: u32) -> Option<&str> {
         self.pieces
             .get(id as usize)
             .map(|piece| piece.text.as_str())
@@ -357,7 +357,7 @@ impl SentencePieceModel {
 
     /// The text the segmenter sees: sentencepiece's normalization, with
     /// spaces written as `▁` when the model escapes whitespace.
-    pub fn normalize(&self, text: &str) -> String {
+    pub(crate) fn normalize(&self, text: &str) -> String {
         self.normalizer.normalize(text)
     }
 
@@ -365,7 +365,7 @@ impl SentencePieceModel {
     /// `SentencePieceProcessor.encode(text, out_type=str)` and
     /// `encode(text)` do (unknown stretches keep their surface text and get
     /// the unknown id, or become `<0xXX>` pieces with byte fallback).
-    pub fn encode(&self, text: &str) -> Vec<(String, u32)> {
+    pub(crate) fn encode(&self, text: &str) -> Vec<(String, u32)> {
         let normalized = self.normalize(text);
         let mut spans: Vec<(usize, usize, u32)> = Vec::new();
         for (start, end, id) in self.viterbi(&normalized) {
@@ -392,7 +392,7 @@ impl SentencePieceModel {
     }
 
     /// The pieces of [`Self::encode`] without their ids.
-    pub fn encode_pieces(&self, text: &str) -> Vec<String> {
+    pub(crate) fn encode_pieces(&self, text: &str) -> Vec<String> {
         self.encode(text)
             .into_iter()
             .map(|(piece, _)| piece)
@@ -400,7 +400,7 @@ impl SentencePieceModel {
     }
 
     /// The ids of [`Self::encode`].
-    pub fn encode_ids(&self, text: &str) -> Vec<u32> {
+    pub(crate) fn encode_ids(&self, text: &str) -> Vec<u32> {
         self.encode(text).into_iter().map(|(_, id)| id).collect()
     }
 
@@ -507,7 +507,7 @@ impl SentencePieceModel {
     /// model does not know are copied verbatim, runs of `<0xXX>` byte pieces
     /// become UTF-8 text, `▁` becomes a space and the dummy-prefix space of
     /// the first piece is dropped.
-    pub fn decode_pieces<S: AsRef<str>>(&self, pieces: &[S]) -> String {
+    pub(crate) fn decode_pieces<S: AsRef<str>>(&self, pieces: &[S]) -> String {
         let space = SPACE_SYMBOL.to_string();
         let strip_leading_space =
             self.normalizer_spec.add_dummy_prefix || self.normalizer_spec.remove_extra_whitespaces;
@@ -558,7 +558,7 @@ impl SentencePieceModel {
     }
 
     /// Decodes ids (see [`Self::decode_pieces`]); ids outside the vocabulary are skipped.
-    pub fn decode_ids(&self, ids: &[u32]) -> String {
+    pub(crate) fn decode_ids(&self, ids: &[u32]) -> String {
         let pieces: Vec<&str> = ids.iter().filter_map(|&id| self.id_to_piece(id)).collect();
         self.decode_pieces(&pieces)
     }
@@ -576,7 +576,7 @@ impl SentencePieceModel {
     /// byte-prefix match (decomposed Bengali vowel signs, for one, are not
     /// recomposed), and from user-defined pieces being matched before
     /// normalization. Prefer [`Self::encode`] where exactness matters.
-    pub fn to_tokenizer(&self) -> Result<Tokenizer, SpmError> {
+    pub(crate) fn to_tokenizer(&self) -> Result<Tokenizer, SpmError> {
         if self.trainer.treat_whitespace_as_suffix {
             // tokenizers has no normalizer or decoder that puts the space
             // symbol after words; encode() handles such models natively.

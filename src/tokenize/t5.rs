@@ -48,7 +48,7 @@ const DEFAULT_EXTRA_IDS: usize = 100;
 
 /// Errors from loading or using a T5 tokenizer.
 #[derive(Debug, thiserror::Error)]
-pub enum T5TokenizerError {
+pub(crate) enum T5TokenizerError {
     #[error(transparent)]
     SentencePiece(#[from] SpmError),
     #[error("cannot read tokenizer config {path}")]
@@ -82,7 +82,7 @@ pub enum T5TokenizerError {
 /// Encodes source text to T5 input ids and decodes generated ids to text,
 /// as transformers 5 does for a repository with `spiece.model` only.
 #[derive(Clone)]
-pub struct T5Tokenizer {
+pub(crate) struct T5Tokenizer {
     tokenizer: Tokenizer,
     eos_id: u32,
     pad_id: u32,
@@ -248,7 +248,7 @@ impl T5Tokenizer {
     /// Loads the tokenizer from a repository's `spiece.model` and (when it
     /// has one) `tokenizer_config.json`; without a config, transformers'
     /// defaults apply (`</s>`, `<unk>`, `<pad>`, 100 sentinels).
-    pub fn from_files(
+    pub(crate) fn from_files(
         spiece: &Path,
         tokenizer_config: Option<&Path>,
     ) -> Result<Self, T5TokenizerError> {
@@ -370,7 +370,7 @@ impl T5Tokenizer {
 
     /// Model input ids for `text`, ending with `</s>`, as
     /// `tokenizer(text)["input_ids"]`.
-    pub fn encode(&self, text: &str) -> Result<Vec<u32>, T5TokenizerError> {
+    pub(crate) fn encode(&self, text: &str) -> Result<Vec<u32>, T5TokenizerError> {
         let encoding = self
             .tokenizer
             .encode(text, false)
@@ -382,14 +382,14 @@ impl T5Tokenizer {
 
     /// How many ids [`Self::encode`] gives for `text` (including `</s>`);
     /// 1 if the text cannot be tokenized at all.
-    pub fn token_count(&self, text: &str) -> usize {
+    pub(crate) fn token_count(&self, text: &str) -> usize {
         self.encode(text).map_or(1, |ids| ids.len())
     }
 
     /// Text for generated ids, as `decode(ids, skip_special_tokens=True)`:
     /// special tokens are dropped, `▁` becomes a space and the first word's
     /// space is removed; the ends are not trimmed.
-    pub fn decode(&self, ids: &[u32]) -> Result<String, T5TokenizerError> {
+    pub(crate) fn decode(&self, ids: &[u32]) -> Result<String, T5TokenizerError> {
         let vocab_size = self.vocab_size();
         if let Some(&id) = ids.iter().find(|&&id| id as usize >= vocab_size) {
             return Err(T5TokenizerError::UnknownId { id, vocab_size });
@@ -406,20 +406,20 @@ impl T5Tokenizer {
     }
 
     /// Id of a piece or added token (`<2en>`, `</s>`, `<extra_id_0>`).
-    pub fn token_id(&self, piece: &str) -> Option<u32> {
+    pub(crate) fn token_id(&self, piece: &str) -> Option<u32> {
         self.tokenizer.token_to_id(piece)
     }
 
-    pub fn eos_id(&self) -> u32 {
+    pub(crate) fn eos_id(&self) -> u32 {
         self.eos_id
     }
 
-    pub fn pad_id(&self) -> u32 {
+    pub(crate) fn pad_id(&self) -> u32 {
         self.pad_id
     }
 
     /// Pieces plus sentinels plus added tokens (`len(tokenizer)`).
-    pub fn vocab_size(&self) -> usize {
+    pub(crate) fn vocab_size(&self) -> usize {
         self.tokenizer.get_vocab_size(true)
     }
 }
