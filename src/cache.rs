@@ -76,11 +76,6 @@ impl CacheKey {
         CacheKey(hasher.finalize().into())
     }
 
-    /// The raw digest.
-    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
     /// Lower-case hexadecimal form of the digest.
     pub(crate) fn to_hex(&self) -> String {
         hash::to_hex(&self.0)
@@ -479,6 +474,7 @@ impl<'a> RunCache<'a> {
 
     /// Whether the run still uses a cache: false without one, and after one
     /// failed.
+    #[cfg(test)]
     pub(crate) fn is_enabled(&self) -> bool {
         self.cache.is_some()
     }

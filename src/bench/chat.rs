@@ -36,7 +36,6 @@ pub struct ChatBenchRow {
     pub(crate) prompt_seconds: f64,
     pub(crate) generated_tokens: usize,
     pub(crate) generate_seconds: f64,
-    pub(crate) build_seconds: f64,
     pub(crate) file_bytes: u64,
 }
 
@@ -202,7 +201,6 @@ pub fn run(
         prompt_seconds,
         generated_tokens,
         generate_seconds,
-        build_seconds,
         file_bytes,
     })
 }

@@ -16,7 +16,7 @@ use tokenizers::Tokenizer;
 
 use super::BoxError;
 use super::{ChatError, ChatMessage, ChatModel, Finish, Reply, Sampling};
-use crate::models::{self, ChatLayout, WeightFiles};
+use crate::models::{ChatLayout, WeightFiles};
 
 use crate::chat::backbone::{Backbone, PREFILL_CHUNK_TOKENS};
 use crate::chat::template::{chat_template_from_config, special_token_from_config, ChatTemplate};
@@ -62,12 +62,13 @@ impl DecoderChat {
     /// `config.json` + `*.safetensors` + `tokenizer.json` (Qwen2/2.5, Qwen3,
     /// Llama 3.x or text-only Gemma 3, by `model_type`). `tokenizer.json` / `tokenizer_config.json` beside a
     /// GGUF file take precedence over its embedded tokenizer and template.
+    #[cfg(test)]
     pub(crate) fn load_dir(
         dir: &Path,
         identity: String,
         device: &Device,
     ) -> Result<Self, ChatError> {
-        let layout = models::chat_layout_in(dir).map_err(|source| ChatError::Load {
+        let layout = crate::models::chat_layout_in(dir).map_err(|source| ChatError::Load {
             path: dir.display().to_string(),
             source: Box::new(source),
         })?;
@@ -262,6 +263,7 @@ impl DecoderChat {
     }
 
     /// Token ids that end the assistant's turn.
+    #[cfg(test)]
     pub(crate) fn stop_ids(&self) -> &[u32] {
         &self.stop_ids
     }

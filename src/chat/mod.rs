@@ -31,13 +31,14 @@ pub fn shared(model: impl ChatModel + 'static) -> SharedChat {
 
 /// One turn of a conversation, as chat templates expect it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub(crate) struct ChatMessage {
+pub struct ChatMessage {
     /// `system`, `user` or `assistant`.
     pub(crate) role: String,
     pub(crate) content: String,
 }
 
 impl ChatMessage {
+    #[cfg(test)]
     pub(crate) fn system(content: impl Into<String>) -> Self {
         Self {
             role: "system".into(),
@@ -52,6 +53,7 @@ impl ChatMessage {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn assistant(content: impl Into<String>) -> Self {
         Self {
             role: "assistant".into(),
@@ -101,7 +103,7 @@ impl Finish {
 
 /// A chat model's answer and why it ends where it does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Reply {
+pub struct Reply {
     pub(crate) text: String,
     pub(crate) finish: Finish,
 }

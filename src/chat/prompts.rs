@@ -272,6 +272,7 @@ impl Prompts {
     }
 
     /// Names of the templates, in alphabetical order.
+    #[cfg(test)]
     pub(crate) fn names(&self) -> impl Iterator<Item = PromptName> + '_ {
         self.sources.keys().copied()
     }
@@ -330,12 +331,14 @@ impl Prompts {
 
     /// The variables template `name` declares in its
     /// `{# variables: a, b #}` header, in the order written.
+    #[cfg(test)]
     pub(crate) fn declared_variables(&self, name: PromptName) -> Option<Vec<String>> {
         header_variables(self.text(name))
     }
 
     /// The variables template `name` reads from its context, as minijinja's
     /// analysis of the compiled template finds them.
+    #[cfg(test)]
     pub(crate) fn used_variables(&self, name: PromptName) -> Option<Vec<String>> {
         let template = self.environment.get_template(name.as_str()).ok()?;
         let mut used: Vec<String> = template.undeclared_variables(false).into_iter().collect();
@@ -374,6 +377,7 @@ fn parse_examples(origin: &str, text: &str) -> Result<Vec<TranslationExample>, P
 }
 
 /// The names listed in a leading `{# variables: a, b #}` comment.
+#[cfg(test)]
 fn header_variables(text: &str) -> Option<Vec<String>> {
     let rest = text.trim_start().strip_prefix("{#")?;
     let (comment, _) = rest.split_once("#}")?;

@@ -38,7 +38,7 @@ pub(crate) struct ParagraphTranslation {
 
 /// Why a paragraph could not be translated.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum LlmTranslateError {
+pub enum LlmTranslateError {
     #[error(transparent)]
     Prompt(#[from] PromptError),
     #[error(transparent)]

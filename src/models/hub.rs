@@ -17,7 +17,7 @@ use super::{ResolveError, ResolveOptions, Resolved};
 
 /// Where `hf-hub` and the Python client download from unless `HF_ENDPOINT`
 /// or [`ResolveOptions::endpoint`] says otherwise.
-pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
+pub(crate) const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
 /// The command a user can run on a connected machine to get the files,
 /// shown in every error that a missing hub causes.
@@ -63,11 +63,6 @@ pub fn is_downloaded_in(preset: &Preset, opts: &ResolveOptions) -> bool {
         Some(dir) => preset.files.iter().all(|file| dir.join(file).is_file()),
         None => false,
     }
-}
-
-/// The hub cache directory these options point at (`<hf_home>/hub`).
-pub fn hub_cache_dir(opts: &ResolveOptions) -> Result<PathBuf, ResolveError> {
-    HubSettings::from_options(opts).map(|settings| settings.hub_cache)
 }
 
 // ---------------------------------------------------------------------------

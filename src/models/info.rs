@@ -24,7 +24,7 @@ pub struct DirSummary {
 
 /// One file of a [`DirSummary`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirFile {
+pub(crate) struct DirFile {
     pub(crate) name: String,
     pub(crate) size: u64,
 }

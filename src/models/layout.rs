@@ -115,7 +115,8 @@ fn weight_files(weights: &WeightFiles) -> Vec<&Path> {
 
 /// The chat-model files in `dir` (one `.gguf`, or config + safetensors +
 /// `tokenizer.json`), without hashing anything.
-pub fn chat_layout_in(dir: &Path) -> Result<ChatLayout, ResolveError> {
+#[cfg(test)]
+pub(crate) fn chat_layout_in(dir: &Path) -> Result<ChatLayout, ResolveError> {
     match discover_chat_layout(&mut DirSource::new(Some(dir.to_path_buf())))? {
         Discovery::Complete(layout) => Ok(layout),
         Discovery::Incomplete(missing) => Err(ResolveError::IncompleteModelDir {

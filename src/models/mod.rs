@@ -34,14 +34,15 @@ use std::path::{Path, PathBuf};
 
 use hf_hub::api::sync::ApiError;
 
-pub use hub::{hub_cache_dir, is_downloaded, is_downloaded_in, ManualDownload, DEFAULT_ENDPOINT};
+pub use hub::{is_downloaded, is_downloaded_in, ManualDownload};
 use hub::{resolve_hub, HubRequest};
 use identity::files_identity;
-pub(crate) use identity::FILE_HASH_CACHE_NAME;
-pub use info::{model_dir_summary, DirFile, DirSummary};
-pub use layout::{chat_layout_in, ChatLayout, ModelLayout, TokenizerFiles, WeightFiles};
+pub use info::{model_dir_summary, DirSummary};
+#[cfg(test)]
+pub(crate) use layout::chat_layout_in;
+pub use layout::{ChatLayout, ModelLayout, TokenizerFiles, WeightFiles};
 use layout::{DirSource, Discovery, Layout};
-pub use presets::{find_preset, presets, ModelKind, Preset, PresetFamily, PresetLanguages};
+pub use presets::{find_preset, presets, ModelKind, Preset, PresetFamily};
 pub(crate) use spec::ModelSpec;
 
 /// How to resolve. The `Option` fields override the environment

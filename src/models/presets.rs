@@ -172,7 +172,7 @@ impl std::fmt::Display for PresetFamily {
 /// Translation direction of a preset, as short language codes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PresetLanguages {
+pub(crate) struct PresetLanguages {
     pub(crate) source: String,
     pub(crate) target: String,
 }

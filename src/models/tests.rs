@@ -1,5 +1,5 @@
 use super::*;
-use super::{hub::*, layout::*, presets::*, spec::*};
+use super::{hub::*, identity::*, layout::*, presets::*, spec::*};
 
 const PRESET_REPO: &str = "Helsinki-NLP/opus-mt-bn-en";
 

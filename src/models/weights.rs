@@ -19,7 +19,7 @@ use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use crate::models::WeightFiles;
 
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum WeightsError {
+pub enum WeightsError {
     #[error("no weight files listed")]
     Missing,
     #[error("cannot load weights from {path}")]
@@ -251,10 +251,6 @@ impl Weights {
 
     pub(crate) fn device(&self) -> &Device {
         &self.device
-    }
-
-    pub(crate) fn quantization(&self) -> Option<Quantization> {
-        self.quantize
     }
 
     /// The GGUF file's metadata when the weights come from one.

@@ -74,7 +74,7 @@ pub struct GenerationOverrides {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum GenerationConfigError {
+pub enum GenerationConfigError {
     #[error("cannot read {path}")]
     Read {
         path: String,

@@ -106,12 +106,8 @@ pub(crate) struct M2M100Config {
     pub(crate) scale_embedding: bool,
     #[serde(default = "default_pad")]
     pub(crate) pad_token_id: u32,
-    #[serde(default)]
-    pub(crate) bos_token_id: u32,
     #[serde(default = "default_eos", deserialize_with = "first_id")]
     pub(crate) eos_token_id: u32,
-    #[serde(default = "default_eos")]
-    pub(crate) decoder_start_token_id: u32,
     #[serde(default = "default_true")]
     pub(crate) tie_word_embeddings: bool,
 }
@@ -279,10 +275,6 @@ impl M2M100 {
         })
     }
 
-    pub(crate) fn config(&self) -> &M2M100Config {
-        &self.config
-    }
-
     /// Scaled token embeddings plus the position rows of `rows` (each row the
     /// same length), which were fed after `past` earlier tokens.
     fn embed(&self, table: &Embedding, rows: &[Vec<u32>], past: usize) -> Result<Tensor> {
@@ -356,10 +348,6 @@ impl EncoderDecoder for M2M100 {
 
     fn max_source_tokens(&self) -> usize {
         self.config.max_position_embeddings
-    }
-
-    fn device(&self) -> &Device {
-        &self.device
     }
 }
 
@@ -447,15 +435,7 @@ mod tests {
         assert_eq!(config.activation_function, Activation::Relu);
         assert_eq!(config.max_position_embeddings, 1024);
         assert!(config.scale_embedding && config.tie_word_embeddings);
-        assert_eq!(
-            (
-                config.pad_token_id,
-                config.bos_token_id,
-                config.eos_token_id,
-                config.decoder_start_token_id
-            ),
-            (1, 0, 2, 2)
-        );
+        assert_eq!((config.pad_token_id, config.eos_token_id), (1, 2));
     }
 
     #[test]

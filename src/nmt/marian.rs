@@ -53,10 +53,6 @@ pub(crate) struct MarianConfig {
     pub(crate) scale_embedding: bool,
     pub(crate) pad_token_id: u32,
     pub(crate) eos_token_id: u32,
-    #[serde(default)]
-    pub(crate) decoder_start_token_id: Option<u32>,
-    #[serde(default)]
-    pub(crate) forced_eos_token_id: Option<u32>,
     #[serde(default = "default_true")]
     pub(crate) share_encoder_decoder_embeddings: bool,
     #[serde(default = "default_true")]
@@ -180,10 +176,6 @@ impl Marian {
         })
     }
 
-    pub(crate) fn config(&self) -> &MarianConfig {
-        &self.config
-    }
-
     fn embed(&self, table: &Embedding, ids: &Tensor, offset: usize) -> Result<Tensor> {
         let seq = ids.dim(1)?;
         if offset + seq > self.config.max_position_embeddings {
@@ -234,10 +226,6 @@ impl EncoderDecoder for Marian {
 
     fn max_source_tokens(&self) -> usize {
         self.config.max_position_embeddings
-    }
-
-    fn device(&self) -> &Device {
-        &self.device
     }
 }
 

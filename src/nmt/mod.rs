@@ -16,11 +16,7 @@ pub(crate) mod state;
 pub mod t5;
 pub mod translator;
 
-use candle_core::{Device, Tensor};
-
-pub(crate) use m2m100::M2M100;
-pub(crate) use marian::Marian;
-pub(crate) use t5::T5;
+use candle_core::Tensor;
 
 /// One decoding run over a batch of source sentences.
 pub(crate) trait DecodeSession {
@@ -52,6 +48,4 @@ pub(crate) trait EncoderDecoder {
 
     /// The longest source, in tokens, the model was built to take.
     fn max_source_tokens(&self) -> usize;
-
-    fn device(&self) -> &Device;
 }

@@ -27,59 +27,45 @@ use super::{DecodeSession, EncoderDecoder};
 fn default_vocab_size() -> usize {
     32128
 }
+
 fn default_d_model() -> usize {
     512
 }
+
 fn default_d_kv() -> usize {
     64
 }
+
 fn default_d_ff() -> usize {
     2048
 }
+
 fn default_num_layers() -> usize {
     6
 }
+
 fn default_num_heads() -> usize {
     8
 }
+
 fn default_buckets() -> usize {
     32
 }
+
 fn default_max_distance() -> usize {
     128
 }
+
 fn default_epsilon() -> f64 {
     1e-6
 }
+
 fn default_feed_forward_proj() -> String {
     "relu".to_string()
 }
-fn default_model_type() -> String {
-    "t5".to_string()
-}
+
 fn default_positions() -> usize {
     512
-}
-
-/// `eos_token_id` is a number or a list in transformers configs.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(untagged)]
-pub(crate) enum TokenIds {
-    One(u32),
-    Many(Vec<u32>),
-}
-
-impl TokenIds {
-    pub(crate) fn ids(&self) -> Vec<u32> {
-        match self {
-            TokenIds::One(id) => vec![*id],
-            TokenIds::Many(ids) => ids.clone(),
-        }
-    }
-}
-
-fn default_eos() -> Option<TokenIds> {
-    Some(TokenIds::One(1))
 }
 
 /// The fields of a T5 `config.json` the model needs, with transformers'
@@ -121,12 +107,6 @@ pub(crate) struct T5Config {
     pub(crate) scale_decoder_outputs: Option<bool>,
     #[serde(default)]
     pub(crate) pad_token_id: Option<u32>,
-    #[serde(default = "default_eos")]
-    pub(crate) eos_token_id: Option<TokenIds>,
-    #[serde(default)]
-    pub(crate) decoder_start_token_id: Option<u32>,
-    #[serde(default = "default_model_type")]
-    pub(crate) model_type: String,
     /// The source length the model was trained for (T5 has no position
     /// table; longer inputs run but leave the trained range).
     #[serde(default = "default_positions")]
@@ -575,10 +555,6 @@ impl T5 {
         })
     }
 
-    pub(crate) fn config(&self) -> &T5Config {
-        &self.config
-    }
-
     /// Encoder states `[batch, seq, d_model]` and the padding mask
     /// `[batch, 1, 1, seq]` in the model's dtype.
     fn encode(&self, sources: &[Vec<u32>]) -> Result<(Tensor, Tensor)> {
@@ -628,10 +604,6 @@ impl EncoderDecoder for T5 {
 
     fn max_source_tokens(&self) -> usize {
         self.config.n_positions
-    }
-
-    fn device(&self) -> &Device {
-        &self.device
     }
 }
 
@@ -702,7 +674,6 @@ mod tests {
     fn config_defaults_and_feed_forward_names() {
         let config = parse(r#"{"num_layers": 3, "eos_token_id": [1, 5]}"#);
         assert_eq!(config.decoder_layers(), 3);
-        assert_eq!(config.eos_token_id.as_ref().unwrap().ids(), vec![1, 5]);
         assert_eq!(config.pad_token(), 0);
         assert_eq!(
             config.feed_forward().unwrap(),

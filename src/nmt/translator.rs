@@ -476,6 +476,7 @@ impl Translator {
         settings
     }
 
+    #[cfg(test)]
     pub(crate) fn generation(&self) -> &GenerationConfig {
         &self.generation
     }

@@ -7,21 +7,21 @@ use crate::output::Warning;
 
 /// A text in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Bilingual {
+pub(crate) struct Bilingual {
     pub(crate) bn: String,
     pub(crate) en: String,
 }
 
 /// One source sentence and its translation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SentencePair {
+pub(crate) struct SentencePair {
     pub(crate) bn: String,
     pub(crate) en: String,
 }
 
 /// The English summary and how it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub(crate) text: String,
     pub(crate) method: SummaryMethod,
     /// A headline the chat model wrote from the summary, when it wrote one
@@ -34,7 +34,7 @@ pub struct Summary {
 /// `"llm"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum SummaryMethod {
+pub(crate) enum SummaryMethod {
     /// Sentences selected from the translation
     /// ([`crate::text::extractive_summary`]).
     Extractive,
@@ -67,7 +67,7 @@ pub struct ModelInfo {
 
 /// Where the time went and how much the cache saved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Timings {
+pub(crate) struct Timings {
     pub(crate) translate_ms: u64,
     pub(crate) total_ms: u64,
     pub(crate) cached_segments: usize,
@@ -76,7 +76,7 @@ pub struct Timings {
 
 /// Everything written for one article; `<id>.json` is this, serialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ArticleOutput {
+pub(crate) struct ArticleOutput {
     pub(crate) id: String,
     /// Input path, `"stdin"`, or `"file.jsonl#line"`.
     pub(crate) input: String,

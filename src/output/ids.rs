@@ -7,7 +7,7 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 /// Longest id, in characters, that [`safe_id`] produces.
-pub const MAX_ID_CHARS: usize = 100;
+pub(crate) const MAX_ID_CHARS: usize = 100;
 
 /// Longest id in bytes: Bengali takes three bytes a character in UTF-8, and
 /// file names are limited to 255 bytes with room needed for `-N.json`.
@@ -25,7 +25,7 @@ const FALLBACK_ID: &str = "article";
 /// is never empty, at most [`MAX_ID_CHARS`] characters, never a Windows
 /// device name, and never clashes with the digest. Applying it twice changes
 /// nothing.
-pub fn safe_id(raw: &str) -> String {
+pub(crate) fn safe_id(raw: &str) -> String {
     let mut id = String::new();
     for c in raw.nfc() {
         let kept = c.is_alphanumeric() || is_combining_mark(c) || matches!(c, '_' | '.' | '-');

@@ -29,10 +29,10 @@ use thiserror::Error;
 use crate::output::atomic::{ensure_dir, write_if_changed};
 use crate::output::html::render_digest_html;
 use crate::output::markdown::{render_article_markdown, render_digest};
-pub use article::{
-    ArticleOutput, Bilingual, ModelInfo, SentencePair, Summary, SummaryMethod, Timings,
-};
-pub use ids::{safe_id, IdAllocator, MAX_ID_CHARS};
+pub use article::ModelInfo;
+pub(crate) use article::{ArticleOutput, Bilingual, SentencePair, Summary, SummaryMethod, Timings};
+pub(crate) use ids::safe_id;
+pub use ids::IdAllocator;
 pub(crate) use view::{article_date, digest_order};
 pub(crate) use warning::Warning;
 
@@ -44,7 +44,7 @@ pub(crate) const DIGEST_HTML_FILE_NAME: &str = "digest.html";
 
 /// Why an output file could not be written.
 #[derive(Debug, Error)]
-pub(crate) enum OutputError {
+pub enum OutputError {
     #[error("cannot create output directory {path}")]
     CreateDir {
         path: PathBuf,

@@ -27,7 +27,7 @@ use crate::text::extractive_summary::DEFAULT_SUMMARY_SENTENCES;
 
 use crate::pipeline::assemble::{assemble, english, prepare, Prepared};
 use crate::pipeline::summaries::digest_intro;
-pub use segments::{Engine, EngineError, SegmentTranslator, Translated, Translations};
+pub use segments::{Engine, EngineError, SegmentTranslator};
 
 /// The model a run uses and how outputs name it.
 pub struct ModelContext<'a> {

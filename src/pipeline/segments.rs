@@ -84,7 +84,7 @@ impl From<LlmTranslateError> for EngineError {
 
 /// A segment's English and whether the cache supplied it.
 #[derive(Debug, Clone)]
-pub struct Translated {
+pub(crate) struct Translated {
     pub(crate) english: String,
     pub(crate) cached: bool,
 }
@@ -92,7 +92,7 @@ pub struct Translated {
 /// The English of a window's units: per sentence, and per unit where a chat
 /// model's answer could not be split back into its sentences.
 #[derive(Debug, Default)]
-pub struct Translations {
+pub(crate) struct Translations {
     sentences: HashMap<String, Translated>,
     /// Keyed by [`unit_key`].
     units: HashMap<String, Translated>,

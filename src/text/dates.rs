@@ -44,6 +44,7 @@ pub(crate) struct Dateline {
 }
 
 /// Replaces Bengali digits `০`–`৯` with ASCII `0`–`9`, leaving everything else.
+#[cfg(test)]
 pub(crate) fn bengali_digits_to_ascii(s: &str) -> String {
     s.chars()
         .map(|c| match bengali_digit_value(c) {
@@ -118,6 +119,7 @@ pub(crate) fn parse_dateline(line: &str) -> Option<Dateline> {
 /// The first date in `text` is used. Returns `None` when there is no date,
 /// when the date has no year (`সোমবার (২৮ এপ্রিল)`; see [`event_dates`]), or
 /// when the date or time is impossible (`৩১ ফেব্রুয়ারি`, month 13, hour 25).
+#[cfg(test)]
 pub(crate) fn parse_date(text: &str) -> Option<String> {
     let tokens = tokenize(text);
     let items = scan(&tokens);
@@ -133,6 +135,7 @@ pub(crate) fn parse_date(text: &str) -> Option<String> {
 /// `YYYY-MM-DD` when the year is written, `--MM-DD` (the ISO 8601 yearless
 /// form) when it is not (`সোমবার (২৮ এপ্রিল)` → `--04-28`). A day range
 /// (`২৮-২৯ এপ্রিল`) gives both days. Impossible dates are left out.
+#[cfg(test)]
 pub(crate) fn event_dates(sentence: &str) -> Vec<String> {
     let tokens = tokenize(sentence);
     let mut found: Vec<String> = Vec::new();

@@ -57,6 +57,7 @@ pub(crate) fn normalize(text: &str) -> String {
 /// Paragraphs of the text: the non-empty lines of its normalized form.
 ///
 /// News pages put one paragraph per line; blank lines separate as well.
+#[cfg(test)]
 pub(crate) fn paragraphs(text: &str) -> Vec<String> {
     normalize(text)
         .lines()
@@ -132,6 +133,7 @@ pub(crate) fn split_long(
 /// Paragraphs → sentences → pieces that fit `max_tokens`; what the
 /// translation pipeline feeds the model. Paragraphs without any piece are
 /// left out.
+#[cfg(test)]
 pub(crate) fn segment(
     text: &str,
     max_tokens: usize,
@@ -156,6 +158,7 @@ pub(crate) fn has_bengali(text: &str) -> bool {
 
 /// Share of the text's letters (alphabetic characters, vowel signs included)
 /// that belong to the Bengali block; 0.0 for text without letters.
+#[cfg(test)]
 pub(crate) fn bengali_ratio(text: &str) -> f32 {
     let (bengali, letters) = text
         .chars()

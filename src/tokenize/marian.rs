@@ -45,6 +45,8 @@ pub enum MarianTokenizerError {
 #[derive(Debug, Clone)]
 pub struct MarianTokenizer {
     source_spm: SentencePieceModel,
+    // Read by the accessors the tests use to check the files were read whole.
+    #[cfg_attr(not(test), allow(dead_code))]
     target_spm: SentencePieceModel,
     token_to_id: HashMap<String, u32>,
     id_to_token: HashMap<u32, String>,
@@ -52,8 +54,10 @@ pub struct MarianTokenizer {
     special_tokens: Vec<(&'static str, u32)>,
     special_ids: HashSet<u32>,
     /// Entries in `vocab.json` itself, before any missing special token is appended.
+    #[cfg_attr(not(test), allow(dead_code))]
     vocab_len: usize,
     eos_id: u32,
+    #[cfg_attr(not(test), allow(dead_code))]
     pad_id: u32,
     unk_id: u32,
 }
@@ -132,6 +136,7 @@ impl MarianTokenizer {
 
     /// Ids for target-language text, segmented by the target SentencePiece
     /// model, as `MarianTokenizer(text_target=text)["input_ids"]`.
+    #[cfg(test)]
     pub(crate) fn encode_target(&self, text: &str) -> Result<Vec<u32>, MarianTokenizerError> {
         Ok(self.encode_with(&self.target_spm, text))
     }
@@ -246,31 +251,25 @@ impl MarianTokenizer {
         Ok(out.trim_matches(is_python_whitespace).to_owned())
     }
 
+    #[cfg(test)]
     pub(crate) fn eos_id(&self) -> u32 {
         self.eos_id
     }
 
+    #[cfg(test)]
     pub(crate) fn pad_id(&self) -> u32 {
         self.pad_id
     }
 
+    #[cfg(test)]
     pub(crate) fn unk_id(&self) -> u32 {
         self.unk_id
     }
 
     /// Number of entries in `vocab.json` (transformers' `vocab_size`).
+    #[cfg(test)]
     pub(crate) fn vocab_size(&self) -> usize {
         self.vocab_len
-    }
-
-    /// The SentencePiece model that segments source text.
-    pub(crate) fn source_spm(&self) -> &SentencePieceModel {
-        &self.source_spm
-    }
-
-    /// The SentencePiece model of the target language.
-    pub(crate) fn target_spm(&self) -> &SentencePieceModel {
-        &self.target_spm
     }
 }
 

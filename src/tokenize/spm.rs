@@ -6,20 +6,30 @@
 //! sentencepiece's own normalization and unigram Viterbi segmentation so that
 //! [`SentencePieceModel::encode`] gives exactly the pieces that
 //! `SentencePieceProcessor.encode(text, out_type=str)` gives, decodes pieces
-//! the way `decode_pieces` does, and can also build an equivalent
-//! `tokenizers::Tokenizer` ([`SentencePieceModel::to_tokenizer`]).
+//! the way `decode_pieces` does. The tests also build an equivalent
+//! `tokenizers::Tokenizer` from it (`SentencePieceModel::to_tokenizer`) and
+//! check the two agree.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+#[cfg(test)]
 use tokenizers::decoders::byte_fallback::ByteFallback;
+#[cfg(test)]
 use tokenizers::decoders::metaspace::Metaspace as MetaspaceDecoder;
+#[cfg(test)]
 use tokenizers::decoders::sequence::Sequence as DecoderSequence;
+#[cfg(test)]
 use tokenizers::decoders::DecoderWrapper;
+#[cfg(test)]
 use tokenizers::models::unigram::Unigram;
+#[cfg(test)]
 use tokenizers::normalizers::replace::ReplacePattern;
+#[cfg(test)]
 use tokenizers::normalizers::{Precompiled, Prepend, Replace, Sequence as NormalizerSequence};
+#[cfg(test)]
 use tokenizers::pre_tokenizers::metaspace::PrependScheme;
+#[cfg(test)]
 use tokenizers::{AddedToken, NormalizerWrapper, Tokenizer};
 
 /// The meta symbol sentencepiece writes in place of a space (U+2581).
@@ -35,7 +45,7 @@ const DEFAULT_UNKNOWN_SURFACE: &str = " \u{2047} ";
 
 /// Errors from reading or using a SentencePiece model.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum SpmError {
+pub enum SpmError {
     #[error("cannot read SentencePiece model {path}")]
     Io {
         path: PathBuf,
@@ -66,7 +76,7 @@ pub(crate) enum SpmError {
 
 /// Segmentation algorithm a model was trained with (`TrainerSpec.model_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ModelType {
+pub enum ModelType {
     Unigram,
     Bpe,
     Word,
@@ -184,11 +194,12 @@ impl Default for NormalizerSpec {
 /// A parsed SentencePiece model, ready to encode and decode.
 #[derive(Debug, Clone)]
 pub(crate) struct SentencePieceModel {
+    /// Named in `to_tokenizer`'s errors, which only the tests build.
+    #[cfg_attr(not(test), allow(dead_code))]
     source: PathBuf,
     pieces: Vec<Piece>,
     trainer: TrainerSpec,
     normalizer_spec: NormalizerSpec,
-    denormalizer_spec: Option<NormalizerSpec>,
     normalizer: Normalizer,
     denormalizer: Option<Normalizer>,
     /// Pieces the segmenter may produce (normal, user-defined, unused), as sentencepiece's `pieces_`.
@@ -212,6 +223,7 @@ impl SentencePieceModel {
     }
 
     /// Parses a serialized `ModelProto` held in memory.
+    #[cfg(test)]
     pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, SpmError> {
         Self::parse(bytes, PathBuf::from("<in-memory model>"))
     }
@@ -293,7 +305,6 @@ impl SentencePieceModel {
             pieces: proto.pieces,
             trainer: proto.trainer,
             normalizer_spec: proto.normalizer,
-            denormalizer_spec: proto.denormalizer,
             normalizer,
             denormalizer,
             segmentable,
@@ -305,15 +316,11 @@ impl SentencePieceModel {
         })
     }
 
-    /// Where the model was read from (`<in-memory model>` for [`Self::from_bytes`]).
-    pub(crate) fn source(&self) -> &Path {
-        &self.source
-    }
-
     pub(crate) fn pieces(&self) -> &[Piece] {
         &self.pieces
     }
 
+    #[cfg(test)]
     pub(crate) fn trainer_spec(&self) -> &TrainerSpec {
         &self.trainer
     }
@@ -322,15 +329,12 @@ impl SentencePieceModel {
         &self.normalizer_spec
     }
 
-    pub(crate) fn denormalizer_spec(&self) -> Option<&NormalizerSpec> {
-        self.denormalizer_spec.as_ref()
-    }
-
     pub(crate) fn vocab_size(&self) -> usize {
         self.pieces.len()
     }
 
     /// Id of the unknown piece (taken from the piece types, as sentencepiece does).
+    #[cfg(test)]
     pub(crate) fn unk_id(&self) -> u32 {
         self.unk_id
     }
@@ -400,6 +404,7 @@ impl SentencePieceModel {
     }
 
     /// The ids of [`Self::encode`].
+    #[cfg(test)]
     pub(crate) fn encode_ids(&self, text: &str) -> Vec<u32> {
         self.encode(text).into_iter().map(|(_, id)| id).collect()
     }
@@ -558,6 +563,7 @@ impl SentencePieceModel {
     }
 
     /// Decodes ids (see [`Self::decode_pieces`]); ids outside the vocabulary are skipped.
+    #[cfg(test)]
     pub(crate) fn decode_ids(&self, ids: &[u32]) -> String {
         let pieces: Vec<&str> = ids.iter().filter_map(|&id| self.id_to_piece(id)).collect();
         self.decode_pieces(&pieces)
@@ -576,6 +582,7 @@ impl SentencePieceModel {
     /// byte-prefix match (decomposed Bengali vowel signs, for one, are not
     /// recomposed), and from user-defined pieces being matched before
     /// normalization. Prefer [`Self::encode`] where exactness matters.
+    #[cfg(test)]
     pub(crate) fn to_tokenizer(&self) -> Result<Tokenizer, SpmError> {
         if self.trainer.treat_whitespace_as_suffix {
             // tokenizers has no normalizer or decoder that puts the space

@@ -410,10 +410,12 @@ impl T5Tokenizer {
         self.tokenizer.token_to_id(piece)
     }
 
+    #[cfg(test)]
     pub(crate) fn eos_id(&self) -> u32 {
         self.eos_id
     }
 
+    #[cfg(test)]
     pub(crate) fn pad_id(&self) -> u32 {
         self.pad_id
     }
