@@ -716,6 +716,11 @@ fn number_phrase_at(text_words: &[Word], start: usize) -> Option<(String, u128, 
             break;
         }
     }
+    // A word that only begins with a number word ("three-year-old") starts
+    // no number phrase.
+    if surface.is_empty() {
+        return None;
+    }
     Some((surface.join(" "), total.checked_add(current)?, index))
 }
 
@@ -750,6 +755,24 @@ mod tests {
                 "Fire Service official Abdul Karim said 10,000 workers were employed there.".into(),
             ],
         }
+    }
+
+    /// Regression: a hyphenated word that starts with a number word made the
+    /// check loop forever, so a summary saying "three-year-old" hung the run.
+    #[test]
+    fn words_that_begin_with_a_number_word_end_the_check() {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let terms = unsupported_terms(
+                "A three-year-old girl and a one-day strike.",
+                "A three-year-old girl was hurt during a one-day strike.",
+            );
+            let _ = done.send(terms);
+        });
+        let terms = finished
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the check finishes");
+        assert!(terms.is_empty(), "{terms:?}");
     }
 
     #[test]
