@@ -102,3 +102,44 @@ pub(crate) struct ArticleOutput {
     /// means the outputs would not change.
     pub(crate) fingerprint: String,
 }
+
+#[cfg(test)]
+impl ArticleOutput {
+    /// A record with nothing but `id` for tests to fill in: file `<id>.txt`,
+    /// no dates, source or paragraphs, an extractive summary.
+    pub(crate) fn bare(id: &str) -> Self {
+        ArticleOutput {
+            id: id.to_string(),
+            input: format!("{id}.txt"),
+            title: Bilingual {
+                bn: "শিরোনাম".to_string(),
+                en: format!("title {id}"),
+            },
+            url: None,
+            published: None,
+            updated: None,
+            source: None,
+            byline: None,
+            paragraphs: Vec::new(),
+            summary: Summary {
+                text: format!("summary {id}"),
+                method: SummaryMethod::Extractive,
+                headline: None,
+            },
+            model: ModelInfo {
+                name: "m".to_string(),
+                revision: None,
+                licence: None,
+            },
+            generation: serde_json::Value::Null,
+            warnings: Vec::new(),
+            timings: Timings {
+                translate_ms: 0,
+                total_ms: 0,
+                cached_segments: 0,
+                translated_segments: 0,
+            },
+            fingerprint: String::new(),
+        }
+    }
+}

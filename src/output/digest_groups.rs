@@ -662,48 +662,20 @@ const STOPWORDS: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::{Bilingual, ModelInfo, SentencePair, Summary, SummaryMethod, Timings};
+    use crate::output::SentencePair;
 
     fn story(id: &str, title: &str, summary: &str, first_paragraph: &[&str]) -> ArticleOutput {
-        ArticleOutput {
-            id: id.to_string(),
-            input: format!("{id}.txt"),
-            title: Bilingual {
-                bn: "শিরোনাম".to_string(),
-                en: title.to_string(),
-            },
-            url: None,
-            published: None,
-            updated: None,
-            source: None,
-            byline: None,
-            paragraphs: vec![first_paragraph
-                .iter()
-                .map(|en| SentencePair {
-                    bn: "বাক্য।".to_string(),
-                    en: en.to_string(),
-                })
-                .collect()],
-            summary: Summary {
-                text: summary.to_string(),
-                method: SummaryMethod::Extractive,
-                headline: None,
-            },
-            model: ModelInfo {
-                name: "m".to_string(),
-                revision: None,
-                licence: None,
-            },
-            generation: serde_json::Value::Null,
-            warnings: Vec::new(),
-            timings: Timings {
-                translate_ms: 0,
-                total_ms: 0,
-                cached_segments: 0,
-                translated_segments: 0,
-            },
-            fingerprint: String::new(),
-        }
+        let mut story = ArticleOutput::bare(id);
+        story.title.en = title.to_string();
+        story.summary.text = summary.to_string();
+        story.paragraphs = vec![first_paragraph
+            .iter()
+            .map(|en| SentencePair {
+                bn: "বাক্য।".to_string(),
+                en: en.to_string(),
+            })
+            .collect()];
+        story
     }
 
     fn ids(groups: &[StoryGroup]) -> Vec<Vec<String>> {

@@ -81,42 +81,13 @@ mod tests {
     use crate::chat::prompts::Prompts;
     use crate::chat::scripted::ScriptedChat;
     use crate::llm::summary::SummaryOptions;
-    use crate::output::{Bilingual, ModelInfo, Summary, Timings};
 
     fn story(id: &str, published: Option<&str>, updated: Option<&str>) -> ArticleOutput {
-        ArticleOutput {
-            id: id.to_string(),
-            input: format!("{id}.txt"),
-            title: Bilingual {
-                bn: "শিরোনাম".to_string(),
-                en: format!("title {id}"),
-            },
-            url: None,
-            published: published.map(str::to_string),
-            updated: updated.map(str::to_string),
-            source: None,
-            byline: None,
-            paragraphs: Vec::new(),
-            summary: Summary {
-                text: format!("summary {id}"),
-                method: SummaryMethod::Llm,
-                headline: None,
-            },
-            model: ModelInfo {
-                name: "m".to_string(),
-                revision: None,
-                licence: None,
-            },
-            generation: serde_json::Value::Null,
-            warnings: Vec::new(),
-            timings: Timings {
-                translate_ms: 0,
-                total_ms: 0,
-                cached_segments: 0,
-                translated_segments: 0,
-            },
-            fingerprint: String::new(),
-        }
+        let mut story = ArticleOutput::bare(id);
+        story.published = published.map(str::to_string);
+        story.updated = updated.map(str::to_string);
+        story.summary.method = SummaryMethod::Llm;
+        story
     }
 
     fn titles(stories: &[StoryBrief]) -> Vec<&str> {
