@@ -77,7 +77,7 @@ impl CacheKey {
     }
 
     /// Lower-case hexadecimal form of the digest.
-    pub(crate) fn to_hex(&self) -> String {
+    pub(crate) fn to_hex(self) -> String {
         hash::to_hex(&self.0)
     }
 }
