@@ -17,10 +17,8 @@ use std::time::{Duration, Instant};
 use crate::cache::{Cache, CacheError};
 use crate::ingest::{Article, InputError};
 use crate::llm::summarizer::Summarizer;
-use crate::llm::summary::ArticleText;
 use crate::output::{
-    self, ArticleOutput, FailedInput, IdAllocator, ModelInfo, OutputError, Summary, SummaryMethod,
-    Timings, Warning,
+    self, ArticleOutput, FailedInput, IdAllocator, ModelInfo, OutputError, Timings,
 };
 use crate::text;
 use crate::text::extractive_summary::DEFAULT_SUMMARY_SENTENCES;
@@ -267,70 +265,6 @@ impl Run<'_, '_> {
         self.segments.hits += distinct.len() as u64;
         self.written.push(previous);
         true
-    }
-
-    /// Replaces the extractive summary by the chat model's. A model that
-    /// fails leaves the extractive one, with a warning saying why.
-    fn summarize(&mut self, summarizer: &Summarizer, article: &mut ArticleOutput) {
-        let text = ArticleText {
-            title: article.title.en.clone(),
-            paragraphs: article
-                .paragraphs
-                .iter()
-                .map(|p| {
-                    p.iter()
-                        .map(|s| s.en.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .collect(),
-        };
-        let cache = &mut self.segments.cache;
-        let mut on_cache_failure = report_cache_failure(&mut *self.observe);
-        match summarizer.summarize(&text, cache, &mut on_cache_failure) {
-            Ok((record, _cached)) => {
-                if !record.unsupported.is_empty() {
-                    self.report.unfaithful_summaries += 1;
-                    article.warnings.push(Warning::UnsupportedSummaryTerms {
-                        terms: record.unsupported.clone(),
-                    });
-                }
-                if record.cut_off {
-                    article.warnings.push(Warning::SummaryCutOff);
-                }
-                let headline =
-                    summarizer.headline(&text, &record.text, cache, &mut on_cache_failure);
-                let headline = match headline {
-                    Ok(Some(headline)) => {
-                        if headline.cut_off {
-                            article.warnings.push(Warning::HeadlineCutOff);
-                        }
-                        Some(headline.text)
-                    }
-                    Ok(None) => None,
-                    Err(e) => {
-                        article.warnings.push(Warning::NoLlmHeadline {
-                            reason: with_causes(&e),
-                        });
-                        None
-                    }
-                };
-                article.summary = Summary {
-                    text: record.text,
-                    method: SummaryMethod::Llm,
-                    headline,
-                };
-                if let (Some(generation), Ok(settings)) = (
-                    article.generation.as_object_mut(),
-                    serde_json::from_str::<serde_json::Value>(summarizer.settings()),
-                ) {
-                    generation.insert("summarizer".into(), settings);
-                }
-            }
-            Err(e) => article.warnings.push(Warning::NoLlmSummary {
-                reason: with_causes(&e),
-            }),
-        }
     }
 
     /// Translates the pooled articles together and writes each one.

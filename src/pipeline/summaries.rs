@@ -1,11 +1,79 @@
-//! The chat model's part of a run: the digest introduction, written from the
-//! newest stories' summaries.
+//! The chat model's part of a run: each article's summary and headline
+//! (replacing the extractive summary), and the digest introduction written
+//! from the stories' summaries.
 
 use crate::cache::RunCache;
 use crate::llm::summarizer::{StoryBrief, Summarizer};
-use crate::output::{article_date, digest_order, ArticleOutput, SummaryMethod};
+use crate::llm::summary::ArticleText;
+use crate::output::{article_date, digest_order, ArticleOutput, Summary, SummaryMethod, Warning};
 
-use crate::pipeline::{report_cache_failure, with_causes, Event};
+use crate::pipeline::{report_cache_failure, with_causes, Event, Run};
+
+impl Run<'_, '_> {
+    /// Replaces the extractive summary by the chat model's. A model that
+    /// fails leaves the extractive one, with a warning saying why.
+    pub(super) fn summarize(&mut self, summarizer: &Summarizer, article: &mut ArticleOutput) {
+        let text = ArticleText {
+            title: article.title.en.clone(),
+            paragraphs: article
+                .paragraphs
+                .iter()
+                .map(|p| {
+                    p.iter()
+                        .map(|s| s.en.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect(),
+        };
+        let cache = &mut self.segments.cache;
+        let mut on_cache_failure = report_cache_failure(&mut *self.observe);
+        match summarizer.summarize(&text, cache, &mut on_cache_failure) {
+            Ok((record, _cached)) => {
+                if !record.unsupported.is_empty() {
+                    self.report.unfaithful_summaries += 1;
+                    article.warnings.push(Warning::UnsupportedSummaryTerms {
+                        terms: record.unsupported.clone(),
+                    });
+                }
+                if record.cut_off {
+                    article.warnings.push(Warning::SummaryCutOff);
+                }
+                let headline =
+                    summarizer.headline(&text, &record.text, cache, &mut on_cache_failure);
+                let headline = match headline {
+                    Ok(Some(headline)) => {
+                        if headline.cut_off {
+                            article.warnings.push(Warning::HeadlineCutOff);
+                        }
+                        Some(headline.text)
+                    }
+                    Ok(None) => None,
+                    Err(e) => {
+                        article.warnings.push(Warning::NoLlmHeadline {
+                            reason: with_causes(&e),
+                        });
+                        None
+                    }
+                };
+                article.summary = Summary {
+                    text: record.text,
+                    method: SummaryMethod::Llm,
+                    headline,
+                };
+                if let (Some(generation), Ok(settings)) = (
+                    article.generation.as_object_mut(),
+                    serde_json::from_str::<serde_json::Value>(summarizer.settings()),
+                ) {
+                    generation.insert("summarizer".into(), settings);
+                }
+            }
+            Err(e) => article.warnings.push(Warning::NoLlmSummary {
+                reason: with_causes(&e),
+            }),
+        }
+    }
+}
 
 /// The chat model's introduction to the digest of `articles`, its stories in
 /// the digest's order; a model that fails leaves the digest without one,

@@ -5,6 +5,7 @@ use crate::llm::summary::SummaryOptions;
 use crate::llm::translate::LlmTranslator;
 use crate::models::{resolve, ResolveOptions};
 use crate::nmt::translator::{LoadOptions, Translator};
+use crate::output::{SummaryMethod, Warning};
 use crate::pipeline::segments::*;
 use std::path::Path;
 
