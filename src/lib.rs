@@ -19,6 +19,7 @@
 //! - [`cache`] remembers every finished result;
 //! - [`pipeline`] strings the stages together for a run;
 //! - [`output`] writes per-article files and the digest;
+//! - [`kernels`] holds the arithmetic owned where candle is slow;
 //! - [`bench`] measures speed.
 //!
 //! Nothing here prints to stdout.
@@ -29,6 +30,7 @@ pub mod chat;
 pub mod extract;
 mod hash;
 pub mod ingest;
+pub mod kernels;
 pub mod llm;
 pub mod models;
 pub mod nmt;

@@ -61,12 +61,20 @@ pub fn models(command: ModelsCommand) -> Result<u8, Failure> {
                 offline,
                 ..ResolveOptions::default()
             };
+            let Some(ggml) = quantization.ggml() else {
+                return Err(config(anyhow::anyhow!(
+                    "{} is made while loading, from dense weights: run with --quantize {} \
+                     on the original model instead of storing a copy",
+                    quantization.name(),
+                    quantization.name()
+                )));
+            };
             let resolved = models::resolve(&name, &options).map_err(config)?;
             let family = anubad::nmt::translator::model_family(&resolved).map_err(config)?;
             let report = models::gguf_export::export_model_dir(
                 &resolved,
                 family.name(),
-                quantization.ggml(),
+                ggml,
                 &out_dir,
             )
             .map_err(config)?;

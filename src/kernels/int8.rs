@@ -1,0 +1,762 @@
+//! int8 linear layers, computed as CTranslate2 computes them on x86
+//! ("int8_float32"): weights quantized per output channel once, when the
+//! model loads; activations quantized per row on the fly; products summed
+//! exactly in int32; scales, bias and everything around the layer in f32.
+//!
+//! candle's own 8-bit path (GGML's Q8_0) keeps a scale per 32 weights and
+//! does not use VNNI on x86, so at batch 32 it is slower than candle's f32.
+//! Here the whole reduction runs in integers, four byte products per lane
+//! per instruction (`vpdpbusd`) where the CPU has VNNI.
+//!
+//! Every kernel computes the same int32 sums, so the output does not depend
+//! on which kernel the CPU picks: the tests hold each one to the portable
+//! kernel bit for bit.
+
+use std::sync::OnceLock;
+
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+/// Output channels in one block: one 512-bit register of int32 sums.
+const BLOCK: usize = 16;
+/// Input values summed by one VNNI lane: four byte products.
+const GROUP: usize = 4;
+/// Blocks in one tile, the columns a micro-kernel call covers (64 channels).
+const TILE_BLOCKS: usize = 4;
+const TILE_CHANNELS: usize = BLOCK * TILE_BLOCKS;
+/// Bytes of packed weights per tile and group: 64 channels × 4 inputs.
+const TILE_GROUP_BYTES: usize = TILE_CHANNELS * GROUP;
+/// Rows of activations one task takes: enough to reuse each weight tile many
+/// times, few enough that the rows stay in cache.
+const TASK_ROWS: usize = 48;
+/// Below this many multiply-adds a matmul runs on the calling thread: the
+/// work would take less time than waking the pool.
+const PARALLEL_MIN_MACS: usize = 1 << 20;
+/// Activation quantization puts values in -127..=127; the VNNI instruction
+/// wants unsigned bytes, so they are stored shifted by 128.
+const ACTIVATION_OFFSET: i32 = 128;
+
+/// The implementations of the int32 sums, fastest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// 512-bit `vpdpbusd` (Intel since Ice Lake / Cascade Lake, AMD Zen 4).
+    Avx512Vnni,
+    /// 256-bit `vpdpbusd` (Intel Alder Lake and later laptops and desktops).
+    AvxVnni,
+    /// Plain AVX2 (older Intel, AMD Zen 1–3), 16-bit products.
+    Avx2,
+    /// Any CPU.
+    Portable,
+}
+
+impl Kernel {
+    /// The best kernel this CPU runs, decided once.
+    pub fn detect() -> Kernel {
+        static DETECTED: OnceLock<Kernel> = OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            Kernel::all()
+                .into_iter()
+                .find(|k| k.available())
+                .unwrap_or(Kernel::Portable)
+        })
+    }
+
+    pub fn all() -> [Kernel; 4] {
+        [
+            Kernel::Avx512Vnni,
+            Kernel::AvxVnni,
+            Kernel::Avx2,
+            Kernel::Portable,
+        ]
+    }
+
+    /// Whether this CPU can run the kernel.
+    pub fn available(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            match self {
+                Kernel::Avx512Vnni => {
+                    is_x86_feature_detected!("avx512f")
+                        && is_x86_feature_detected!("avx512bw")
+                        && is_x86_feature_detected!("avx512vnni")
+                }
+                Kernel::AvxVnni => {
+                    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("avxvnni")
+                }
+                Kernel::Avx2 => is_x86_feature_detected!("avx2"),
+                Kernel::Portable => true,
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self == Kernel::Portable
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Avx512Vnni => "avx512-vnni",
+            Kernel::AvxVnni => "avx-vnni",
+            Kernel::Avx2 => "avx2",
+            Kernel::Portable => "portable",
+        }
+    }
+}
+
+/// A weight matrix `[out, in]` in int8 with one f32 scale per output channel,
+/// packed for the kernels: per tile of 64 channels, per group of 4 inputs,
+/// the 64 channels' 4 bytes side by side, so that one 64-byte load gives 16
+/// channels' next four weights. Channels are padded to whole tiles and
+/// inputs to whole groups with zeros.
+#[derive(Debug)]
+pub struct Int8Matrix {
+    out_features: usize,
+    in_features: usize,
+    groups: usize,
+    tiles: usize,
+    packed: Vec<i8>,
+    /// Per (padded) channel: what one int8 step is worth in f32.
+    scales: Vec<f32>,
+    /// Per (padded) channel: the sum of its int8 weights, to take the
+    /// activation offset back out of VNNI's unsigned products.
+    sums: Vec<i32>,
+}
+
+impl Int8Matrix {
+    /// Quantizes `weight`, row-major `[out_features, in_features]`: each row
+    /// scaled so that its largest magnitude becomes 127.
+    pub fn quantize(weight: &[f32], out_features: usize, in_features: usize) -> Self {
+        assert_eq!(weight.len(), out_features * in_features);
+        let groups = in_features.div_ceil(GROUP);
+        let tiles = out_features.div_ceil(TILE_CHANNELS);
+        let padded = tiles * TILE_CHANNELS;
+        let mut packed = vec![0i8; tiles * groups * TILE_GROUP_BYTES];
+        let mut scales = vec![0f32; padded];
+        let mut sums = vec![0i32; padded];
+        for (channel, row) in weight.chunks_exact(in_features.max(1)).enumerate() {
+            let (quantized, scale) = quantize_row(row);
+            scales[channel] = scale;
+            sums[channel] = quantized.iter().map(|&q| q as i32).sum();
+            let (tile, lane) = (channel / TILE_CHANNELS, channel % TILE_CHANNELS);
+            for (input, &q) in quantized.iter().enumerate() {
+                let (group, within) = (input / GROUP, input % GROUP);
+                packed[(tile * groups + group) * TILE_GROUP_BYTES + lane * GROUP + within] = q;
+            }
+        }
+        Self {
+            out_features,
+            in_features,
+            groups,
+            tiles,
+            packed,
+            scales,
+            sums,
+        }
+    }
+
+    /// Quantizes a `[out, in]` tensor of any float dtype.
+    pub fn from_tensor(weight: &Tensor) -> Result<Self> {
+        let (out_features, in_features) = weight.dims2()?;
+        let values = weight
+            .to_dtype(candle_core::DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        Ok(Self::quantize(&values, out_features, in_features))
+    }
+
+    pub fn out_features(&self) -> usize {
+        self.out_features
+    }
+
+    pub fn in_features(&self) -> usize {
+        self.in_features
+    }
+
+    /// Bytes held: what the layer costs in memory.
+    pub fn bytes(&self) -> usize {
+        self.packed.len() + 8 * self.scales.len()
+    }
+
+    /// `out[m, n] = Σ_k x[m, k] · w[n, k] + bias[n]` for `rows` rows of `x`
+    /// (row-major, `in_features` wide), with the given kernel.
+    pub fn matmul_with(
+        &self,
+        kernel: Kernel,
+        x: &[f32],
+        rows: usize,
+        bias: Option<&[f32]>,
+    ) -> Vec<f32> {
+        assert!(kernel.available(), "{} is not available here", kernel.name());
+        assert_eq!(x.len(), rows * self.in_features);
+        let activations = QuantizedRows::new(x, rows, self.in_features, self.groups);
+        let mut out = vec![0f32; rows * self.out_features];
+        let row_tasks = rows.div_ceil(TASK_ROWS);
+        let tasks = row_tasks * self.tiles;
+        let out_ptr = SendPtr(out.as_mut_ptr());
+        let run = |task: usize| {
+            let (row_task, tile) = (task / self.tiles, task % self.tiles);
+            let first = row_task * TASK_ROWS;
+            let count = TASK_ROWS.min(rows - first);
+            let mut sums = [0i32; TASK_ROWS * TILE_CHANNELS];
+            self.tile_sums(kernel, &activations, first, count, tile, &mut sums);
+            // SAFETY: each task writes its own rows × its own tile's columns,
+            // which no other task touches; `out` outlives the parallel loop.
+            unsafe { self.write_tile(&out_ptr, &activations, first, count, tile, &sums, bias) };
+        };
+        if rows * self.in_features * self.out_features < PARALLEL_MIN_MACS {
+            (0..tasks).for_each(run);
+        } else {
+            // Many more tasks than threads: a thread that the OS preempts
+            // (a busy machine) leaves its share to the others instead of
+            // holding everyone at a barrier.
+            (0..tasks).into_par_iter().for_each(run);
+        }
+        out
+    }
+
+    /// The exact int32 sums `Σ_k qx[m, k] · qw[n, k]` of `count` rows from
+    /// `first`, for the 64 channels of `tile`, into `sums` (`count` × 64).
+    fn tile_sums(
+        &self,
+        kernel: Kernel,
+        activations: &QuantizedRows,
+        first: usize,
+        count: usize,
+        tile: usize,
+        sums: &mut [i32],
+    ) {
+        let weights = &self.packed[tile * self.groups * TILE_GROUP_BYTES..][..self.groups * TILE_GROUP_BYTES];
+        let channel_sums = &self.sums[tile * TILE_CHANNELS..][..TILE_CHANNELS];
+        let rows = &activations.data[first * activations.stride..][..count * activations.stride];
+        let tile = TileArgs {
+            weights,
+            channel_sums,
+            rows,
+            stride: activations.stride,
+            groups: self.groups,
+        };
+        match kernel {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `matmul_with` checked that the CPU has the features.
+            Kernel::Avx512Vnni => unsafe { x86::tile_avx512_vnni(&tile, count, sums) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::AvxVnni => unsafe { x86::tile_avx_vnni(&tile, count, sums) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => unsafe { x86::tile_avx2(&tile, count, sums) },
+            _ => tile_portable(&tile, count, sums),
+        }
+    }
+
+    /// Scales a tile's int32 sums back to f32 and adds the bias; the one
+    /// place this arithmetic happens, so every kernel's output is the same.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn write_tile(
+        &self,
+        out: &SendPtr,
+        activations: &QuantizedRows,
+        first: usize,
+        count: usize,
+        tile: usize,
+        sums: &[i32],
+        bias: Option<&[f32]>,
+    ) {
+        let start = tile * TILE_CHANNELS;
+        let width = TILE_CHANNELS.min(self.out_features - start);
+        let scales = &self.scales[start..start + width];
+        for r in 0..count {
+            let row = first + r;
+            let row_scale = activations.scales[row];
+            // SAFETY: see `matmul_with`.
+            let out_row = unsafe {
+                std::slice::from_raw_parts_mut(out.0.add(row * self.out_features + start), width)
+            };
+            let row_sums = &sums[r * TILE_CHANNELS..][..width];
+            match bias {
+                Some(bias) => {
+                    let bias = &bias[start..start + width];
+                    for c in 0..width {
+                        out_row[c] = row_sums[c] as f32 * (row_scale * scales[c]) + bias[c];
+                    }
+                }
+                None => {
+                    for c in 0..width {
+                        out_row[c] = row_sums[c] as f32 * (row_scale * scales[c]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Rounds `row` to int8 so that its largest magnitude becomes ±127; returns
+/// the values and what one step is worth.
+fn quantize_row(row: &[f32]) -> (Vec<i8>, f32) {
+    let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+    if max == 0.0 || !max.is_finite() {
+        return (vec![0; row.len()], 0.0);
+    }
+    let inverse = 127.0 / max;
+    let quantized = row
+        .iter()
+        .map(|v| (v * inverse).round().clamp(-127.0, 127.0) as i8)
+        .collect();
+    (quantized, max / 127.0)
+}
+
+/// Activations quantized per row, stored offset by 128 as unsigned bytes and
+/// padded with the offset (a zero) to whole groups.
+struct QuantizedRows {
+    data: Vec<u8>,
+    scales: Vec<f32>,
+    stride: usize,
+}
+
+impl QuantizedRows {
+    fn new(x: &[f32], rows: usize, width: usize, groups: usize) -> Self {
+        let stride = groups * GROUP;
+        let mut data = vec![ACTIVATION_OFFSET as u8; rows * stride];
+        let mut scales = vec![0f32; rows];
+        let quantize = |row: &[f32], out: &mut [u8], scale: &mut f32| {
+            let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+            if max == 0.0 || !max.is_finite() {
+                return;
+            }
+            let inverse = 127.0 / max;
+            for (o, v) in out.iter_mut().zip(row) {
+                *o = ((v * inverse).round().clamp(-127.0, 127.0) as i32 + ACTIVATION_OFFSET) as u8;
+            }
+            *scale = max / 127.0;
+        };
+        let (width, stride_nonzero) = (width.max(1), stride.max(1));
+        if rows * width >= PARALLEL_MIN_MACS / 16 {
+            x.par_chunks_exact(width)
+                .zip(data.par_chunks_exact_mut(stride_nonzero))
+                .zip(scales.par_iter_mut())
+                .for_each(|((row, out), scale)| quantize(row, out, scale));
+        } else {
+            x.chunks_exact(width)
+                .zip(data.chunks_exact_mut(stride_nonzero))
+                .zip(scales.iter_mut())
+                .for_each(|((row, out), scale)| quantize(row, out, scale));
+        }
+        Self {
+            data,
+            scales,
+            stride,
+        }
+    }
+}
+
+/// What a kernel needs for one tile: the tile's packed weights and channel
+/// sums, and the rows' quantized activations.
+struct TileArgs<'a> {
+    weights: &'a [i8],
+    channel_sums: &'a [i32],
+    rows: &'a [u8],
+    stride: usize,
+    groups: usize,
+}
+
+/// Any CPU. Also the reference the other kernels are tested against.
+#[inline(always)]
+fn tile_portable(tile: &TileArgs, count: usize, sums: &mut [i32]) {
+    for r in 0..count {
+        let row = &tile.rows[r * tile.stride..][..tile.stride];
+        let out = &mut sums[r * TILE_CHANNELS..][..TILE_CHANNELS];
+        let mut acc = [0i32; TILE_CHANNELS];
+        for g in 0..tile.groups {
+            let a = &row[g * GROUP..][..GROUP];
+            let a = [
+                a[0] as i32 - ACTIVATION_OFFSET,
+                a[1] as i32 - ACTIVATION_OFFSET,
+                a[2] as i32 - ACTIVATION_OFFSET,
+                a[3] as i32 - ACTIVATION_OFFSET,
+            ];
+            let w = &tile.weights[g * TILE_GROUP_BYTES..][..TILE_GROUP_BYTES];
+            for (c, acc) in acc.iter_mut().enumerate() {
+                let w = &w[c * GROUP..][..GROUP];
+                *acc += a[0] * w[0] as i32
+                    + a[1] * w[1] as i32
+                    + a[2] * w[2] as i32
+                    + a[3] * w[3] as i32;
+            }
+        }
+        out.copy_from_slice(&acc);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::{TileArgs, BLOCK, GROUP, TILE_BLOCKS, TILE_CHANNELS, TILE_GROUP_BYTES};
+
+    /// Rows per AVX-512 micro-kernel call: 6 rows × 4 registers of sums
+    /// leave room in the 32 registers for the 4 weight registers.
+    const AVX512_ROWS: usize = 6;
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub(super) unsafe fn tile_avx512_vnni(tile: &TileArgs, count: usize, sums: &mut [i32]) {
+        let mut r = 0;
+        while r < count {
+            let rows = AVX512_ROWS.min(count - r);
+            let out = &mut sums[r * TILE_CHANNELS..];
+            let a = tile.rows[r * tile.stride..].as_ptr();
+            // SAFETY (all arms): the rows and weights slices hold
+            // `rows` × `stride` and `groups` × 256 bytes.
+            unsafe {
+                match rows {
+                    6 => micro_avx512::<6>(tile, a, out),
+                    5 => micro_avx512::<5>(tile, a, out),
+                    4 => micro_avx512::<4>(tile, a, out),
+                    3 => micro_avx512::<3>(tile, a, out),
+                    2 => micro_avx512::<2>(tile, a, out),
+                    _ => micro_avx512::<1>(tile, a, out),
+                }
+            }
+            r += rows;
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    unsafe fn micro_avx512<const ROWS: usize>(tile: &TileArgs, a: *const u8, out: &mut [i32]) {
+        let mut acc = [[_mm512_setzero_si512(); TILE_BLOCKS]; ROWS];
+        let w = tile.weights.as_ptr();
+        for g in 0..tile.groups {
+            unsafe {
+                let wg = w.add(g * TILE_GROUP_BYTES);
+                let w0 = _mm512_loadu_si512(wg as *const _);
+                let w1 = _mm512_loadu_si512(wg.add(64) as *const _);
+                let w2 = _mm512_loadu_si512(wg.add(128) as *const _);
+                let w3 = _mm512_loadu_si512(wg.add(192) as *const _);
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let four = (a.add(r * tile.stride + g * GROUP) as *const i32).read_unaligned();
+                    let av = _mm512_set1_epi32(four);
+                    acc[0] = _mm512_dpbusd_epi32(acc[0], av, w0);
+                    acc[1] = _mm512_dpbusd_epi32(acc[1], av, w1);
+                    acc[2] = _mm512_dpbusd_epi32(acc[2], av, w2);
+                    acc[3] = _mm512_dpbusd_epi32(acc[3], av, w3);
+                }
+            }
+        }
+        for b in 0..TILE_BLOCKS {
+            unsafe {
+                // (x + 128)·w summed, less 128·Σw, is x·w summed.
+                let offset = _mm512_slli_epi32::<7>(_mm512_loadu_si512(
+                    tile.channel_sums.as_ptr().add(b * BLOCK) as *const _,
+                ));
+                for (r, acc) in acc.iter().enumerate() {
+                    _mm512_storeu_si512(
+                        out.as_mut_ptr().add(r * TILE_CHANNELS + b * BLOCK) as *mut _,
+                        _mm512_sub_epi32(acc[b], offset),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Rows per AVX-VNNI call: 2 rows × 4 registers of sums per half tile,
+    /// plus 4 weight registers, fit the 16 registers.
+    const AVX_VNNI_ROWS: usize = 2;
+
+    #[target_feature(enable = "avx2,avxvnni")]
+    pub(super) unsafe fn tile_avx_vnni(tile: &TileArgs, count: usize, sums: &mut [i32]) {
+        let mut r = 0;
+        while r < count {
+            let rows = AVX_VNNI_ROWS.min(count - r);
+            let out = &mut sums[r * TILE_CHANNELS..];
+            let a = tile.rows[r * tile.stride..].as_ptr();
+            for half in 0..2 {
+                // SAFETY: as for AVX-512.
+                unsafe {
+                    if rows == 2 {
+                        micro_avx_vnni::<2>(tile, a, half, out)
+                    } else {
+                        micro_avx_vnni::<1>(tile, a, half, out)
+                    }
+                }
+            }
+            r += rows;
+        }
+    }
+
+    /// One half (32 channels) of a tile; in the packing, a 64-byte block of
+    /// 16 channels is two 32-byte registers of 8.
+    #[inline]
+    #[target_feature(enable = "avx2,avxvnni")]
+    unsafe fn micro_avx_vnni<const ROWS: usize>(
+        tile: &TileArgs,
+        a: *const u8,
+        half: usize,
+        out: &mut [i32],
+    ) {
+        let mut acc = [[_mm256_setzero_si256(); 4]; ROWS];
+        let w = tile.weights.as_ptr();
+        for g in 0..tile.groups {
+            unsafe {
+                let wg = w.add(g * TILE_GROUP_BYTES + half * 128);
+                let w0 = _mm256_loadu_si256(wg as *const _);
+                let w1 = _mm256_loadu_si256(wg.add(32) as *const _);
+                let w2 = _mm256_loadu_si256(wg.add(64) as *const _);
+                let w3 = _mm256_loadu_si256(wg.add(96) as *const _);
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let four = (a.add(r * tile.stride + g * GROUP) as *const i32).read_unaligned();
+                    let av = _mm256_set1_epi32(four);
+                    acc[0] = _mm256_dpbusd_avx_epi32(acc[0], av, w0);
+                    acc[1] = _mm256_dpbusd_avx_epi32(acc[1], av, w1);
+                    acc[2] = _mm256_dpbusd_avx_epi32(acc[2], av, w2);
+                    acc[3] = _mm256_dpbusd_avx_epi32(acc[3], av, w3);
+                }
+            }
+        }
+        for j in 0..4 {
+            let channel = half * 32 + j * 8;
+            unsafe {
+                let offset = _mm256_slli_epi32::<7>(_mm256_loadu_si256(
+                    tile.channel_sums.as_ptr().add(channel) as *const _,
+                ));
+                for (r, acc) in acc.iter().enumerate() {
+                    _mm256_storeu_si256(
+                        out.as_mut_ptr().add(r * TILE_CHANNELS + channel) as *mut _,
+                        _mm256_sub_epi32(acc[j], offset),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Without VNNI, `vpmaddubsw` would saturate at 16 bits (255 × 127 × 2
+    /// overflows), so weights and activations widen to 16 bits and
+    /// `vpmaddwd` sums pairs exactly. Each 32-bit lane then holds half of a
+    /// channel's sum (inputs 0–1 or 2–3 of every group); the halves are added
+    /// at the end.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn tile_avx2(tile: &TileArgs, count: usize, sums: &mut [i32]) {
+        for r in 0..count {
+            let a = &tile.rows[r * tile.stride..][..tile.stride];
+            let out = &mut sums[r * TILE_CHANNELS..][..TILE_CHANNELS];
+            // Eight registers cover 32 channels (4 per register, 2 lanes
+            // each); two passes cover the tile.
+            for half in 0..2 {
+                let mut acc = [_mm256_setzero_si256(); 8];
+                for g in 0..tile.groups {
+                    unsafe {
+                        let four = [
+                            a[g * GROUP] as i16 - 128,
+                            a[g * GROUP + 1] as i16 - 128,
+                            a[g * GROUP + 2] as i16 - 128,
+                            a[g * GROUP + 3] as i16 - 128,
+                        ];
+                        let av = _mm256_set1_epi64x(std::mem::transmute::<[i16; 4], i64>(four));
+                        let wg = tile.weights.as_ptr().add(g * TILE_GROUP_BYTES + half * 128);
+                        for (q, acc) in acc.iter_mut().enumerate() {
+                            let w = _mm256_cvtepi8_epi16(_mm_loadu_si128(wg.add(q * 16) as *const _));
+                            *acc = _mm256_add_epi32(*acc, _mm256_madd_epi16(w, av));
+                        }
+                    }
+                }
+                for pair in 0..4 {
+                    unsafe {
+                        // hadd gives channels 0,1,4,5 | 2,3,6,7 of the pair's 8;
+                        // the permute puts them in order.
+                        let summed = _mm256_hadd_epi32(acc[2 * pair], acc[2 * pair + 1]);
+                        let ordered = _mm256_permute4x64_epi64::<0b11_01_10_00>(summed);
+                        _mm256_storeu_si256(
+                            out.as_mut_ptr().add(half * 32 + pair * 8) as *mut _,
+                            ordered,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A raw output pointer that tasks writing disjoint parts may share.
+struct SendPtr(*mut f32);
+// SAFETY: only used for disjoint writes while the owner waits (see
+// `Int8Matrix::matmul_with`).
+unsafe impl Sync for SendPtr {}
+unsafe impl Send for SendPtr {}
+
+/// A linear layer `x · wᵀ + b` over int8 weights, as a candle operation on
+/// f32 tensors of any rank (the last dimension is the input).
+#[derive(Debug, Clone)]
+pub struct Int8Linear {
+    weight: std::sync::Arc<Int8Matrix>,
+    bias: Option<std::sync::Arc<Vec<f32>>>,
+}
+
+impl Int8Linear {
+    /// Quantizes `weight` (`[out, in]`); `bias` (`[out]`) stays f32.
+    pub fn new(weight: &Tensor, bias: Option<&Tensor>) -> Result<Self> {
+        let weight = Int8Matrix::from_tensor(weight)?;
+        let bias = bias
+            .map(|b| b.to_dtype(candle_core::DType::F32)?.to_vec1::<f32>())
+            .transpose()?;
+        if let Some(bias) = &bias {
+            if bias.len() != weight.out_features {
+                candle_core::bail!(
+                    "bias has {} values for {} outputs",
+                    bias.len(),
+                    weight.out_features
+                );
+            }
+        }
+        Ok(Self {
+            weight: std::sync::Arc::new(weight),
+            bias: bias.map(std::sync::Arc::new),
+        })
+    }
+
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        xs.apply_op1_no_bwd(self)
+    }
+}
+
+impl CustomOp1 for Int8Linear {
+    fn name(&self) -> &'static str {
+        "int8-linear"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let CpuStorage::F32(values) = storage else {
+            candle_core::bail!("int8 linear takes f32 input");
+        };
+        let dims = layout.dims();
+        let Some(&width) = dims.last() else {
+            candle_core::bail!("int8 linear needs at least one dimension");
+        };
+        if width != self.weight.in_features {
+            candle_core::bail!(
+                "int8 linear takes {} inputs, got {width}",
+                self.weight.in_features
+            );
+        }
+        let x = match layout.contiguous_offsets() {
+            Some((start, end)) => &values[start..end],
+            None => candle_core::bail!("int8 linear needs a contiguous input"),
+        };
+        let rows = x.len() / width.max(1);
+        let out = self.weight.matmul_with(
+            Kernel::detect(),
+            x,
+            rows,
+            self.bias.as_deref().map(Vec::as_slice),
+        );
+        let mut out_dims = dims.to_vec();
+        *out_dims.last_mut().expect("checked above") = self.weight.out_features;
+        Ok((CpuStorage::F32(out), Shape::from(out_dims)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in -1..1, some of them large, so rows have
+    /// different scales.
+    fn values(count: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed | 1;
+        (0..count)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let v = (state % 2001) as f32 / 1000.0 - 1.0;
+                if i % 37 == 0 {
+                    v * 8.0
+                } else {
+                    v
+                }
+            })
+            .collect()
+    }
+
+    fn reference(x: &[f32], w: &[f32], rows: usize, out: usize, inputs: usize) -> Vec<f32> {
+        let mut y = vec![0f32; rows * out];
+        for m in 0..rows {
+            for n in 0..out {
+                y[m * out + n] = (0..inputs).map(|k| x[m * inputs + k] * w[n * inputs + k]).sum();
+            }
+        }
+        y
+    }
+
+    /// Shapes that exercise every remainder: rows not a multiple of the
+    /// micro-kernels' row counts or of a task's rows, inputs not a multiple
+    /// of 4, outputs not a multiple of a tile.
+    const SHAPES: [(usize, usize, usize); 6] = [
+        (1, 64, 64),
+        (5, 130, 37),
+        (7, 70, 128),
+        (13, 200, 256),
+        (50, 33, 100),
+        (97, 512, 96),
+    ];
+
+    #[test]
+    fn every_kernel_this_cpu_runs_gives_the_portable_kernels_exact_output() {
+        for &(rows, out, inputs) in &SHAPES {
+            let w = values(out * inputs, 7 + out as u64);
+            let x = values(rows * inputs, 11 + rows as u64);
+            let bias = values(out, 3);
+            let matrix = Int8Matrix::quantize(&w, out, inputs);
+            let expected = matrix.matmul_with(Kernel::Portable, &x, rows, Some(&bias));
+            for kernel in Kernel::all().into_iter().filter(|k| k.available()) {
+                let got = matrix.matmul_with(kernel, &x, rows, Some(&bias));
+                assert!(
+                    got.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{} differs from portable at {rows}×{out}×{inputs}",
+                    kernel.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn int8_matmul_stays_close_to_f32() {
+        for &(rows, out, inputs) in &SHAPES {
+            let w = values(out * inputs, 5 + inputs as u64);
+            let x = values(rows * inputs, 9);
+            let matrix = Int8Matrix::quantize(&w, out, inputs);
+            let got = matrix.matmul_with(Kernel::detect(), &x, rows, None);
+            let expected = reference(&x, &w, rows, out, inputs);
+            let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let worst = got
+                .iter()
+                .zip(&expected)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            // Two roundings of 1/254 of each row's range each.
+            assert!(
+                worst <= 0.03 * scale,
+                "{rows}×{out}×{inputs}: error {worst} against a scale of {scale}"
+            );
+        }
+    }
+
+    #[test]
+    fn zero_rows_and_zero_weights_give_the_bias() {
+        let matrix = Int8Matrix::quantize(&[0.0; 8], 2, 4);
+        let out = matrix.matmul_with(Kernel::detect(), &[1.0, 2.0, 3.0, 4.0], 1, Some(&[0.5, -1.0]));
+        assert_eq!(out, vec![0.5, -1.0]);
+        let matrix = Int8Matrix::quantize(&values(8, 1), 2, 4);
+        let out = matrix.matmul_with(Kernel::detect(), &[0.0; 4], 1, Some(&[0.5, -1.0]));
+        assert_eq!(out, vec![0.5, -1.0]);
+    }
+
+    #[test]
+    fn the_layer_keeps_leading_dimensions() {
+        let device = candle_core::Device::Cpu;
+        let w = Tensor::new(values(6 * 8, 2), &device).unwrap().reshape((6, 8)).unwrap();
+        let b = Tensor::new(values(6, 4), &device).unwrap();
+        let x = Tensor::new(values(2 * 3 * 8, 6), &device).unwrap().reshape((2, 3, 8)).unwrap();
+        let layer = Int8Linear::new(&w, Some(&b)).unwrap();
+        let y = layer.forward(&x).unwrap();
+        assert_eq!(y.dims(), &[2, 3, 6]);
+        let dense = x.broadcast_matmul(&w.t().unwrap()).unwrap().broadcast_add(&b).unwrap();
+        let diff = (y - dense).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(diff < 0.1, "max difference {diff}");
+    }
+}
