@@ -37,11 +37,12 @@ machines):
     /work/venv-peers/bin/pip install -r scripts/requirements-peers.txt
     cargo build --release
     /work/venv-peers/bin/python scripts/bench_peers.py \\
-        --anubad-bin target/release/anubad --threads 2 > peers.md
+        --anubad-bin "${CARGO_TARGET_DIR:-target}/release/anubad" --threads 2 > peers.md
 
-(`--models opus-mt,nllb-600m,banglat5` adds BanglaT5's shape; NLLB-600M's
-shape needs about 10 GB of disk under `--work-dir` and 8 GB of memory while
-converting.) `--anubad-modes` names anubad's variants: `f32`, `bf16`, `q8_0`,
+(`--models opus-mt,nllb-600m,banglat5` adds BanglaT5's shape. NLLB-600M's
+shape is 2.5 GB in f32: with its two conversions, expect 6-7 GB under
+`--work-dir` and several GB of memory while converting; estimates, not
+measured.) `--anubad-modes` names anubad's variants: `f32`, `bf16`, `q8_0`,
 `int8` (the `--precision`/`--quantize` flags they stand for) or
 `NAME=FLAGS...` for anything else, e.g. `--anubad-modes
 'f32,q8_0,int8=--quantize int8'`. A mode the binary does not know shows as
@@ -513,9 +514,9 @@ def main():
     parser.add_argument("--work-dir", default=os.path.join(tempfile.gettempdir(),
                                                             "anubad-bench-peers"))
     parser.add_argument("--rows", help="comma-separated BATCHxBEAMS (default: 1x1,32x1,32x4)")
-    parser.add_argument("--sentences", type=int, help="default: 64")
+    parser.add_argument("--sentences", type=int, help="default: 64 (4 with --quick)")
     parser.add_argument("--source-tokens", type=int, default=30)
-    parser.add_argument("--output-tokens", type=int, help="default: 32")
+    parser.add_argument("--output-tokens", type=int, help="default: 32 (8 with --quick)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--busy", action="store_true",
                         help="run one busy-looping process during the measurements")
