@@ -42,7 +42,8 @@ pub enum Command {
     Models(ModelsCommand),
     /// Inspect or clear the translation cache.
     Cache(CacheArgs),
-    /// Measure translation speed on a random model of a real model's size.
+    /// Measure translation speed on a random model of a real model's size,
+    /// or on a model directory (--model-dir).
     Bench(BenchArgs),
 }
 
