@@ -1187,3 +1187,59 @@ fn summary_sentences_sets_the_extractive_summary_length() {
     summaries_of(1);
     summaries_of(2);
 }
+
+/// `anubad bench --model-dir` times a directory holding only what
+/// `save_pretrained` writes (no tokenizer) on the ids it is given, as
+/// scripts/bench_peers.py runs it.
+#[test]
+fn bench_times_a_model_directory_on_given_source_ids() {
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let dir = work.join("model");
+    std::fs::create_dir(&dir).unwrap();
+    for name in ["config.json", "model.safetensors"] {
+        std::fs::copy(model_dir().join(name), dir.join(name)).unwrap();
+    }
+    let ids = work.join("ids.txt");
+    std::fs::write(&ids, "5 6 7 0\n8 9 10 11 12 0\n7 7 0\n").unwrap();
+    let output = anubad(work)
+        .arg("bench")
+        .arg("--model-dir")
+        .arg(&dir)
+        .arg("--source-ids")
+        .arg(&ids)
+        .args([
+            "--batch-sizes",
+            "1,2",
+            "--beams",
+            "2",
+            "--output-tokens",
+            "5",
+        ])
+        .args(["--threads", "1"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let first = stdout.lines().next().unwrap();
+    assert!(first.contains(&dir.display().to_string()), "{first}");
+    assert!(first.contains("3 sentences of 3–6 tokens"), "{first}");
+    assert!(first.contains("5 output tokens each, beams 2"), "{first}");
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("| 1 |") || l.starts_with("| 2 |"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+
+    std::fs::write(&ids, "5 6 100000\n").unwrap();
+    let output = anubad(work)
+        .arg("bench")
+        .arg("--model-dir")
+        .arg(&dir)
+        .arg("--source-ids")
+        .arg(&ids)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("outside the model's vocabulary"));
+}

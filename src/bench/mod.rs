@@ -4,9 +4,15 @@
 //! opus-mt-bn-en's size (d_model 512, 6+6 layers, vocabulary 58101) and
 //! M2M100 at NLLB-200-distilled-600M's (d_model 1024, 12+12 layers,
 //! vocabulary 256206), in f32, bf16 or with Q8_0 linear layers.
+//!
+//! With a model directory instead (`--model-dir`, as `save_pretrained`
+//! writes it) and source ids from a file, it times exactly the weights and
+//! inputs that `scripts/bench_peers.py` hands transformers and CTranslate2,
+//! so the numbers sit in one table with theirs.
 
 pub mod chat;
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::{DType, Device};
@@ -17,7 +23,7 @@ use crate::nmt::generate::{generate, EarlyStopping, GenerationConfig};
 use crate::nmt::m2m100::{M2M100Config, M2M100};
 use crate::nmt::marian::{Marian, MarianConfig};
 use crate::nmt::t5::{T5Config, T5};
-use crate::nmt::translator::Precision;
+use crate::nmt::translator::{LoadOptions, Network, Precision, TranslatorError};
 use crate::nmt::EncoderDecoder;
 
 /// Which model shape to measure.
@@ -51,8 +57,110 @@ impl BenchModel {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("cannot read source ids from {path}")]
+    ReadSourceIds {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}, line {line}: {reason}")]
+    BadSourceIds {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    #[error(transparent)]
+    Load(#[from] TranslatorError),
+    #[error("benchmark failed")]
+    Run(#[from] candle_core::Error),
+}
+
+/// Source sentences given as token ids, one sentence a line, ids separated
+/// by spaces: how `scripts/bench_peers.py` shares its inputs with anubad.
+#[derive(Debug, Clone)]
+pub struct SourceIds {
+    pub path: PathBuf,
+    pub sentences: Vec<Vec<u32>>,
+}
+
+impl SourceIds {
+    pub fn read(path: &Path) -> Result<Self, BenchError> {
+        let text = std::fs::read_to_string(path).map_err(|source| BenchError::ReadSourceIds {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    fn parse(path: &Path, text: &str) -> Result<Self, BenchError> {
+        let bad = |line: usize, reason: String| BenchError::BadSourceIds {
+            path: path.to_path_buf(),
+            line,
+            reason,
+        };
+        let mut sentences = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let ids = line
+                .split_whitespace()
+                .map(|word| {
+                    word.parse::<u32>()
+                        .map_err(|_| bad(index + 1, format!("{word:?} is not a token id")))
+                })
+                .collect::<Result<Vec<u32>, _>>()?;
+            sentences.push(ids);
+        }
+        if sentences.is_empty() {
+            return Err(bad(1, "no sentences".into()));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            sentences,
+        })
+    }
+
+    /// Fails on the first id the model has no embedding for, which candle
+    /// would otherwise report as an index error deep inside the encoder.
+    fn check_vocabulary(&self, vocab_size: usize) -> Result<(), BenchError> {
+        for (index, sentence) in self.sentences.iter().enumerate() {
+            if let Some(id) = sentence.iter().find(|&&id| id as usize >= vocab_size) {
+                return Err(BenchError::BadSourceIds {
+                    path: self.path.clone(),
+                    line: index + 1,
+                    reason: format!("id {id} is outside the model's vocabulary of {vocab_size}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// "30 tokens", or "12–40 tokens" when the lengths differ.
+    fn describe_lengths(&self) -> String {
+        let lengths = self.sentences.iter().map(Vec::len);
+        let (shortest, longest) = (
+            lengths.clone().min().unwrap_or(0),
+            lengths.max().unwrap_or(0),
+        );
+        if shortest == longest {
+            format!("{shortest} tokens")
+        } else {
+            format!("{shortest}–{longest} tokens")
+        }
+    }
+}
+
 pub struct BenchOptions {
     pub model: BenchModel,
+    /// Time the model in this directory instead of random weights of
+    /// `model`'s size.
+    pub model_dir: Option<PathBuf>,
+    /// Time these sources instead of `sentences` generated ones of
+    /// `source_tokens` tokens.
+    pub source_ids: Option<SourceIds>,
     pub precision: Precision,
     pub quantize: Option<Quantization>,
     pub batch_sizes: Vec<usize>,
@@ -178,13 +286,37 @@ fn random_weights<T>(
     ))
 }
 
-pub fn run(
-    options: &BenchOptions,
-    log: &mut dyn FnMut(String),
-) -> candle_core::Result<Vec<BenchRow>> {
+/// The network to time and the ids it needs around the sources.
+struct BenchNetwork {
+    model: Box<dyn EncoderDecoder>,
+    pad: u32,
+    eos: u32,
+    start: u32,
+}
+
+fn load_model_dir(dir: &Path, options: &BenchOptions) -> Result<BenchNetwork, BenchError> {
+    let network = Network::load(
+        dir,
+        &LoadOptions {
+            precision: options.precision,
+            quantize: options.quantize,
+            ..LoadOptions::default()
+        },
+    )?;
+    let generation = &network.generation;
+    let (pad, start) = (generation.pad_token_id, generation.decoder_start_token_id);
+    let eos = generation.eos_token_ids.first().copied().unwrap_or(pad);
+    Ok(BenchNetwork {
+        model: network.model,
+        pad,
+        eos,
+        start,
+    })
+}
+
+fn random_model(options: &BenchOptions) -> candle_core::Result<BenchNetwork> {
     let device = Device::Cpu;
     let dtype = options.precision.dtype();
-    let started = Instant::now();
     let (model, pad, eos, start): (Box<dyn EncoderDecoder>, u32, u32, u32) = match options.model {
         BenchModel::OpusMt => {
             let config = opus_mt_base_config();
@@ -214,11 +346,44 @@ pub fn run(
             candle_core::bail!("chat models are measured by bench_chat::run, not here")
         }
     };
-    log(format!(
-        "random model ({}) built in {:.1}s",
-        options.model.describe(),
-        started.elapsed().as_secs_f64()
-    ));
+    Ok(BenchNetwork {
+        model,
+        pad,
+        eos,
+        start,
+    })
+}
+
+pub fn run(
+    options: &BenchOptions,
+    log: &mut dyn FnMut(String),
+) -> Result<Vec<BenchRow>, BenchError> {
+    let started = Instant::now();
+    let BenchNetwork {
+        model,
+        pad,
+        eos,
+        start,
+    } = match &options.model_dir {
+        Some(dir) => {
+            let network = load_model_dir(dir, options)?;
+            log(format!(
+                "model {} loaded in {:.1}s",
+                dir.display(),
+                started.elapsed().as_secs_f64()
+            ));
+            network
+        }
+        None => {
+            let network = random_model(options)?;
+            log(format!(
+                "random model ({}) built in {:.1}s",
+                options.model.describe(),
+                started.elapsed().as_secs_f64()
+            ));
+            network
+        }
+    };
     // No end token and no forced end: every sentence generates exactly
     // `output_tokens` tokens, whatever the random weights prefer.
     let generation = GenerationConfig {
@@ -237,12 +402,18 @@ pub fn run(
         early_stopping: EarlyStopping::Heuristic,
     };
     let model = model.as_ref();
-    let inputs = sources(
-        options.sentences,
-        options.source_tokens,
-        model.vocab_size() as u32,
-        eos,
-    );
+    let inputs = match &options.source_ids {
+        Some(ids) => {
+            ids.check_vocabulary(model.vocab_size())?;
+            ids.sentences.clone()
+        }
+        None => sources(
+            options.sentences,
+            options.source_tokens,
+            model.vocab_size() as u32,
+            eos,
+        ),
+    };
     // One warm-up batch so that first-touch page faults are not timed.
     generate(model, &inputs[..1.min(inputs.len())], &generation)?;
     let mut rows = Vec::new();
@@ -272,18 +443,31 @@ pub fn run(
 }
 
 pub fn markdown_table(options: &BenchOptions, rows: &[BenchRow]) -> String {
+    let model = match &options.model_dir {
+        Some(dir) => format!("Model directory {}", dir.display()),
+        None => options.model.describe().to_string(),
+    };
+    let inputs = match &options.source_ids {
+        Some(ids) => format!(
+            "{} sentences of {} from {}",
+            ids.sentences.len(),
+            ids.describe_lengths(),
+            ids.path.display()
+        ),
+        None => format!(
+            "{} sentences of {} tokens",
+            options.sentences, options.source_tokens
+        ),
+    };
     let mut table = format!(
-        "{}, {}{}: {} sentences of {} tokens, {} output tokens each, beams {}, threads {}\n\n\
+        "{model}, {}{}: {inputs}, {} output tokens each, beams {}, threads {}\n\n\
          | batch | seconds | sentences/s | target tokens/s | peak RSS (MiB) |\n\
          |---:|---:|---:|---:|---:|\n",
-        options.model.describe(),
         options.precision.name(),
         options
             .quantize
             .map(|q| format!(", linear layers {}", q.name()))
             .unwrap_or_default(),
-        options.sentences,
-        options.source_tokens,
         options.output_tokens,
         options.beams,
         candle_core::utils::get_num_threads()
@@ -301,4 +485,24 @@ pub fn markdown_table(options: &BenchOptions, rows: &[BenchRow]) -> String {
         ));
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_ids_are_read_a_sentence_a_line() {
+        let ids = SourceIds::parse(Path::new("ids.txt"), "5 6 0\n\n  7 8 9 0 \n").unwrap();
+        assert_eq!(ids.sentences, vec![vec![5, 6, 0], vec![7, 8, 9, 0]]);
+        assert_eq!(ids.describe_lengths(), "3–4 tokens");
+        let error = SourceIds::parse(Path::new("ids.txt"), "5 6\n5 -1\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "ids.txt, line 2: \"-1\" is not a token id"
+        );
+        assert!(SourceIds::parse(Path::new("ids.txt"), "\n").is_err());
+        assert!(ids.check_vocabulary(10).is_ok());
+        assert!(ids.check_vocabulary(9).is_err());
+    }
 }

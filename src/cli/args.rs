@@ -42,7 +42,8 @@ pub enum Command {
     Models(ModelsCommand),
     /// Inspect or clear the translation cache.
     Cache(CacheArgs),
-    /// Measure translation speed on a random model of a real model's size.
+    /// Measure translation speed on a random model of a real model's size,
+    /// or on a model directory (--model-dir).
     Bench(BenchArgs),
 }
 
@@ -229,6 +230,15 @@ pub struct BenchArgs {
     /// Model shape (random weights).
     #[arg(long, value_enum, default_value_t = BenchModel::OpusMt)]
     pub model: BenchModel,
+    /// Time the model in this directory (config.json and weights, as
+    /// save_pretrained writes them; no tokenizer needed) instead of random
+    /// weights; scripts/bench_peers.py times peer engines on the same one.
+    #[arg(long, value_name = "DIR", conflicts_with = "model")]
+    pub model_dir: Option<PathBuf>,
+    /// Source token ids, one sentence a line, ids separated by spaces
+    /// (default: --sentences deterministic pseudo-random sentences).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["sentences", "source_tokens"])]
+    pub source_ids: Option<PathBuf>,
     /// Precision of weights and arithmetic.
     #[arg(long, value_enum, default_value_t = Precision::F32)]
     pub precision: Precision,

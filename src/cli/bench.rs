@@ -1,7 +1,9 @@
 //! `anubad bench`: translation or chat-model speed on random weights of a
-//! real model's size.
+//! real model's size, or on a model directory with given source ids.
 
-use super::{run_failure, set_threads, BenchArgs, Failure};
+use anubad::bench::{BenchError, SourceIds};
+
+use super::{config, run_failure, set_threads, BenchArgs, Failure};
 
 pub fn bench(args: BenchArgs) -> Result<u8, Failure> {
     set_threads(args.threads);
@@ -16,8 +18,16 @@ pub fn bench(args: BenchArgs) -> Result<u8, Failure> {
         println!("{}", row.markdown());
         return Ok(0);
     }
+    let source_ids = args
+        .source_ids
+        .as_deref()
+        .map(SourceIds::read)
+        .transpose()
+        .map_err(config)?;
     let options = anubad::bench::BenchOptions {
         model: args.model,
+        model_dir: args.model_dir,
+        source_ids,
         precision: args.precision,
         quantize: args.quantize,
         batch_sizes: args.batch_sizes,
@@ -27,7 +37,12 @@ pub fn bench(args: BenchArgs) -> Result<u8, Failure> {
         beams: args.beams,
     };
     let rows =
-        anubad::bench::run(&options, &mut |line| eprintln!("{line}")).map_err(run_failure)?;
+        anubad::bench::run(&options, &mut |line| eprintln!("{line}")).map_err(|e| match e {
+            // A directory that does not load or ids it cannot take are the
+            // caller's to fix, like a model `translate` cannot resolve.
+            BenchError::Load(_) | BenchError::BadSourceIds { .. } => config(e),
+            _ => run_failure(e),
+        })?;
     println!("{}", anubad::bench::markdown_table(&options, &rows));
     Ok(0)
 }

@@ -18,6 +18,16 @@ pub struct ModelLayout {
     pub(crate) tokenizer_config: Option<PathBuf>,
 }
 
+/// The files that define a translation network, without its tokenizer:
+/// what timing a `save_pretrained` directory needs (`anubad bench
+/// --model-dir`), where no text is ever tokenized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkLayout {
+    pub(crate) config: PathBuf,
+    pub(crate) generation_config: Option<PathBuf>,
+    pub weights: WeightFiles,
+}
+
 /// The files of a decoder-only chat model: one GGUF file (tokenizer and chat
 /// template usually inside it; `tokenizer.json` / `tokenizer_config.json`
 /// beside it take precedence), or `config.json` + safetensors +
@@ -346,23 +356,56 @@ fn discover_layout(source: &mut dyn FileSource) -> Result<Discovery<ModelLayout>
         // would only cost requests.
         return Ok(Discovery::Incomplete(vec!["config.json".to_string()]));
     };
-    let generation_config = source.fetch("generation_config.json")?;
     let mut missing = Vec::new();
-    let weights = find_weights(source, &mut missing)?;
+    let network = find_network(source, config, &mut missing)?;
     let tokenizer = find_tokenizer(source, &mut missing)?;
     let tokenizer_config = source.fetch("tokenizer_config.json")?;
-    match (weights, tokenizer) {
-        (Some(weights), Some(tokenizer)) if missing.is_empty() => {
+    match (network, tokenizer) {
+        (Some(network), Some(tokenizer)) if missing.is_empty() => {
             Ok(Discovery::Complete(ModelLayout {
-                config,
-                generation_config,
-                weights,
+                config: network.config,
+                generation_config: network.generation_config,
+                weights: network.weights,
                 tokenizer,
                 tokenizer_config,
             }))
         }
         _ => Ok(Discovery::Incomplete(missing)),
     }
+}
+
+/// The network files of a local directory; tokenizer files are neither
+/// needed nor looked for.
+pub fn network_layout_in(dir: &Path) -> Result<NetworkLayout, ResolveError> {
+    let source = &mut DirSource::new(Some(dir.to_path_buf()));
+    let mut missing = Vec::new();
+    let network = match source.fetch("config.json")? {
+        Some(config) => find_network(source, config, &mut missing)?,
+        None => {
+            missing.push("config.json".to_string());
+            None
+        }
+    };
+    network
+        .filter(|_| missing.is_empty())
+        .ok_or_else(|| ResolveError::IncompleteModelDir {
+            dir: dir.to_path_buf(),
+            missing,
+        })
+}
+
+/// Generation config and weights beside `config`.
+fn find_network(
+    source: &mut dyn FileSource,
+    config: PathBuf,
+    missing: &mut Vec<String>,
+) -> Result<Option<NetworkLayout>, ResolveError> {
+    let generation_config = source.fetch("generation_config.json")?;
+    Ok(find_weights(source, missing)?.map(|weights| NetworkLayout {
+        config,
+        generation_config,
+        weights,
+    }))
 }
 
 fn find_weights(

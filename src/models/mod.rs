@@ -40,7 +40,9 @@ use identity::files_identity;
 pub use info::{model_dir_summary, DirSummary};
 #[cfg(test)]
 pub(crate) use layout::chat_layout_in;
-pub use layout::{ChatLayout, ModelLayout, TokenizerFiles, WeightFiles};
+pub use layout::{
+    network_layout_in, ChatLayout, ModelLayout, NetworkLayout, TokenizerFiles, WeightFiles,
+};
 use layout::{DirSource, Discovery, Layout};
 pub use presets::{find_preset, presets, ModelKind, Preset, PresetFamily};
 pub(crate) use spec::ModelSpec;

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device};
 
 use crate::models::weights::{Quantization, Weights, WeightsError};
-use crate::models::{ModelLayout, ResolvedModel, TokenizerFiles, WeightFiles};
+use crate::models::{
+    network_layout_in, ModelLayout, NetworkLayout, ResolveError, ResolvedModel, TokenizerFiles,
+    WeightFiles,
+};
 use crate::nmt::generate::{
     generate, GenerationConfig, GenerationConfigError, GenerationOverrides,
 };
@@ -59,6 +62,8 @@ pub enum TranslatorError {
     },
     #[error(transparent)]
     Weights(#[from] WeightsError),
+    #[error(transparent)]
+    Layout(#[from] ResolveError),
     #[error("cannot build the model from {dir}")]
     Model {
         dir: PathBuf,
@@ -329,6 +334,100 @@ impl SourceTokenizer {
     }
 }
 
+/// A model's network and the generation settings its files declare, without
+/// a tokenizer: what `anubad bench --model-dir` times on a directory that
+/// `save_pretrained` wrote.
+pub struct Network {
+    family: Family,
+    pub(crate) model: Box<dyn EncoderDecoder>,
+    /// As declared by `config.json` and `generation_config.json`, with no
+    /// family-specific changes (NLLB's target language is not forced).
+    pub(crate) generation: GenerationConfig,
+}
+
+impl Network {
+    /// Loads the network in `dir`: `config.json` and weights in any layout
+    /// [`Translator::load`] reads; tokenizer files are not needed.
+    pub fn load(dir: &Path, options: &LoadOptions) -> Result<Self, TranslatorError> {
+        let layout = network_layout_in(dir)?;
+        NetworkParts::open(dir, &layout, options)?.build()
+    }
+
+    pub fn family(&self) -> Family {
+        self.family
+    }
+}
+
+/// Everything read before the network is built, so that [`Translator::load`]
+/// can check the tokenizer before spending time on the weights.
+struct NetworkParts {
+    dir: PathBuf,
+    config: PathBuf,
+    config_json: serde_json::Value,
+    family: Family,
+    weights: Weights,
+    generation: GenerationConfig,
+}
+
+impl NetworkParts {
+    fn open(
+        dir: &Path,
+        layout: &NetworkLayout,
+        options: &LoadOptions,
+    ) -> Result<Self, TranslatorError> {
+        let dtype = options.precision.dtype();
+        let weights = Weights::open(&layout.weights, dtype, &options.device, options.quantize)?;
+        let config_json = read_config(&layout.config)?;
+        let family = family_of(
+            &layout.config,
+            &config_json,
+            weights.gguf().and_then(|gguf| gguf.architecture()),
+        )?;
+        let generation =
+            GenerationConfig::from_files(&layout.config, layout.generation_config.as_deref())
+                .map_err(|source| TranslatorError::Generation {
+                    dir: dir.to_path_buf(),
+                    source,
+                })?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            config: layout.config.clone(),
+            config_json,
+            family,
+            weights,
+            generation,
+        })
+    }
+
+    fn build(self) -> Result<Network, TranslatorError> {
+        let NetworkParts {
+            dir,
+            config,
+            config_json,
+            family,
+            weights,
+            generation,
+        } = self;
+        let model_error = |source| TranslatorError::Model { dir, source };
+        let model: Box<dyn EncoderDecoder> = match family {
+            Family::Marian => Box::new(
+                Marian::load(parse_config(&config, &config_json)?, weights).map_err(model_error)?,
+            ),
+            Family::M2M100 => Box::new(
+                M2M100::load(parse_config(&config, &config_json)?, weights).map_err(model_error)?,
+            ),
+            Family::T5 => Box::new(
+                T5::load(parse_config(&config, &config_json)?, weights).map_err(model_error)?,
+            ),
+        };
+        Ok(Network {
+            family,
+            model,
+            generation,
+        })
+    }
+}
+
 pub struct Translator {
     family: Family,
     model: Box<dyn EncoderDecoder>,
@@ -345,14 +444,16 @@ impl Translator {
     pub fn load(model: &ResolvedModel, options: &LoadOptions) -> Result<Self, TranslatorError> {
         let layout: &ModelLayout = &model.layout;
         let dir = &model.dir;
-        let dtype = options.precision.dtype();
-        let weights = Weights::open(&layout.weights, dtype, &options.device, options.quantize)?;
-        let config_json = read_config(&layout.config)?;
-        let family = family_of(
-            &layout.config,
-            &config_json,
-            weights.gguf().and_then(|gguf| gguf.architecture()),
+        let parts = NetworkParts::open(
+            dir,
+            &NetworkLayout {
+                config: layout.config.clone(),
+                generation_config: layout.generation_config.clone(),
+                weights: layout.weights.clone(),
+            },
+            options,
         )?;
+        let family = parts.family;
         let tokenizer_error =
             |source: Box<dyn std::error::Error + Send + Sync>| TranslatorError::Tokenizer {
                 dir: dir.clone(),
@@ -389,12 +490,7 @@ impl Translator {
                     .map_err(|e| tokenizer_error(Box::new(e)))?,
             ),
         };
-        let mut generation =
-            GenerationConfig::from_files(&layout.config, layout.generation_config.as_deref())
-                .map_err(|source| TranslatorError::Generation {
-                    dir: dir.clone(),
-                    source,
-                })?;
+        let mut generation = parts.generation.clone();
         let mut preparation = SourcePreparation::None;
         match family {
             Family::Marian => {}
@@ -416,28 +512,11 @@ impl Translator {
                 };
             }
         }
-        if !declares_max_length(layout, &config_json) {
+        if !declares_max_length(layout, &parts.config_json) {
             generation.max_length = UNDECLARED_MAX_LENGTH;
         }
         generation.apply(&options.overrides);
-        let model_error = |source| TranslatorError::Model {
-            dir: dir.clone(),
-            source,
-        };
-        let network: Box<dyn EncoderDecoder> = match family {
-            Family::Marian => Box::new(
-                Marian::load(parse_config(&layout.config, &config_json)?, weights)
-                    .map_err(model_error)?,
-            ),
-            Family::M2M100 => Box::new(
-                M2M100::load(parse_config(&layout.config, &config_json)?, weights)
-                    .map_err(model_error)?,
-            ),
-            Family::T5 => Box::new(
-                T5::load(parse_config(&layout.config, &config_json)?, weights)
-                    .map_err(model_error)?,
-            ),
-        };
+        let network = parts.build()?.model;
         let quantization = match &layout.weights {
             WeightFiles::Gguf(_) => Some("gguf"),
             _ => options.quantize.map(Quantization::name),
