@@ -71,13 +71,9 @@ pub fn models(command: ModelsCommand) -> Result<u8, Failure> {
             };
             let resolved = models::resolve(&name, &options).map_err(config)?;
             let family = anubad::nmt::translator::model_family(&resolved).map_err(config)?;
-            let report = models::gguf_export::export_model_dir(
-                &resolved,
-                family.name(),
-                ggml,
-                &out_dir,
-            )
-            .map_err(config)?;
+            let report =
+                models::gguf_export::export_model_dir(&resolved, family.name(), ggml, &out_dir)
+                    .map_err(config)?;
             eprintln!(
                 "{} tensors {}, {} kept f32; {:.1} MB -> {:.1} MB",
                 report.quantized,

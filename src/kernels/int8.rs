@@ -186,7 +186,11 @@ impl Int8Matrix {
         rows: usize,
         bias: Option<&[f32]>,
     ) -> Vec<f32> {
-        assert!(kernel.available(), "{} is not available here", kernel.name());
+        assert!(
+            kernel.available(),
+            "{} is not available here",
+            kernel.name()
+        );
         assert_eq!(x.len(), rows * self.in_features);
         let activations = QuantizedRows::new(x, rows, self.in_features, self.groups);
         let mut out = vec![0f32; rows * self.out_features];
@@ -197,11 +201,13 @@ impl Int8Matrix {
             let (row_task, tile) = (task / self.tiles, task % self.tiles);
             let first = row_task * TASK_ROWS;
             let count = TASK_ROWS.min(rows - first);
-            let mut sums = [0i32; TASK_ROWS * TILE_CHANNELS];
-            self.tile_sums(kernel, &activations, first, count, tile, &mut sums);
-            // SAFETY: each task writes its own rows × its own tile's columns,
-            // which no other task touches; `out` outlives the parallel loop.
-            unsafe { self.write_tile(&out_ptr, &activations, first, count, tile, &sums, bias) };
+            TILE_SUMS.with_borrow_mut(|sums| {
+                self.tile_sums(kernel, &activations, first, count, tile, sums);
+                // SAFETY: each task writes its own rows × its own tile's
+                // columns, which no other task touches; `out` outlives the
+                // parallel loop.
+                unsafe { self.write_tile(&out_ptr, &activations, first, count, tile, sums, bias) };
+            });
         };
         if rows * self.in_features * self.out_features < PARALLEL_MIN_MACS {
             (0..tasks).for_each(run);
@@ -225,7 +231,8 @@ impl Int8Matrix {
         tile: usize,
         sums: &mut [i32],
     ) {
-        let weights = &self.packed[tile * self.groups * TILE_GROUP_BYTES..][..self.groups * TILE_GROUP_BYTES];
+        let weights =
+            &self.packed[tile * self.groups * TILE_GROUP_BYTES..][..self.groups * TILE_GROUP_BYTES];
         let channel_sums = &self.sums[tile * TILE_CHANNELS..][..TILE_CHANNELS];
         let rows = &activations.data[first * activations.stride..][..count * activations.stride];
         let tile = TileArgs {
@@ -248,9 +255,51 @@ impl Int8Matrix {
     }
 
     /// Scales a tile's int32 sums back to f32 and adds the bias; the one
-    /// place this arithmetic happens, so every kernel's output is the same.
+    /// place this arithmetic happens, so every kernel's output is the same
+    /// (compiled for AVX-512 where the CPU has it; the compiler vectorizes
+    /// the same IEEE operations, so the values do not change).
     #[allow(clippy::too_many_arguments)]
     unsafe fn write_tile(
+        &self,
+        out: &SendPtr,
+        activations: &QuantizedRows,
+        first: usize,
+        count: usize,
+        tile: usize,
+        sums: &[i32],
+        bias: Option<&[f32]>,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if avx512() {
+            // SAFETY: the CPU has AVX-512F; the rest as for `write_tile_any`.
+            return unsafe {
+                self.write_tile_avx512(out, activations, first, count, tile, sums, bias)
+            };
+        }
+        // SAFETY: as the caller's.
+        unsafe { self.write_tile_any(out, activations, first, count, tile, sums, bias) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn write_tile_avx512(
+        &self,
+        out: &SendPtr,
+        activations: &QuantizedRows,
+        first: usize,
+        count: usize,
+        tile: usize,
+        sums: &[i32],
+        bias: Option<&[f32]>,
+    ) {
+        // SAFETY: as the caller's.
+        unsafe { self.write_tile_any(out, activations, first, count, tile, sums, bias) }
+    }
+
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn write_tile_any(
         &self,
         out: &SendPtr,
         activations: &QuantizedRows,
@@ -291,16 +340,59 @@ impl Int8Matrix {
 /// Rounds `row` to int8 so that its largest magnitude becomes ±127; returns
 /// the values and what one step is worth.
 fn quantize_row(row: &[f32]) -> (Vec<i8>, f32) {
-    let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let max = abs_max(row);
     if max == 0.0 || !max.is_finite() {
         return (vec![0; row.len()], 0.0);
     }
     let inverse = 127.0 / max;
     let quantized = row
         .iter()
-        .map(|v| (v * inverse).round().clamp(-127.0, 127.0) as i8)
+        .map(|v| round_to_int8(v * inverse) as i8)
         .collect();
     (quantized, max / 127.0)
+}
+
+/// The largest magnitude in `values`, in 16 lanes the compiler vectorizes.
+#[inline(always)]
+fn abs_max(values: &[f32]) -> f32 {
+    let mut lanes = [0f32; 16];
+    let mut chunks = values.chunks_exact(16);
+    for chunk in &mut chunks {
+        for (lane, v) in lanes.iter_mut().zip(chunk) {
+            let a = v.abs();
+            // A comparison, not `f32::max`, whose NaN rules keep it
+            // scalar. A NaN is passed over, and later quantizes to 0.
+            *lane = if a > *lane { a } else { *lane };
+        }
+    }
+    let mut max = chunks.remainder().iter().fold(0f32, |m, v| m.max(v.abs()));
+    for lane in lanes {
+        max = max.max(lane);
+    }
+    max
+}
+
+/// Rounds to the nearest integer in -127..=127, ties to even (as the
+/// CPU's own conversion does): adding and subtracting 1.5 · 2²³ leaves
+/// the rounded value, in plain f32 arithmetic that vectorizes, where
+/// `f32::round` is a library call per value.
+#[inline(always)]
+fn round_to_int8(v: f32) -> i32 {
+    const SHIFT: f32 = 12_582_912.0;
+    ((v.clamp(-127.0, 127.0) + SHIFT) - SHIFT) as i32
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx512() -> bool {
+    static AVX512: OnceLock<bool> = OnceLock::new();
+    *AVX512.get_or_init(|| is_x86_feature_detected!("avx512f"))
+}
+
+thread_local! {
+    /// One task's int32 sums, kept per thread so no task allocates or
+    /// zeroes them (the kernels overwrite every value they hand on).
+    static TILE_SUMS: std::cell::RefCell<Vec<i32>> =
+        std::cell::RefCell::new(vec![0; TASK_ROWS * TILE_CHANNELS]);
 }
 
 /// Activations quantized per row, stored offset by 128 as unsigned bytes and
@@ -317,13 +409,13 @@ impl QuantizedRows {
         let mut data = vec![ACTIVATION_OFFSET as u8; rows * stride];
         let mut scales = vec![0f32; rows];
         let quantize = |row: &[f32], out: &mut [u8], scale: &mut f32| {
-            let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let max = abs_max(row);
             if max == 0.0 || !max.is_finite() {
                 return;
             }
             let inverse = 127.0 / max;
             for (o, v) in out.iter_mut().zip(row) {
-                *o = ((v * inverse).round().clamp(-127.0, 127.0) as i32 + ACTIVATION_OFFSET) as u8;
+                *o = (round_to_int8(v * inverse) + ACTIVATION_OFFSET) as u8;
             }
             *scale = max / 127.0;
         };
@@ -551,7 +643,8 @@ mod x86 {
                         let av = _mm256_set1_epi64x(std::mem::transmute::<[i16; 4], i64>(four));
                         let wg = tile.weights.as_ptr().add(g * TILE_GROUP_BYTES + half * 128);
                         for (q, acc) in acc.iter_mut().enumerate() {
-                            let w = _mm256_cvtepi8_epi16(_mm_loadu_si128(wg.add(q * 16) as *const _));
+                            let w =
+                                _mm256_cvtepi8_epi16(_mm_loadu_si128(wg.add(q * 16) as *const _));
                             *acc = _mm256_add_epi32(*acc, _mm256_madd_epi16(w, av));
                         }
                     }
@@ -678,7 +771,9 @@ mod tests {
         let mut y = vec![0f32; rows * out];
         for m in 0..rows {
             for n in 0..out {
-                y[m * out + n] = (0..inputs).map(|k| x[m * inputs + k] * w[n * inputs + k]).sum();
+                y[m * out + n] = (0..inputs)
+                    .map(|k| x[m * inputs + k] * w[n * inputs + k])
+                    .sum();
             }
         }
         y
@@ -707,7 +802,9 @@ mod tests {
             for kernel in Kernel::all().into_iter().filter(|k| k.available()) {
                 let got = matrix.matmul_with(kernel, &x, rows, Some(&bias));
                 assert!(
-                    got.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits()),
+                    got.iter()
+                        .zip(&expected)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
                     "{} differs from portable at {rows}×{out}×{inputs}",
                     kernel.name()
                 );
@@ -739,7 +836,12 @@ mod tests {
     #[test]
     fn zero_rows_and_zero_weights_give_the_bias() {
         let matrix = Int8Matrix::quantize(&[0.0; 8], 2, 4);
-        let out = matrix.matmul_with(Kernel::detect(), &[1.0, 2.0, 3.0, 4.0], 1, Some(&[0.5, -1.0]));
+        let out = matrix.matmul_with(
+            Kernel::detect(),
+            &[1.0, 2.0, 3.0, 4.0],
+            1,
+            Some(&[0.5, -1.0]),
+        );
         assert_eq!(out, vec![0.5, -1.0]);
         let matrix = Int8Matrix::quantize(&values(8, 1), 2, 4);
         let out = matrix.matmul_with(Kernel::detect(), &[0.0; 4], 1, Some(&[0.5, -1.0]));
@@ -749,14 +851,31 @@ mod tests {
     #[test]
     fn the_layer_keeps_leading_dimensions() {
         let device = candle_core::Device::Cpu;
-        let w = Tensor::new(values(6 * 8, 2), &device).unwrap().reshape((6, 8)).unwrap();
+        let w = Tensor::new(values(6 * 8, 2), &device)
+            .unwrap()
+            .reshape((6, 8))
+            .unwrap();
         let b = Tensor::new(values(6, 4), &device).unwrap();
-        let x = Tensor::new(values(2 * 3 * 8, 6), &device).unwrap().reshape((2, 3, 8)).unwrap();
+        let x = Tensor::new(values(2 * 3 * 8, 6), &device)
+            .unwrap()
+            .reshape((2, 3, 8))
+            .unwrap();
         let layer = Int8Linear::new(&w, Some(&b)).unwrap();
         let y = layer.forward(&x).unwrap();
         assert_eq!(y.dims(), &[2, 3, 6]);
-        let dense = x.broadcast_matmul(&w.t().unwrap()).unwrap().broadcast_add(&b).unwrap();
-        let diff = (y - dense).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        let dense = x
+            .broadcast_matmul(&w.t().unwrap())
+            .unwrap()
+            .broadcast_add(&b)
+            .unwrap();
+        let diff = (y - dense)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         assert!(diff < 0.1, "max difference {diff}");
     }
 }

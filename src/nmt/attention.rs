@@ -7,6 +7,7 @@
 
 use candle_core::{DType, Device, Module, Result, Tensor};
 
+use crate::kernels::attention::attend_one_position;
 use crate::models::weights::{Linear, Weights};
 
 /// Added to the scores of positions a query must not see. Finite, as
@@ -126,13 +127,18 @@ impl Attention {
             candle_core::bail!("shared cross-attention takes one position per row");
         }
         let sources = rows / copies;
-        let queries = self.split_heads(&self.q_proj.forward(xs)?)?.reshape((
-            sources,
+        let queries = self.split_heads(&self.q_proj.forward(xs)?)?;
+        if let Some(context) = attend_one_position(
+            &queries,
+            keys,
+            values,
+            Some(mask),
             copies,
-            self.heads,
-            1,
-            self.head_dim,
-        ))?;
+            self.scale as f32,
+        )? {
+            return self.out_proj.forward(&context);
+        }
+        let queries = queries.reshape((sources, copies, self.heads, 1, self.head_dim))?;
         // [s, 1, h, len, d] * [s, copies, h, 1, d] -> [s, copies, h, len]
         let scores = (keys.unsqueeze(1)?.broadcast_mul(&queries)?.sum(4)? * self.scale)?;
         // [s, 1, 1, len] broadcasts over copies and heads.
@@ -147,10 +153,10 @@ impl Attention {
             .forward(&context.reshape((rows, 1, self.heads * self.head_dim))?)
     }
 
-    /// One query position per row (a decoding step). candle's CPU matmul runs
-    /// one small multithreaded gemm per (row, head), whose scheduling costs
-    /// far more than the arithmetic; a broadcast multiply and a sum do the
-    /// same work as a few large vectorised operations.
+    /// One query position per row (a decoding step): on the CPU in one fused
+    /// pass (`kernels::attention`); elsewhere candle's CPU matmul would run
+    /// one small gemm per (row, head), so a broadcast multiply and a sum do
+    /// the same work as a few large operations.
     fn attend_one(
         &self,
         queries: &Tensor,
@@ -158,6 +164,11 @@ impl Attention {
         values: &Tensor,
         mask: Option<&Tensor>,
     ) -> Result<Tensor> {
+        if let Some(context) =
+            attend_one_position(queries, keys, values, mask, 1, self.scale as f32)?
+        {
+            return self.out_proj.forward(&context);
+        }
         let batch = queries.dim(0)?;
         // [batch, heads, 1, dim] * [batch, heads, keys, dim] -> [batch, heads, keys]
         let mut scores = (keys.broadcast_mul(queries)?.sum(3)? * self.scale)?;
