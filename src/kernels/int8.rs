@@ -17,21 +17,18 @@ use std::sync::OnceLock;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::{for_each_task, SendPtr, TASK_ROWS, TILE_CHANNELS};
+
 /// Output channels in one block: one 512-bit register of int32 sums.
 const BLOCK: usize = 16;
 /// Input values summed by one VNNI lane: four byte products.
 const GROUP: usize = 4;
-/// Blocks in one tile, the columns a micro-kernel call covers (64 channels).
-const TILE_BLOCKS: usize = 4;
-const TILE_CHANNELS: usize = BLOCK * TILE_BLOCKS;
+/// Blocks in one tile, the columns a micro-kernel call covers.
+const TILE_BLOCKS: usize = TILE_CHANNELS / BLOCK;
 /// Bytes of packed weights per tile and group: 64 channels × 4 inputs.
 const TILE_GROUP_BYTES: usize = TILE_CHANNELS * GROUP;
-/// Rows of activations one task takes: enough to reuse each weight tile many
-/// times, few enough that the rows stay in cache.
-const TASK_ROWS: usize = 48;
-/// Below this many multiply-adds a matmul runs on the calling thread: the
-/// work would take less time than waking the pool.
-const PARALLEL_MIN_MACS: usize = 1 << 20;
+/// Values below which quantizing activations stays on the calling thread.
+const PARALLEL_MIN_VALUES: usize = 1 << 16;
 /// Activation quantization puts values in -127..=127; the VNNI instruction
 /// wants unsigned bytes, so they are stored shifted by 128.
 const ACTIVATION_OFFSET: i32 = 128;
@@ -209,14 +206,7 @@ impl Int8Matrix {
                 unsafe { self.write_tile(&out_ptr, &activations, first, count, tile, sums, bias) };
             });
         };
-        if rows * self.in_features * self.out_features < PARALLEL_MIN_MACS {
-            (0..tasks).for_each(run);
-        } else {
-            // Many more tasks than threads: a thread that the OS preempts
-            // (a busy machine) leaves its share to the others instead of
-            // holding everyone at a barrier.
-            (0..tasks).into_par_iter().for_each(run);
-        }
+        for_each_task(tasks, rows * self.in_features * self.out_features, run);
         out
     }
 
@@ -420,7 +410,7 @@ impl QuantizedRows {
             *scale = max / 127.0;
         };
         let (width, stride_nonzero) = (width.max(1), stride.max(1));
-        if rows * width >= PARALLEL_MIN_MACS / 16 {
+        if rows * width >= PARALLEL_MIN_VALUES {
             x.par_chunks_exact(width)
                 .zip(data.par_chunks_exact_mut(stride_nonzero))
                 .zip(scales.par_iter_mut())
@@ -665,13 +655,6 @@ mod x86 {
         }
     }
 }
-
-/// A raw output pointer that tasks writing disjoint parts may share.
-struct SendPtr(*mut f32);
-// SAFETY: only used for disjoint writes while the owner waits (see
-// `Int8Matrix::matmul_with`).
-unsafe impl Sync for SendPtr {}
-unsafe impl Send for SendPtr {}
 
 /// A linear layer `x · wᵀ + b` over int8 weights, as a candle operation on
 /// f32 tensors of any rank (the last dimension is the input).

@@ -16,6 +16,7 @@ use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Result, Shape, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
 
+use crate::kernels::dense::{PackedF32, PackedLinear};
 use crate::kernels::int8::Int8Linear;
 use crate::models::WeightFiles;
 
@@ -353,6 +354,13 @@ impl Weights {
         if self.quantize == Some(Quantization::Int8) && self.device.is_cpu() {
             return Ok(Linear::Int8(Int8Linear::new(&weight, bias.as_ref())?));
         }
+        if self.quantize.is_none()
+            && self.device.is_cpu()
+            && weight.dtype() == DType::F32
+            && PackedF32::available()
+        {
+            return Ok(Linear::Packed(PackedLinear::new(&weight, bias.as_ref())?));
+        }
         if let Some(ggml) = self.quantize.and_then(Quantization::ggml) {
             let in_dim = weight.dim(1)?;
             // Quantized blocks cover whole rows; a layer whose width is not a
@@ -393,6 +401,8 @@ pub(crate) enum Linear {
     },
     /// int8 weights per output channel (`--quantize int8`), f32 in and out.
     Int8(Int8Linear),
+    /// f32 weights laid out for the AVX-512 kernel when the model loads.
+    Packed(PackedLinear),
 }
 
 impl Module for Linear {
@@ -407,6 +417,7 @@ impl Module for Linear {
                 }
                 out.to_dtype(dtype)
             }
+            Linear::Packed(linear) => linear.forward(xs),
             Linear::Int8(linear) => {
                 let dtype = xs.dtype();
                 linear
@@ -466,7 +477,7 @@ mod tests {
             .pp("layer")
             .linear(64, 8, true)
             .unwrap();
-        assert!(matches!(dense, Linear::Dense(_)));
+        assert!(matches!(dense, Linear::Dense(_) | Linear::Packed(_)));
         assert!(matches!(quantized, Linear::Quantized { .. }));
         let xs = Tensor::randn(0f32, 1.0, (3, 64), &Device::Cpu).unwrap();
         let a = dense.forward(&xs).unwrap();
@@ -474,6 +485,27 @@ mod tests {
         let scale = max_abs(&a);
         let diff = max_abs(&(a - b).unwrap());
         assert!(diff < 0.02 * scale, "diff {diff} vs scale {scale}");
+    }
+
+    #[test]
+    fn int8_linear_stays_close_to_the_dense_one() {
+        let tensors = random_tensors();
+        let dense = weights(&tensors, None)
+            .pp("layer")
+            .linear(64, 8, true)
+            .unwrap();
+        let int8 = weights(&tensors, Some(Quantization::Int8))
+            .pp("layer")
+            .linear(64, 8, true)
+            .unwrap();
+        assert!(matches!(int8, Linear::Int8(_)));
+        let xs = Tensor::randn(0f32, 1.0, (2, 3, 64), &Device::Cpu).unwrap();
+        let a = dense.forward(&xs).unwrap();
+        let b = int8.forward(&xs).unwrap();
+        assert_eq!(a.dims(), b.dims());
+        let scale = max_abs(&a);
+        let diff = max_abs(&(a - b).unwrap());
+        assert!(diff < 0.03 * scale, "diff {diff} vs scale {scale}");
     }
 
     #[test]
