@@ -399,15 +399,12 @@ impl QuantizedRows {
         let mut data = vec![ACTIVATION_OFFSET as u8; rows * stride];
         let mut scales = vec![0f32; rows];
         let quantize = |row: &[f32], out: &mut [u8], scale: &mut f32| {
-            let max = abs_max(row);
-            if max == 0.0 || !max.is_finite() {
-                return;
+            #[cfg(target_arch = "x86_64")]
+            if avx512() {
+                // SAFETY: the CPU has AVX-512F.
+                return unsafe { quantize_activations_avx512(row, out, scale) };
             }
-            let inverse = 127.0 / max;
-            for (o, v) in out.iter_mut().zip(row) {
-                *o = (round_to_int8(v * inverse) + ACTIVATION_OFFSET) as u8;
-            }
-            *scale = max / 127.0;
+            quantize_activations(row, out, scale)
         };
         let (width, stride_nonzero) = (width.max(1), stride.max(1));
         if rows * width >= PARALLEL_MIN_VALUES {
@@ -426,6 +423,65 @@ impl QuantizedRows {
             scales,
             stride,
         }
+    }
+}
+
+/// One row of activations to offset int8 and its scale; a row of zeros
+/// (or of non-finite values) keeps the zero it was given.
+#[inline(always)]
+fn quantize_activations(row: &[f32], out: &mut [u8], scale: &mut f32) {
+    let max = abs_max(row);
+    if max == 0.0 || !max.is_finite() {
+        return;
+    }
+    let inverse = 127.0 / max;
+    for (o, v) in out.iter_mut().zip(row) {
+        *o = (round_to_int8(v * inverse) + ACTIVATION_OFFSET) as u8;
+    }
+    *scale = max / 127.0;
+}
+
+/// [`quantize_activations`] 16 values at a time; the conversion rounds to
+/// nearest even as `round_to_int8` does, so the bytes are the same.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn quantize_activations_avx512(row: &[f32], out: &mut [u8], scale: &mut f32) {
+    use std::arch::x86_64::*;
+    let chunks = row.len() / 16;
+    let tail = &row[chunks * 16..];
+    // SAFETY: loads and stores stay within the first `chunks` × 16 values of
+    // `row` and bytes of `out` (which is at least as long as `row`).
+    unsafe {
+        let mut maxes = _mm512_setzero_ps();
+        for c in 0..chunks {
+            maxes = _mm512_max_ps(
+                maxes,
+                _mm512_abs_ps(_mm512_loadu_ps(row.as_ptr().add(c * 16))),
+            );
+        }
+        let max = tail
+            .iter()
+            .fold(_mm512_reduce_max_ps(maxes), |m, v| m.max(v.abs()));
+        if max == 0.0 || !max.is_finite() {
+            return;
+        }
+        let inverse = _mm512_set1_ps(127.0 / max);
+        let (low, high) = (_mm512_set1_ps(-127.0), _mm512_set1_ps(127.0));
+        let offset = _mm512_set1_epi32(ACTIVATION_OFFSET);
+        for c in 0..chunks {
+            let v = _mm512_mul_ps(_mm512_loadu_ps(row.as_ptr().add(c * 16)), inverse);
+            let v = _mm512_min_ps(_mm512_max_ps(v, low), high);
+            let q = _mm512_add_epi32(_mm512_cvtps_epi32(v), offset);
+            _mm_storeu_si128(
+                out.as_mut_ptr().add(c * 16) as *mut _,
+                _mm512_cvtepi32_epi8(q),
+            );
+        }
+        let inverse = 127.0 / max;
+        for (o, v) in out[chunks * 16..].iter_mut().zip(tail) {
+            *o = (round_to_int8(v * inverse) + ACTIVATION_OFFSET) as u8;
+        }
+        *scale = max / 127.0;
     }
 }
 
@@ -791,6 +847,23 @@ mod tests {
                     "{} differs from portable at {rows}×{out}×{inputs}",
                     kernel.name()
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn activations_quantize_to_the_same_bytes_on_every_path() {
+        #[cfg(target_arch = "x86_64")]
+        if avx512() {
+            for width in [1, 15, 16, 17, 100, 512] {
+                let row = values(width, width as u64);
+                let (mut plain, mut fast) = (vec![128u8; width], vec![128u8; width]);
+                let (mut plain_scale, mut fast_scale) = (0f32, 0f32);
+                quantize_activations(&row, &mut plain, &mut plain_scale);
+                // SAFETY: checked above that the CPU has AVX-512F.
+                unsafe { quantize_activations_avx512(&row, &mut fast, &mut fast_scale) };
+                assert_eq!(plain, fast, "width {width}");
+                assert_eq!(plain_scale.to_bits(), fast_scale.to_bits());
             }
         }
     }

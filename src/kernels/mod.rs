@@ -1,6 +1,7 @@
 //! Hot paths the project owns because candle is slow on them: linear layers
 //! with weights laid out once at load (f32 for AVX-512, and the int8 layers
-//! behind `--quantize int8`), and attention for a decoding step.
+//! behind `--quantize int8`), attention for a decoding step, and the
+//! log-softmax of beam search.
 //!
 //! The linear kernels split their work the same way: tasks of up to
 //! [`TASK_ROWS`] rows × one tile of [`TILE_CHANNELS`] output channels, many
@@ -11,6 +12,7 @@
 pub mod attention;
 pub mod dense;
 pub mod int8;
+pub mod softmax;
 
 use rayon::prelude::*;
 

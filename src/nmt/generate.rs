@@ -10,10 +10,12 @@
 
 use std::path::Path;
 
-use candle_core::{Tensor, D};
+use candle_core::{CpuStorage, Storage, Tensor};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::kernels::softmax::log_softmax;
 use crate::nmt::{DecodeSession, EncoderDecoder};
 
 /// transformers' "minus infinity but finite" used to retire beams.
@@ -298,13 +300,27 @@ pub(crate) fn generate(
     }
 }
 
-fn rows_to_host(logits: &Tensor, log_softmax: bool) -> candle_core::Result<Vec<Vec<f32>>> {
-    let logits = if log_softmax {
-        candle_nn::ops::log_softmax(logits, D::Minus1)?
-    } else {
-        logits.clone()
+/// Runs `per_row(r, logits of row r)` for every row of a step's logits
+/// `[rows, vocab]`, rows in parallel, reading the logits where they are
+/// (no per-row copies) when they are on the CPU.
+fn for_rows<T: Send>(
+    logits: &Tensor,
+    per_row: impl Fn(usize, &[f32]) -> T + Sync,
+) -> candle_core::Result<Vec<T>> {
+    let logits = logits
+        .to_device(&candle_core::Device::Cpu)?
+        .to_dtype(candle_core::DType::F32)?
+        .contiguous()?;
+    let (rows, vocab) = logits.dims2()?;
+    let (storage, layout) = logits.storage_and_layout();
+    let values = match (&*storage, layout.contiguous_offsets()) {
+        (Storage::Cpu(CpuStorage::F32(values)), Some((start, end))) => &values[start..end],
+        _ => candle_core::bail!("logits must be contiguous f32 on the CPU here"),
     };
-    logits.to_vec2::<f32>()
+    Ok((0..rows)
+        .into_par_iter()
+        .map(|r| per_row(r, &values[r * vocab..][..vocab]))
+        .collect())
 }
 
 fn argmax(scores: &[f32]) -> u32 {
@@ -335,11 +351,13 @@ fn greedy(
                     .unwrap_or(&config.decoder_start_token_id)]
             })
             .collect();
-        let rows = rows_to_host(&session.step(&feed)?, false)?;
+        let tokens = for_rows(&session.step(&feed)?, |row, logits| {
+            let mut scores = logits.to_vec();
+            process(config, &sequences[live[row]], &mut scores);
+            argmax(&scores)
+        })?;
         let mut keep = Vec::with_capacity(live.len());
-        for (row, (&source, mut scores)) in live.iter().zip(rows).enumerate() {
-            process(config, &sequences[source], &mut scores);
-            let token = argmax(&scores);
+        for (row, (&source, token)) in live.iter().zip(tokens).enumerate() {
             sequences[source].push(token);
             let done = config.is_eos(token) || sequences[source].len() >= config.max_length;
             if !done {
@@ -460,26 +478,39 @@ fn beam_search(
                     .map(|h| vec![*h.tokens.last().unwrap_or(&0)])
             })
             .collect();
-        let mut rows = rows_to_host(&session.step(&feed)?, true)?;
-        let vocab = rows.first().map(Vec::len).unwrap_or(0);
+        let logits = session.step(&feed)?;
+        let vocab = logits.dim(1)?;
+        // b. and c. per row, in parallel: log-probs, processors, plus the
+        // running score, and the row's best `keep_count`. The best of an
+        // item's rows together are the item's best over all its beams.
+        let mut row_best = for_rows(&logits, |row, logits| {
+            let hyp = &items[live[row / beams]].running[row % beams];
+            let mut scores = Vec::with_capacity(logits.len());
+            log_softmax(logits, &mut scores);
+            process(config, &hyp.tokens, &mut scores);
+            top_k(scores.iter().map(|s| s + hyp.score), keep_count)
+        })?;
         let mut reorder: Vec<u32> = Vec::with_capacity(live.len() * beams);
         let mut still_live = Vec::with_capacity(live.len());
         let mut hit_max_length = false;
         for (slot, &source) in live.iter().enumerate() {
             let item = &mut items[source];
-            // b. log-probs, processors, plus the running scores.
-            let mut item_rows: Vec<Vec<f32>> = (0..beams)
-                .map(|k| std::mem::take(&mut rows[slot * beams + k]))
+            // c. top-k continuations over all beams: as `top_k` over the
+            // concatenated rows, ties in index (beam, then token) order.
+            let mut merged: Vec<(usize, f32)> = (0..beams)
+                .flat_map(|k| {
+                    std::mem::take(&mut row_best[slot * beams + k])
+                        .into_iter()
+                        .map(move |(token, score)| (k * vocab + token, score))
+                })
                 .collect();
-            for (scores, hyp) in item_rows.iter_mut().zip(&item.running) {
-                process(config, &hyp.tokens, scores);
-            }
-            let accumulated = item_rows
-                .iter()
-                .zip(&item.running)
-                .flat_map(|(scores, hyp)| scores.iter().map(move |s| s + hyp.score));
-            // c. top-k continuations over all beams.
-            let candidates: Vec<(usize, Hypothesis, bool)> = top_k(accumulated, keep_count)
+            merged.sort_by(|a, b| {
+                b.1.partial_cmp(&a.1)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then(a.0.cmp(&b.0))
+            });
+            merged.truncate(keep_count);
+            let candidates: Vec<(usize, Hypothesis, bool)> = merged
                 .into_iter()
                 .map(|(flat, score)| {
                     let (beam, token) = (flat / vocab, (flat % vocab) as u32);
