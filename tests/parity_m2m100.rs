@@ -79,7 +79,7 @@ fn tokenizer_matches_nllb_tokenizer() {
 /// transformers' f32 tokens is printed for the record (the tiny model's
 /// choices are close calls, so the rate says little about real NLLB).
 #[test]
-fn bf16_and_q8_0_run_and_report_agreement() {
+fn bf16_q8_0_and_int8_run_and_report_agreement() {
     for (label, options) in [
         (
             "bf16",
@@ -92,6 +92,13 @@ fn bf16_and_q8_0_run_and_report_agreement() {
             "q8_0",
             LoadOptions {
                 quantize: Some(Quantization::Q8_0),
+                ..LoadOptions::default()
+            },
+        ),
+        (
+            "int8",
+            LoadOptions {
+                quantize: Some(Quantization::Int8),
                 ..LoadOptions::default()
             },
         ),

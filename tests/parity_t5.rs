@@ -95,6 +95,7 @@ fn q8_0_gguf_export_mostly_agrees_with_transformers() {
 fn quantize_flag_and_half_precision_mostly_agree() {
     let variants = [
         ("--quantize q8_0", Precision::F32, Some(Quantization::Q8_0)),
+        ("--quantize int8", Precision::F32, Some(Quantization::Int8)),
         ("bf16", Precision::Bf16, None),
         ("f16", Precision::F16, None),
     ];

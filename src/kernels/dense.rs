@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
-use super::{for_each_task, SendPtr, TASK_ROWS, TILE_CHANNELS};
+use super::{for_each_task, task_rows, Epilogue, SendPtr, TILE_CHANNELS};
 
 /// An f32 weight matrix `[out, in]` packed per tile of 64 output channels:
 /// for each input, the tile's 64 weights side by side (four registers).
@@ -63,24 +63,34 @@ impl PackedF32 {
     }
 
     /// `out[m, n] = Σ_k x[m, k] · w[n, k] + bias[n]`.
-    pub fn matmul(&self, x: &[f32], rows: usize, bias: Option<&[f32]>) -> Vec<f32> {
+    pub fn matmul(
+        &self,
+        x: &[f32],
+        rows: usize,
+        bias: Option<&[f32]>,
+        epilogue: Epilogue,
+    ) -> Vec<f32> {
         assert!(Self::available(), "the packed f32 kernel needs AVX-512");
         assert_eq!(x.len(), rows * self.in_features);
-        let mut out = vec![0f32; rows * self.out_features];
+        // Every value is written by exactly one task before `set_len`.
+        let mut out = Vec::<f32>::with_capacity(rows * self.out_features);
+        let task_rows = task_rows(rows, self.tiles);
         let out_ptr = SendPtr(out.as_mut_ptr());
-        let row_tasks = rows.div_ceil(TASK_ROWS);
+        let row_tasks = rows.div_ceil(task_rows);
         let macs = rows * self.in_features * self.out_features;
         for_each_task(row_tasks * self.tiles, macs, |task| {
             let (row_task, tile) = (task / self.tiles, task % self.tiles);
-            let first = row_task * TASK_ROWS;
-            let count = TASK_ROWS.min(rows - first);
+            let first = row_task * task_rows;
+            let count = task_rows.min(rows - first);
             #[cfg(target_arch = "x86_64")]
             // SAFETY: AVX-512 checked above; each task writes its own rows ×
             // its own tile's columns of `out`, which outlives the tasks.
             unsafe {
-                self.tile_avx512(x, first, count, tile, &out_ptr, bias)
+                self.tile_avx512(x, first, count, tile, &out_ptr, (bias, epilogue))
             };
         });
+        // SAFETY: the tasks covered every row × every tile's real columns.
+        unsafe { out.set_len(rows * self.out_features) };
         out
     }
 
@@ -93,7 +103,7 @@ impl PackedF32 {
         count: usize,
         tile: usize,
         out: &SendPtr,
-        bias: Option<&[f32]>,
+        (bias, epilogue): (Option<&[f32]>, Epilogue),
     ) {
         let k = self.in_features;
         let weights = &self.packed[tile * k * TILE_CHANNELS..][..k * TILE_CHANNELS];
@@ -126,6 +136,18 @@ impl PackedF32 {
                     3 => x86::micro::<3>(&args),
                     2 => x86::micro::<2>(&args),
                     _ => x86::micro::<1>(&args),
+                }
+            }
+            if epilogue != Epilogue::Identity {
+                for row in row..row + rows {
+                    // SAFETY: this task's own row and columns, just written.
+                    let written = unsafe {
+                        std::slice::from_raw_parts_mut(
+                            out.0.add(row * self.out_features + start),
+                            width,
+                        )
+                    };
+                    epilogue.apply(written);
                 }
             }
             r += rows;
@@ -219,12 +241,21 @@ impl PackedLinear {
         })
     }
 
-    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        xs.contiguous()?.apply_op1_no_bwd(self)
+    pub fn forward(&self, xs: &Tensor, epilogue: Epilogue) -> Result<Tensor> {
+        xs.contiguous()?.apply_op1_no_bwd(&Call {
+            layer: self,
+            epilogue,
+        })
     }
 }
 
-impl CustomOp1 for PackedLinear {
+/// One call of a [`PackedLinear`], with what to apply to its output.
+struct Call<'a> {
+    layer: &'a PackedLinear,
+    epilogue: Epilogue,
+}
+
+impl CustomOp1 for Call<'_> {
     fn name(&self) -> &'static str {
         "packed-f32-linear"
     }
@@ -235,10 +266,11 @@ impl CustomOp1 for PackedLinear {
         };
         let dims = layout.dims();
         let width = dims.last().copied().unwrap_or(0);
-        if width != self.weight.in_features {
+        let layer = self.layer;
+        if width != layer.weight.in_features {
             candle_core::bail!(
                 "linear layer takes {} inputs, got {width}",
-                self.weight.in_features
+                layer.weight.in_features
             );
         }
         let Some((start, end)) = layout.contiguous_offsets() else {
@@ -246,12 +278,15 @@ impl CustomOp1 for PackedLinear {
         };
         let x = &values[start..end];
         let rows = x.len() / width.max(1);
-        let out = self
-            .weight
-            .matmul(x, rows, self.bias.as_deref().map(Vec::as_slice));
+        let out = layer.weight.matmul(
+            x,
+            rows,
+            layer.bias.as_deref().map(Vec::as_slice),
+            self.epilogue,
+        );
         let mut out_dims = dims.to_vec();
         if let Some(last) = out_dims.last_mut() {
-            *last = self.weight.out_features;
+            *last = layer.weight.out_features;
         }
         Ok((CpuStorage::F32(out), Shape::from(out_dims)))
     }
@@ -275,7 +310,8 @@ mod tests {
                 .map(|i| ((i * 104729) % 997) as f32 / 997.0 - 0.5)
                 .collect();
             let bias: Vec<f32> = (0..out).map(|i| i as f32 / 100.0).collect();
-            let got = PackedF32::pack(&w, out, inputs).matmul(&x, rows, Some(&bias));
+            let got =
+                PackedF32::pack(&w, out, inputs).matmul(&x, rows, Some(&bias), Epilogue::Identity);
             for m in 0..rows {
                 for n in 0..out {
                     let expected: f32 = (0..inputs)

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::{for_each_task, SendPtr, TASK_ROWS, TILE_CHANNELS};
+use super::{for_each_task, task_rows, Epilogue, SendPtr, TILE_CHANNELS};
 
 /// Output channels in one block: one 512-bit register of int32 sums.
 const BLOCK: usize = 16;
@@ -154,11 +154,9 @@ impl Int8Matrix {
     /// Quantizes a `[out, in]` tensor of any float dtype.
     pub fn from_tensor(weight: &Tensor) -> Result<Self> {
         let (out_features, in_features) = weight.dims2()?;
-        let values = weight
-            .to_dtype(candle_core::DType::F32)?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
-        Ok(Self::quantize(&values, out_features, in_features))
+        with_f32_values(weight, |values| {
+            Self::quantize(values, out_features, in_features)
+        })
     }
 
     pub fn out_features(&self) -> usize {
@@ -182,6 +180,7 @@ impl Int8Matrix {
         x: &[f32],
         rows: usize,
         bias: Option<&[f32]>,
+        epilogue: Epilogue,
     ) -> Vec<f32> {
         assert!(
             kernel.available(),
@@ -190,23 +189,37 @@ impl Int8Matrix {
         );
         assert_eq!(x.len(), rows * self.in_features);
         let activations = QuantizedRows::new(x, rows, self.in_features, self.groups);
-        let mut out = vec![0f32; rows * self.out_features];
-        let row_tasks = rows.div_ceil(TASK_ROWS);
+        // Every value is written by exactly one task before `set_len`.
+        let mut out = Vec::<f32>::with_capacity(rows * self.out_features);
+        let task_rows = task_rows(rows, self.tiles);
+        let row_tasks = rows.div_ceil(task_rows);
         let tasks = row_tasks * self.tiles;
         let out_ptr = SendPtr(out.as_mut_ptr());
         let run = |task: usize| {
             let (row_task, tile) = (task / self.tiles, task % self.tiles);
-            let first = row_task * TASK_ROWS;
-            let count = TASK_ROWS.min(rows - first);
+            let first = row_task * task_rows;
+            let count = task_rows.min(rows - first);
             TILE_SUMS.with_borrow_mut(|sums| {
                 self.tile_sums(kernel, &activations, first, count, tile, sums);
                 // SAFETY: each task writes its own rows × its own tile's
                 // columns, which no other task touches; `out` outlives the
                 // parallel loop.
-                unsafe { self.write_tile(&out_ptr, &activations, first, count, tile, sums, bias) };
+                unsafe {
+                    self.write_tile(
+                        &out_ptr,
+                        &activations,
+                        first,
+                        count,
+                        tile,
+                        sums,
+                        (bias, epilogue),
+                    )
+                };
             });
         };
         for_each_task(tasks, rows * self.in_features * self.out_features, run);
+        // SAFETY: the tasks covered every row × every tile's real columns.
+        unsafe { out.set_len(rows * self.out_features) };
         out
     }
 
@@ -257,17 +270,17 @@ impl Int8Matrix {
         count: usize,
         tile: usize,
         sums: &[i32],
-        bias: Option<&[f32]>,
+        (bias, epilogue): (Option<&[f32]>, Epilogue),
     ) {
         #[cfg(target_arch = "x86_64")]
         if avx512() {
             // SAFETY: the CPU has AVX-512F; the rest as for `write_tile_any`.
             return unsafe {
-                self.write_tile_avx512(out, activations, first, count, tile, sums, bias)
+                self.write_tile_avx512(out, activations, first, count, tile, sums, (bias, epilogue))
             };
         }
         // SAFETY: as the caller's.
-        unsafe { self.write_tile_any(out, activations, first, count, tile, sums, bias) }
+        unsafe { self.write_tile_any(out, activations, first, count, tile, sums, (bias, epilogue)) }
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -281,10 +294,10 @@ impl Int8Matrix {
         count: usize,
         tile: usize,
         sums: &[i32],
-        bias: Option<&[f32]>,
+        (bias, epilogue): (Option<&[f32]>, Epilogue),
     ) {
         // SAFETY: as the caller's.
-        unsafe { self.write_tile_any(out, activations, first, count, tile, sums, bias) }
+        unsafe { self.write_tile_any(out, activations, first, count, tile, sums, (bias, epilogue)) }
     }
 
     #[inline(always)]
@@ -297,7 +310,7 @@ impl Int8Matrix {
         count: usize,
         tile: usize,
         sums: &[i32],
-        bias: Option<&[f32]>,
+        (bias, epilogue): (Option<&[f32]>, Epilogue),
     ) {
         let start = tile * TILE_CHANNELS;
         let width = TILE_CHANNELS.min(self.out_features - start);
@@ -323,7 +336,84 @@ impl Int8Matrix {
                     }
                 }
             }
+            epilogue.apply(out_row);
         }
+    }
+}
+
+/// Runs `f` on the values of `tensor` as f32: in place when it is a
+/// contiguous f32 CPU tensor (an embedding table can be a gigabyte; a copy
+/// would double the peak while loading), else on a converted copy.
+fn with_f32_values<R>(tensor: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+    {
+        let (storage, layout) = tensor.storage_and_layout();
+        if let (candle_core::Storage::Cpu(CpuStorage::F32(values)), Some((start, end))) =
+            (&*storage, layout.contiguous_offsets())
+        {
+            return Ok(f(&values[start..end]));
+        }
+    }
+    let values = tensor
+        .to_dtype(candle_core::DType::F32)?
+        .flatten_all()?
+        .to_vec1::<f32>()?;
+    Ok(f(&values))
+}
+
+/// A table of rows (token embeddings) in int8 with one scale per row,
+/// looked up row by row: a quarter of the f32 table's memory, as
+/// CTranslate2's int8 keeps embeddings.
+#[derive(Debug)]
+pub struct Int8Rows {
+    values: Vec<i8>,
+    scales: Vec<f32>,
+    rows: usize,
+    width: usize,
+    dtype: candle_core::DType,
+}
+
+impl Int8Rows {
+    /// Quantizes `table` (`[rows, width]`); lookups give its dtype back.
+    pub fn quantize(table: &Tensor) -> Result<Self> {
+        let (rows, width) = table.dims2()?;
+        let (values, scales) = with_f32_values(table, |values| {
+            let mut quantized = Vec::with_capacity(rows * width);
+            let mut scales = Vec::with_capacity(rows);
+            for row in values.chunks_exact(width.max(1)) {
+                let (q, scale) = quantize_row(row);
+                quantized.extend_from_slice(&q);
+                scales.push(scale);
+            }
+            (quantized, scales)
+        })?;
+        Ok(Self {
+            values,
+            scales,
+            rows,
+            width,
+            dtype: table.dtype(),
+        })
+    }
+
+    /// The rows named by `ids` (u32, any shape), as `[ids.., width]`.
+    pub fn lookup(&self, ids: &Tensor) -> Result<Tensor> {
+        let wanted = ids.flatten_all()?.to_vec1::<u32>()?;
+        let mut out = Vec::with_capacity(wanted.len() * self.width);
+        for &id in &wanted {
+            let id = id as usize;
+            if id >= self.rows {
+                candle_core::bail!("token id {id} is outside the {}-row embedding", self.rows);
+            }
+            let scale = self.scales[id];
+            out.extend(
+                self.values[id * self.width..][..self.width]
+                    .iter()
+                    .map(|&q| q as f32 * scale),
+            );
+        }
+        let mut dims = ids.dims().to_vec();
+        dims.push(self.width);
+        Tensor::from_vec(out, dims, ids.device())?.to_dtype(self.dtype)
     }
 }
 
@@ -382,7 +472,7 @@ thread_local! {
     /// One task's int32 sums, kept per thread so no task allocates or
     /// zeroes them (the kernels overwrite every value they hand on).
     static TILE_SUMS: std::cell::RefCell<Vec<i32>> =
-        std::cell::RefCell::new(vec![0; TASK_ROWS * TILE_CHANNELS]);
+        std::cell::RefCell::new(vec![0; super::MAX_TASK_ROWS * TILE_CHANNELS]);
 }
 
 /// Activations quantized per row, stored offset by 128 as unsigned bytes and
@@ -742,12 +832,21 @@ impl Int8Linear {
         })
     }
 
-    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        xs.apply_op1_no_bwd(self)
+    pub fn forward(&self, xs: &Tensor, epilogue: Epilogue) -> Result<Tensor> {
+        xs.apply_op1_no_bwd(&Call {
+            layer: self,
+            epilogue,
+        })
     }
 }
 
-impl CustomOp1 for Int8Linear {
+/// One call of an [`Int8Linear`], with what to apply to its output.
+struct Call<'a> {
+    layer: &'a Int8Linear,
+    epilogue: Epilogue,
+}
+
+impl CustomOp1 for Call<'_> {
     fn name(&self) -> &'static str {
         "int8-linear"
     }
@@ -760,10 +859,11 @@ impl CustomOp1 for Int8Linear {
         let Some(&width) = dims.last() else {
             candle_core::bail!("int8 linear needs at least one dimension");
         };
-        if width != self.weight.in_features {
+        let layer = self.layer;
+        if width != layer.weight.in_features {
             candle_core::bail!(
                 "int8 linear takes {} inputs, got {width}",
-                self.weight.in_features
+                layer.weight.in_features
             );
         }
         let x = match layout.contiguous_offsets() {
@@ -771,14 +871,15 @@ impl CustomOp1 for Int8Linear {
             None => candle_core::bail!("int8 linear needs a contiguous input"),
         };
         let rows = x.len() / width.max(1);
-        let out = self.weight.matmul_with(
+        let out = layer.weight.matmul_with(
             Kernel::detect(),
             x,
             rows,
-            self.bias.as_deref().map(Vec::as_slice),
+            layer.bias.as_deref().map(Vec::as_slice),
+            self.epilogue,
         );
         let mut out_dims = dims.to_vec();
-        *out_dims.last_mut().expect("checked above") = self.weight.out_features;
+        *out_dims.last_mut().expect("checked above") = layer.weight.out_features;
         Ok((CpuStorage::F32(out), Shape::from(out_dims)))
     }
 }
@@ -837,9 +938,10 @@ mod tests {
             let x = values(rows * inputs, 11 + rows as u64);
             let bias = values(out, 3);
             let matrix = Int8Matrix::quantize(&w, out, inputs);
-            let expected = matrix.matmul_with(Kernel::Portable, &x, rows, Some(&bias));
+            let expected =
+                matrix.matmul_with(Kernel::Portable, &x, rows, Some(&bias), Epilogue::Silu);
             for kernel in Kernel::all().into_iter().filter(|k| k.available()) {
-                let got = matrix.matmul_with(kernel, &x, rows, Some(&bias));
+                let got = matrix.matmul_with(kernel, &x, rows, Some(&bias), Epilogue::Silu);
                 assert!(
                     got.iter()
                         .zip(&expected)
@@ -874,7 +976,7 @@ mod tests {
             let w = values(out * inputs, 5 + inputs as u64);
             let x = values(rows * inputs, 9);
             let matrix = Int8Matrix::quantize(&w, out, inputs);
-            let got = matrix.matmul_with(Kernel::detect(), &x, rows, None);
+            let got = matrix.matmul_with(Kernel::detect(), &x, rows, None, Epilogue::Identity);
             let expected = reference(&x, &w, rows, out, inputs);
             let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs()));
             let worst = got
@@ -890,6 +992,36 @@ mod tests {
     }
 
     #[test]
+    fn int8_rows_look_up_close_to_the_table() {
+        let device = candle_core::Device::Cpu;
+        let table = Tensor::new(values(10 * 6, 5), &device)
+            .unwrap()
+            .reshape((10, 6))
+            .unwrap();
+        let rows = Int8Rows::quantize(&table).unwrap();
+        let ids = Tensor::new(&[[3u32, 0], [9, 3]], &device).unwrap();
+        let got = rows.lookup(&ids).unwrap();
+        assert_eq!(got.dims(), &[2, 2, 6]);
+        let want = table
+            .embedding(&ids.flatten_all().unwrap())
+            .unwrap()
+            .reshape((2, 2, 6))
+            .unwrap();
+        let diff = (got - want)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(diff < 0.04, "max difference {diff}");
+        assert!(rows
+            .lookup(&Tensor::new(&[10u32], &device).unwrap())
+            .is_err());
+    }
+
+    #[test]
     fn zero_rows_and_zero_weights_give_the_bias() {
         let matrix = Int8Matrix::quantize(&[0.0; 8], 2, 4);
         let out = matrix.matmul_with(
@@ -897,10 +1029,17 @@ mod tests {
             &[1.0, 2.0, 3.0, 4.0],
             1,
             Some(&[0.5, -1.0]),
+            Epilogue::Identity,
         );
         assert_eq!(out, vec![0.5, -1.0]);
         let matrix = Int8Matrix::quantize(&values(8, 1), 2, 4);
-        let out = matrix.matmul_with(Kernel::detect(), &[0.0; 4], 1, Some(&[0.5, -1.0]));
+        let out = matrix.matmul_with(
+            Kernel::detect(),
+            &[0.0; 4],
+            1,
+            Some(&[0.5, -1.0]),
+            Epilogue::Identity,
+        );
         assert_eq!(out, vec![0.5, -1.0]);
     }
 
@@ -917,7 +1056,7 @@ mod tests {
             .reshape((2, 3, 8))
             .unwrap();
         let layer = Int8Linear::new(&w, Some(&b)).unwrap();
-        let y = layer.forward(&x).unwrap();
+        let y = layer.forward(&x, Epilogue::Identity).unwrap();
         assert_eq!(y.dims(), &[2, 3, 6]);
         let dense = x
             .broadcast_matmul(&w.t().unwrap())

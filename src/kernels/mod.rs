@@ -4,7 +4,7 @@
 //! log-softmax of beam search.
 //!
 //! The linear kernels split their work the same way: tasks of up to
-//! [`TASK_ROWS`] rows × one tile of [`TILE_CHANNELS`] output channels, many
+//! [`task_rows`] rows × one tile of [`TILE_CHANNELS`] output channels, many
 //! more tasks than threads, handed out by rayon's work stealing. A thread
 //! the OS preempts (another process on the cores) leaves its share to the
 //! others instead of holding them at a barrier.
@@ -18,9 +18,23 @@ use rayon::prelude::*;
 
 /// Output channels per tile: four 16-lane registers.
 pub(crate) const TILE_CHANNELS: usize = 64;
-/// Rows one task takes: enough to reuse a tile's weights many times, few
-/// enough that the rows stay in cache.
-pub(crate) const TASK_ROWS: usize = 48;
+/// Rows one task takes when rows must be split to keep the threads busy
+/// (few tiles, many rows: an encoder): enough to reuse a tile's weights many
+/// times, few enough that the rows stay in cache.
+const TASK_ROWS: usize = 48;
+/// Rows one task takes at most when the tiles alone give every thread
+/// plenty of tasks (a vocabulary-wide output layer): each tile's weights are
+/// then read from memory once per call, not once per 48 rows.
+pub(crate) const MAX_TASK_ROWS: usize = 240;
+
+/// How many rows each task of a `rows` × `tiles` matmul takes.
+pub(crate) fn task_rows(rows: usize, tiles: usize) -> usize {
+    if tiles >= 8 * rayon::current_num_threads() {
+        rows.clamp(1, MAX_TASK_ROWS)
+    } else {
+        TASK_ROWS
+    }
+}
 /// Below this many multiply-adds a matmul runs on the calling thread: the
 /// work would take less time than waking the pool.
 const PARALLEL_MIN_MACS: usize = 1 << 20;
@@ -31,6 +45,40 @@ pub(crate) fn for_each_task(tasks: usize, macs: usize, task: impl Fn(usize) + Sy
         (0..tasks).for_each(task);
     } else {
         (0..tasks).into_par_iter().for_each(task);
+    }
+}
+
+/// An activation applied to a linear layer's output while it is still in
+/// cache, instead of as another pass over memory (and, for SiLU, with the
+/// vectorized `exp` rather than the C library's, one value at a time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Epilogue {
+    Identity,
+    Relu,
+    /// `x · sigmoid(x)` (Marian's "swish").
+    Silu,
+}
+
+impl Epilogue {
+    /// The epilogue for a candle activation, if there is one.
+    pub fn for_activation(activation: candle_nn::Activation) -> Option<Self> {
+        match activation {
+            candle_nn::Activation::Relu => Some(Epilogue::Relu),
+            candle_nn::Activation::Silu | candle_nn::Activation::Swish => Some(Epilogue::Silu),
+            _ => None,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn apply(self, values: &mut [f32]) {
+        match self {
+            Epilogue::Identity => {}
+            Epilogue::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
+            // As candle's silu: x / (1 + exp(-x)).
+            Epilogue::Silu => values
+                .iter_mut()
+                .for_each(|v| *v = *v / (1.0 + softmax::exp(-*v))),
+        }
     }
 }
 

@@ -26,6 +26,7 @@ mod identity;
 mod info;
 mod layout;
 mod presets;
+mod read_safetensors;
 mod spec;
 
 use std::fs;

@@ -14,10 +14,12 @@ use std::sync::Arc;
 
 use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Result, Shape, Tensor};
-use candle_nn::{Embedding, LayerNorm, VarBuilder};
+use candle_nn::{Activation, Embedding, LayerNorm, VarBuilder};
 
 use crate::kernels::dense::{PackedF32, PackedLinear};
-use crate::kernels::int8::Int8Linear;
+use crate::kernels::int8::{Int8Linear, Int8Rows};
+use crate::kernels::Epilogue;
+use crate::models::read_safetensors::ReadSafetensors;
 use crate::models::WeightFiles;
 
 #[derive(Debug, thiserror::Error)]
@@ -185,12 +187,18 @@ impl Weights {
             ),
             WeightFiles::Safetensors { shards, .. } => {
                 let first = shards.first().ok_or(WeightsError::Missing)?;
-                // SAFETY: the files are memory-mapped read-only; like every
-                // mmap-based loader (candle's examples, safetensors in Python)
-                // this assumes no other process truncates them while the model
-                // is loaded.
-                let vb = unsafe { VarBuilder::from_mmaped_safetensors(shards, dtype, device) };
-                (first, vb.map(Store::Dense))
+                // Read, not memory-mapped: see `read_safetensors`.
+                let files = ReadSafetensors::open(shards);
+                (
+                    first,
+                    files.map(|files| {
+                        Store::Dense(VarBuilder::from_backend(
+                            Box::new(files),
+                            dtype,
+                            device.clone(),
+                        ))
+                    }),
+                )
             }
             WeightFiles::PytorchShards { index, shards } => (
                 index,
@@ -380,6 +388,16 @@ impl Weights {
         Ok(Embedding::new(self.get((vocab, dim), "weight")?, dim))
     }
 
+    /// The embedding as the model keeps it once anything tied to its dense
+    /// table (an output layer) is built: int8 under `--quantize int8`.
+    pub(crate) fn token_embedding(&self, embedding: &Embedding) -> Result<TokenEmbedding> {
+        if self.quantize == Some(Quantization::Int8) && self.device.is_cpu() {
+            let rows = Int8Rows::quantize(embedding.embeddings())?;
+            return Ok(TokenEmbedding::Int8(Arc::new(rows)));
+        }
+        Ok(TokenEmbedding::Dense(embedding.clone()))
+    }
+
     /// LayerNorm with `weight` and `bias` (BART-style layers).
     pub(crate) fn layer_norm(&self, dim: usize, eps: f64) -> Result<LayerNorm> {
         Ok(LayerNorm::new(
@@ -387,6 +405,39 @@ impl Weights {
             self.get(dim, "bias")?,
             eps,
         ))
+    }
+}
+
+impl Linear {
+    /// `activation(self(xs))`, applied inside the layer's own kernel where
+    /// it has one (see [`Epilogue`]).
+    pub(crate) fn forward_activated(&self, xs: &Tensor, activation: Activation) -> Result<Tensor> {
+        match (self, Epilogue::for_activation(activation)) {
+            (Linear::Packed(linear), Some(epilogue)) => linear.forward(xs, epilogue),
+            (Linear::Int8(linear), Some(epilogue)) => {
+                let dtype = xs.dtype();
+                linear
+                    .forward(&xs.to_dtype(DType::F32)?.contiguous()?, epilogue)?
+                    .to_dtype(dtype)
+            }
+            _ => activation.forward(&self.forward(xs)?),
+        }
+    }
+}
+
+/// Token embeddings, dense or int8 with a scale per token.
+#[derive(Debug, Clone)]
+pub(crate) enum TokenEmbedding {
+    Dense(Embedding),
+    Int8(Arc<Int8Rows>),
+}
+
+impl Module for TokenEmbedding {
+    fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        match self {
+            TokenEmbedding::Dense(embedding) => embedding.forward(ids),
+            TokenEmbedding::Int8(rows) => rows.lookup(ids),
+        }
     }
 }
 
@@ -417,11 +468,11 @@ impl Module for Linear {
                 }
                 out.to_dtype(dtype)
             }
-            Linear::Packed(linear) => linear.forward(xs),
+            Linear::Packed(linear) => linear.forward(xs, Epilogue::Identity),
             Linear::Int8(linear) => {
                 let dtype = xs.dtype();
                 linear
-                    .forward(&xs.to_dtype(DType::F32)?.contiguous()?)?
+                    .forward(&xs.to_dtype(DType::F32)?.contiguous()?, Epilogue::Identity)?
                     .to_dtype(dtype)
             }
         }

@@ -40,7 +40,7 @@ impl FeedForward {
 
     pub(crate) fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         self.fc2
-            .forward(&self.activation.forward(&self.fc1.forward(xs)?)?)
+            .forward(&self.fc1.forward_activated(xs, self.activation)?)
     }
 }
 

@@ -15,7 +15,7 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Activation, Embedding, LayerNorm};
 use serde::{Deserialize, Deserializer};
 
-use crate::models::weights::{Linear, Weights};
+use crate::models::weights::{Linear, TokenEmbedding, Weights};
 
 use super::attention::{causal_mask, last_position, padding_mask};
 use super::bart::{DecoderLayer, EncoderLayer, LayerShape, LAYER_NORM_EPS};
@@ -177,8 +177,8 @@ fn encoder_layer(layer: &EncoderLayer, xs: &Tensor, mask: &Tensor) -> Result<Ten
 #[derive(Debug)]
 pub(crate) struct M2M100 {
     config: M2M100Config,
-    encoder_embed: Embedding,
-    decoder_embed: Embedding,
+    encoder_embed: TokenEmbedding,
+    decoder_embed: TokenEmbedding,
     /// Rows for positions up to `max_position_embeddings`, in the model dtype.
     positions: Tensor,
     encoder_layers: Vec<EncoderLayer>,
@@ -208,6 +208,7 @@ impl M2M100 {
             };
         let (encoder_embed, decoder_embed, lm_head) = if config.tie_word_embeddings {
             let head = w.linear_from(shared.embeddings().clone(), None)?;
+            let shared = w.token_embedding(&shared)?;
             (shared.clone(), shared, head)
         } else {
             // transformers 5 ties nothing when `tie_word_embeddings` is false;
@@ -220,11 +221,13 @@ impl M2M100 {
                 }
             };
             (
-                own("encoder.embed_tokens")?,
-                own("decoder.embed_tokens")?,
+                w.token_embedding(&own("encoder.embed_tokens")?)?,
+                w.token_embedding(&own("decoder.embed_tokens")?)?,
                 w.pp("lm_head").linear(d, vocab, false)?,
             )
         };
+        // The dense table goes before the layers load (int8 keeps its own).
+        drop(shared);
         let encoder_shape = LayerShape {
             d_model: d,
             heads: config.encoder_attention_heads,
@@ -277,7 +280,7 @@ impl M2M100 {
 
     /// Scaled token embeddings plus the position rows of `rows` (each row the
     /// same length), which were fed after `past` earlier tokens.
-    fn embed(&self, table: &Embedding, rows: &[Vec<u32>], past: usize) -> Result<Tensor> {
+    fn embed(&self, table: &TokenEmbedding, rows: &[Vec<u32>], past: usize) -> Result<Tensor> {
         let seq = rows.first().map(Vec::len).unwrap_or(0);
         let pad = self.config.pad_token_id;
         let ids: Vec<u32> = rows.iter().flatten().copied().collect();

@@ -9,10 +9,10 @@
 //! keeps no state between inputs except inside a [`DecodeSession`].
 
 use candle_core::{Device, Module, Result, Tensor};
-use candle_nn::{Activation, Embedding};
+use candle_nn::Activation;
 use serde::Deserialize;
 
-use crate::models::weights::{Linear, Weights};
+use crate::models::weights::{Linear, TokenEmbedding, Weights};
 
 use super::attention::{causal_mask, last_position, padding_mask};
 use super::bart::{DecoderLayer, EncoderLayer, LayerShape};
@@ -97,8 +97,8 @@ fn encoder_layer(layer: &EncoderLayer, xs: &Tensor, mask: &Tensor) -> Result<Ten
 #[derive(Debug)]
 pub(crate) struct Marian {
     config: MarianConfig,
-    encoder_embed: Embedding,
-    decoder_embed: Embedding,
+    encoder_embed: TokenEmbedding,
+    decoder_embed: TokenEmbedding,
     positions: Tensor,
     encoder_layers: Vec<EncoderLayer>,
     decoder_layers: Vec<DecoderLayer>,
@@ -139,6 +139,15 @@ impl Marian {
             Tensor::zeros(config.decoder_vocab(), w.dtype(), &device)?
         };
         let lm_head = w.linear_from(head_weight, Some(bias))?;
+        // The dense tables go before the layers load (int8 keeps its own).
+        let dense = (shared, encoder_embed, decoder_embed);
+        let decoder_embed = w.token_embedding(&dense.2)?;
+        let encoder_embed = if config.share_encoder_decoder_embeddings {
+            decoder_embed.clone()
+        } else {
+            w.token_embedding(&dense.1)?
+        };
+        drop(dense);
         let encoder_shape = LayerShape {
             d_model: d,
             heads: config.encoder_attention_heads,
@@ -176,7 +185,7 @@ impl Marian {
         })
     }
 
-    fn embed(&self, table: &Embedding, ids: &Tensor, offset: usize) -> Result<Tensor> {
+    fn embed(&self, table: &TokenEmbedding, ids: &Tensor, offset: usize) -> Result<Tensor> {
         let seq = ids.dim(1)?;
         if offset + seq > self.config.max_position_embeddings {
             candle_core::bail!(

@@ -17,7 +17,7 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::Embedding;
 use serde::Deserialize;
 
-use crate::models::weights::{Linear, Weights};
+use crate::models::weights::{Linear, TokenEmbedding, Weights};
 
 use super::attention::{causal_mask, last_position, padding_mask, Attention, MASKED};
 use super::state::DecoderState;
@@ -452,7 +452,7 @@ impl DecoderBlock {
 #[derive(Debug)]
 pub(crate) struct T5 {
     config: T5Config,
-    shared: Embedding,
+    shared: TokenEmbedding,
     encoder_blocks: Vec<EncoderBlock>,
     encoder_bias: PositionBias,
     encoder_norm: T5LayerNorm,
@@ -503,6 +503,7 @@ impl T5 {
         } else {
             w.linear_from(shared_weight, None)?
         };
+        let shared = w.token_embedding(&shared)?;
         let encoder = w.pp("encoder");
         let encoder_blocks = (0..config.num_layers)
             .map(|i| EncoderBlock::load(encoder.pp(format!("block.{i}")), &config))
