@@ -742,6 +742,63 @@ fn a_quantized_copy_translates_like_the_original() {
     }
 }
 
+/// `--quantize int8` runs every family through the real binary and keeps
+/// most outputs (rates in tests/parity_t5.rs and tests/parity_m2m100.rs);
+/// it is made while loading, so `models quantize` refuses to store it.
+#[test]
+fn int8_translates_every_family_and_is_not_stored() {
+    for fixture in ["nllb-tiny", "t5-tiny"] {
+        let work = tempfile::tempdir().unwrap();
+        let fixture = root().join("tests/fixtures").join(fixture);
+        let (cases, _) = expected_generation(&fixture, "greedy");
+        let input: String = cases.iter().map(|(s, _)| format!("{s}\n")).collect();
+        let args = [
+            "--whole-lines",
+            "--beams",
+            "1",
+            "--max-length",
+            "64",
+            "--no-cache",
+            "--quantize",
+            "int8",
+        ];
+        let output = translate_with(&fixture, work.path(), &input, &args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let lines: Vec<&str> = std::str::from_utf8(&output.stdout)
+            .unwrap()
+            .lines()
+            .collect();
+        assert_eq!(lines.len(), cases.len());
+        let same = lines
+            .iter()
+            .zip(&cases)
+            .filter(|(got, (_, want))| *got == want)
+            .count();
+        assert!(
+            same * 2 >= cases.len(),
+            "{}: only {same} of {} lines equal the f32 reference",
+            fixture.display(),
+            cases.len()
+        );
+
+        let output = anubad(work.path())
+            .args(["models", "quantize"])
+            .arg(&fixture)
+            .arg("--out")
+            .arg(work.path().join("int8"))
+            .args(["--type", "int8"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("--quantize int8"),
+            "{}",
+            stderr(&output)
+        );
+        assert!(!work.path().join("int8").exists());
+    }
+}
+
 #[test]
 fn models_info_reads_a_local_directory() {
     let work = tempfile::tempdir().unwrap();

@@ -85,9 +85,10 @@ pub struct ModelArgs {
     /// the reference outputs are measured in).
     #[arg(long, value_enum, default_value_t = Precision::F32)]
     pub precision: Precision,
-    /// Quantize linear layers while loading (q8_0: about a quarter of f32's
-    /// memory, faster on CPU, slightly different output). GGUF models are
-    /// quantized already.
+    /// Quantize while loading: int8 (linear layers and embeddings, the
+    /// fastest CPU mode, as CTranslate2's int8) or q8_0 (GGML blocks). Both
+    /// take about a quarter of f32's memory and change some outputs slightly.
+    /// GGUF models are quantized already.
     #[arg(long, value_enum)]
     pub quantize: Option<Quantization>,
     /// Use only files already on disk; never contact the hub.
@@ -194,7 +195,8 @@ pub enum ModelsCommand {
         /// Directory to write.
         #[arg(long, short = 'o')]
         out: PathBuf,
-        /// Quantization of the linear layers.
+        /// Quantization of the linear layers (q8_0; int8 is made while
+        /// loading, with `--quantize int8`, and is not stored).
         #[arg(long = "type", value_enum, default_value_t = Quantization::Q8_0)]
         quantization: Quantization,
         #[arg(long)]

@@ -83,21 +83,63 @@ impl ReadSafetensors {
         })?;
         let (path, file) = &self.files[entry.file];
         let (start, end) = entry.info.data_offsets;
-        let mut bytes = vec![0u8; end.saturating_sub(start)];
-        {
+        let bytes = end.saturating_sub(start);
+        let read = |buffer: &mut [u8]| -> Result<()> {
+            if buffer.len() != bytes {
+                candle_core::bail!(
+                    "{}: tensor {name} holds {bytes} bytes, {} expected from its shape",
+                    path.display(),
+                    buffer.len()
+                );
+            }
             let mut file = file
                 .lock()
                 .map_err(|_| candle_core::Error::Msg("safetensors file lock poisoned".into()))?;
             file.seek(SeekFrom::Start(entry.offset))
-                .and_then(|_| file.read_exact(&mut bytes))
-                .map_err(|e| io_error(path, e))?;
+                .and_then(|_| file.read_exact(buffer))
+                .map_err(|e| io_error(path, e))
+        };
+        let shape = entry.info.shape.clone();
+        // The usual float types are read straight into the tensor's own
+        // buffer: a byte buffer first would hold every tensor twice while it
+        // is converted (2 GB for NLLB-600M's embedding).
+        #[cfg(target_endian = "little")]
+        match entry.info.dtype {
+            safetensors::Dtype::F32 => return read_typed::<f32>(&shape, read, device),
+            safetensors::Dtype::F16 => return read_typed::<half::f16>(&shape, read, device),
+            safetensors::Dtype::BF16 => return read_typed::<half::bf16>(&shape, read, device),
+            _ => {}
         }
-        let view =
-            TensorView::new(entry.info.dtype, entry.info.shape.clone(), &bytes).map_err(|e| {
-                candle_core::Error::Msg(format!("{}: tensor {name}: {e}", path.display()))
-            })?;
+        let mut buffer = vec![0u8; bytes];
+        read(&mut buffer)?;
+        let view = TensorView::new(entry.info.dtype, shape, &buffer).map_err(|e| {
+            candle_core::Error::Msg(format!("{}: tensor {name}: {e}", path.display()))
+        })?;
         view.load(device)
     }
+}
+
+/// A tensor of `T` read in place: the file's little-endian bytes are the
+/// values' memory on a little-endian machine.
+#[cfg(target_endian = "little")]
+fn read_typed<T: candle_core::WithDType>(
+    shape: &[usize],
+    read: impl FnOnce(&mut [u8]) -> Result<()>,
+    device: &Device,
+) -> Result<Tensor> {
+    let count: usize = shape.iter().product();
+    let mut values = vec![T::from_f64(0.0); count];
+    // SAFETY: `values` owns `count` initialized values of a plain numeric
+    // type, so its memory is `count * size_of::<T>()` valid bytes, any bit
+    // pattern of which is a valid `T`.
+    let bytes = unsafe {
+        std::slice::from_raw_parts_mut(
+            values.as_mut_ptr() as *mut u8,
+            count * std::mem::size_of::<T>(),
+        )
+    };
+    read(bytes)?;
+    Tensor::from_vec(values, shape, device)
 }
 
 fn io_error(path: &Path, error: std::io::Error) -> candle_core::Error {
