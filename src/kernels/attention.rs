@@ -8,8 +8,12 @@
 //! much more when other processes share the cores). Here every (row, head)
 //! is done in one go, and rows are shared out by rayon's work stealing.
 
-use candle_core::{CpuStorage, Layout, Result, Storage, Tensor};
+use candle_core::{Result, Tensor};
 use rayon::prelude::*;
+
+#[cfg(target_arch = "x86_64")]
+use super::avx512;
+use super::cpu_f32;
 
 /// Below this many multiply-adds a step runs on the calling thread.
 const PARALLEL_MIN_MACS: usize = 1 << 16;
@@ -86,17 +90,6 @@ pub fn attend_one_position(
         (rows, 1, heads * dim),
         &device,
     )?))
-}
-
-/// The slice a contiguous f32 CPU tensor covers.
-fn cpu_f32<'a>(storage: &'a Storage, layout: &Layout) -> Option<&'a [f32]> {
-    match storage {
-        Storage::Cpu(CpuStorage::F32(values)) => {
-            let (start, end) = layout.contiguous_offsets()?;
-            Some(&values[start..end])
-        }
-        _ => None,
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -191,12 +184,6 @@ impl Shape {
             }
         }
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-fn avx512() -> bool {
-    static AVX512: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVX512.get_or_init(|| is_x86_feature_detected!("avx512f"))
 }
 
 /// A dot product in 16 independent lanes, which the compiler vectorizes.

@@ -9,8 +9,6 @@
 //!
 //! Only CPUs with AVX-512 take this path; elsewhere the layer stays candle's.
 
-use std::sync::OnceLock;
-
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
 use super::{for_each_task, task_rows, Epilogue, SendPtr, TILE_CHANNELS};
@@ -29,17 +27,14 @@ pub struct PackedF32 {
 impl PackedF32 {
     /// Whether this CPU has the instructions the kernel needs.
     pub fn available() -> bool {
-        static AVAILABLE: OnceLock<bool> = OnceLock::new();
-        *AVAILABLE.get_or_init(|| {
-            #[cfg(target_arch = "x86_64")]
-            {
-                is_x86_feature_detected!("avx512f")
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            {
-                false
-            }
-        })
+        #[cfg(target_arch = "x86_64")]
+        {
+            super::avx512()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
     }
 
     /// Packs `weight`, row-major `[out_features, in_features]`.

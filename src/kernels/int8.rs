@@ -17,7 +17,9 @@ use std::sync::OnceLock;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::{for_each_task, task_rows, Epilogue, SendPtr, TILE_CHANNELS};
+#[cfg(target_arch = "x86_64")]
+use super::avx512;
+use super::{cpu_f32, for_each_task, task_rows, Epilogue, SendPtr, TILE_CHANNELS};
 
 /// Output channels in one block: one 512-bit register of int32 sums.
 const BLOCK: usize = 16;
@@ -347,10 +349,8 @@ impl Int8Matrix {
 fn with_f32_values<R>(tensor: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
     {
         let (storage, layout) = tensor.storage_and_layout();
-        if let (candle_core::Storage::Cpu(CpuStorage::F32(values)), Some((start, end))) =
-            (&*storage, layout.contiguous_offsets())
-        {
-            return Ok(f(&values[start..end]));
+        if let Some(values) = cpu_f32(&storage, layout) {
+            return Ok(f(values));
         }
     }
     let values = tensor
@@ -460,12 +460,6 @@ fn abs_max(values: &[f32]) -> f32 {
 fn round_to_int8(v: f32) -> i32 {
     const SHIFT: f32 = 12_582_912.0;
     ((v.clamp(-127.0, 127.0) + SHIFT) - SHIFT) as i32
-}
-
-#[cfg(target_arch = "x86_64")]
-fn avx512() -> bool {
-    static AVX512: OnceLock<bool> = OnceLock::new();
-    *AVX512.get_or_init(|| is_x86_feature_detected!("avx512f"))
 }
 
 thread_local! {

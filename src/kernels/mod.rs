@@ -82,6 +82,27 @@ impl Epilogue {
     }
 }
 
+/// Whether the CPU has AVX-512F, asked once.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx512() -> bool {
+    static AVX512: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVX512.get_or_init(|| is_x86_feature_detected!("avx512f"))
+}
+
+/// The values of a contiguous f32 CPU tensor's storage, read in place.
+pub(crate) fn cpu_f32<'a>(
+    storage: &'a candle_core::Storage,
+    layout: &candle_core::Layout,
+) -> Option<&'a [f32]> {
+    match storage {
+        candle_core::Storage::Cpu(candle_core::CpuStorage::F32(values)) => {
+            let (start, end) = layout.contiguous_offsets()?;
+            Some(&values[start..end])
+        }
+        _ => None,
+    }
+}
+
 /// A raw output pointer that tasks writing disjoint parts may share.
 pub(crate) struct SendPtr(pub(crate) *mut f32);
 // SAFETY: only used for disjoint writes while the owner waits for the tasks.

@@ -5,7 +5,8 @@
 //! value at a time, that was an eighth of the run; here `exp` is a short
 //! polynomial over 16 lanes that the compiler vectorizes.
 
-use std::sync::OnceLock;
+#[cfg(target_arch = "x86_64")]
+use super::avx512;
 
 /// `(x - max) - ln Σ exp(x - max)` for every `x` in `row`, into `out`.
 pub fn log_softmax(row: &[f32], out: &mut Vec<f32>) {
@@ -15,12 +16,6 @@ pub fn log_softmax(row: &[f32], out: &mut Vec<f32>) {
         return unsafe { log_softmax_avx512(row, out) };
     }
     log_softmax_any(row, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-fn avx512() -> bool {
-    static AVX512: OnceLock<bool> = OnceLock::new();
-    *AVX512.get_or_init(|| is_x86_feature_detected!("avx512f"))
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -10,11 +10,12 @@
 
 use std::path::Path;
 
-use candle_core::{CpuStorage, Storage, Tensor};
+use candle_core::Tensor;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::kernels::cpu_f32;
 use crate::kernels::softmax::log_softmax;
 use crate::nmt::{DecodeSession, EncoderDecoder};
 
@@ -313,9 +314,8 @@ fn for_rows<T: Send>(
         .contiguous()?;
     let (rows, vocab) = logits.dims2()?;
     let (storage, layout) = logits.storage_and_layout();
-    let values = match (&*storage, layout.contiguous_offsets()) {
-        (Storage::Cpu(CpuStorage::F32(values)), Some((start, end))) => &values[start..end],
-        _ => candle_core::bail!("logits must be contiguous f32 on the CPU here"),
+    let Some(values) = cpu_f32(&storage, layout) else {
+        candle_core::bail!("logits must be contiguous f32 on the CPU here");
     };
     Ok((0..rows)
         .into_par_iter()
