@@ -720,26 +720,32 @@ fn a_quantized_copy_translates_like_the_original() {
             &[&args[..], &["--quantize", "q8_0"]].concat(),
         );
         for output in [&from_gguf, &on_the_fly] {
-            assert!(output.status.success(), "{}", stderr(output));
-            let lines: Vec<&str> = std::str::from_utf8(&output.stdout)
-                .unwrap()
-                .lines()
-                .collect();
-            assert_eq!(lines.len(), cases.len());
-            let same = lines
-                .iter()
-                .zip(&cases)
-                .filter(|(got, (_, want))| *got == want)
-                .count();
             // Q8_0 changes close calls of these tiny models, not most outputs.
-            assert!(
-                same * 2 >= cases.len(),
-                "{}: only {same} of {} lines equal the f32 reference",
-                fixture.display(),
-                cases.len()
-            );
+            assert_mostly_equal(output, &cases, &fixture);
         }
     }
+}
+
+/// Asserts that `output` succeeded with one line per case and that at
+/// least half the lines equal the f32 reference.
+fn assert_mostly_equal(output: &std::process::Output, cases: &[(String, String)], fixture: &Path) {
+    assert!(output.status.success(), "{}", stderr(output));
+    let lines: Vec<&str> = std::str::from_utf8(&output.stdout)
+        .unwrap()
+        .lines()
+        .collect();
+    assert_eq!(lines.len(), cases.len());
+    let same = lines
+        .iter()
+        .zip(cases)
+        .filter(|(got, (_, want))| *got == want)
+        .count();
+    assert!(
+        same * 2 >= cases.len(),
+        "{}: only {same} of {} lines equal the f32 reference",
+        fixture.display(),
+        cases.len()
+    );
 }
 
 /// `--quantize int8` runs every family through the real binary and keeps
@@ -763,23 +769,7 @@ fn int8_translates_every_family_and_is_not_stored() {
             "int8",
         ];
         let output = translate_with(&fixture, work.path(), &input, &args);
-        assert!(output.status.success(), "{}", stderr(&output));
-        let lines: Vec<&str> = std::str::from_utf8(&output.stdout)
-            .unwrap()
-            .lines()
-            .collect();
-        assert_eq!(lines.len(), cases.len());
-        let same = lines
-            .iter()
-            .zip(&cases)
-            .filter(|(got, (_, want))| *got == want)
-            .count();
-        assert!(
-            same * 2 >= cases.len(),
-            "{}: only {same} of {} lines equal the f32 reference",
-            fixture.display(),
-            cases.len()
-        );
+        assert_mostly_equal(&output, &cases, &fixture);
 
         let output = anubad(work.path())
             .args(["models", "quantize"])
