@@ -15,6 +15,7 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Activation, Embedding, LayerNorm};
 use serde::{Deserialize, Deserializer};
 
+use crate::kernels::residual_add;
 use crate::models::weights::{Linear, TokenEmbedding, Weights};
 
 use super::attention::{causal_mask, last_position, padding_mask};
@@ -161,11 +162,11 @@ fn encoder_layer(layer: &EncoderLayer, xs: &Tensor, mask: &Tensor) -> Result<Ten
     let attended = layer
         .self_attn
         .attend(&normed, &keys, &values, Some(mask))?;
-    let xs = (xs + attended)?;
+    let xs = residual_add(xs, &attended)?;
     let ff = layer
         .feed_forward
         .forward(&layer.final_layer_norm.forward(&xs)?)?;
-    let xs = (xs + ff)?;
+    let xs = residual_add(&xs, &ff)?;
     if xs.dtype() == DType::F16 {
         xs.clamp(-F16_CLAMP, F16_CLAMP)
     } else {
@@ -367,16 +368,16 @@ impl DecoderStep for M2M100 {
         for (i, layer) in model.decoder_layers.iter().enumerate() {
             let normed = layer.self_attn_layer_norm.forward(&hidden)?;
             let attended = state.self_attend(i, &layer.self_attn, &normed, causal.as_ref())?;
-            hidden = (hidden + attended)?;
+            hidden = residual_add(&hidden, &attended)?;
 
             let normed = layer.encoder_attn_layer_norm.forward(&hidden)?;
             let attended = state.cross_attend(i, &layer.encoder_attn, &normed)?;
-            hidden = (hidden + attended)?;
+            hidden = residual_add(&hidden, &attended)?;
 
             let ff = layer
                 .feed_forward
                 .forward(&layer.final_layer_norm.forward(&hidden)?)?;
-            hidden = (hidden + ff)?;
+            hidden = residual_add(&hidden, &ff)?;
         }
         state.advance(new);
         let last = hidden.narrow(1, new - 1, 1)?;

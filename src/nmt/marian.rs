@@ -12,6 +12,7 @@ use candle_core::{Device, Module, Result, Tensor};
 use candle_nn::Activation;
 use serde::Deserialize;
 
+use crate::kernels::residual_add;
 use crate::models::weights::{Linear, TokenEmbedding, Weights};
 
 use super::attention::{causal_mask, last_position, padding_mask};
@@ -88,9 +89,11 @@ fn sinusoidal_positions(positions: usize, dim: usize, device: &Device) -> Result
 fn encoder_layer(layer: &EncoderLayer, xs: &Tensor, mask: &Tensor) -> Result<Tensor> {
     let (keys, values) = layer.self_attn.keys_values(xs)?;
     let attended = layer.self_attn.attend(xs, &keys, &values, Some(mask))?;
-    let xs = layer.self_attn_layer_norm.forward(&(xs + attended)?)?;
+    let xs = layer
+        .self_attn_layer_norm
+        .forward(&residual_add(xs, &attended)?)?;
     let ff = layer.feed_forward.forward(&xs)?;
-    layer.final_layer_norm.forward(&(xs + ff)?)
+    layer.final_layer_norm.forward(&residual_add(&xs, &ff)?)
 }
 
 /// A loaded Marian translation model.
@@ -252,15 +255,19 @@ impl DecoderStep for Marian {
         };
         for (i, layer) in model.decoder_layers.iter().enumerate() {
             let attended = state.self_attend(i, &layer.self_attn, &hidden, causal.as_ref())?;
-            hidden = layer.self_attn_layer_norm.forward(&(hidden + attended)?)?;
+            hidden = layer
+                .self_attn_layer_norm
+                .forward(&residual_add(&hidden, &attended)?)?;
 
             let attended = state.cross_attend(i, &layer.encoder_attn, &hidden)?;
             hidden = layer
                 .encoder_attn_layer_norm
-                .forward(&(hidden + attended)?)?;
+                .forward(&residual_add(&hidden, &attended)?)?;
 
             let ff = layer.feed_forward.forward(&hidden)?;
-            hidden = layer.final_layer_norm.forward(&(hidden + ff)?)?;
+            hidden = layer
+                .final_layer_norm
+                .forward(&residual_add(&hidden, &ff)?)?;
         }
         state.advance(new);
         let last = hidden.narrow(1, new - 1, 1)?;

@@ -300,7 +300,7 @@ impl FeedForward {
 /// gives f32 (what happens to the residual stream after an f32 `wo`).
 fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if a.dtype() == b.dtype() {
-        a + b
+        crate::kernels::residual_add(a, b)
     } else {
         a.to_dtype(DType::F32)? + b.to_dtype(DType::F32)?
     }
