@@ -21,12 +21,12 @@ const PARALLEL_MIN_MACS: usize = 1 << 16;
 /// `queries` `[rows, heads, 1, dim]` attend to `keys` and `values`
 /// `[sources, heads, len, dim]`, where rows come in groups of `copies`
 /// consecutive rows per source (the beams of one sentence; 1 when each row
-/// has its own keys). `mask` is additive, `[sources, 1, 1, len]`. Scores are
-/// multiplied by `scale`. Returns `[rows, 1, heads * dim]`.
+/// has its own keys). `mask` is additive: `[sources, 1, 1, len]` (padding)
+/// or `[1, heads, 1, len]` (T5's position bias). Scores are multiplied by
+/// `scale`. Returns `[rows, 1, heads * dim]`.
 ///
 /// `None` when the tensors are not contiguous f32 on the CPU, or the mask
-/// has another shape (T5's position bias): the caller then takes candle's
-/// general path.
+/// has another shape: the caller then takes candle's general path.
 pub fn attend_one_position(
     queries: &Tensor,
     keys: &Tensor,
@@ -46,11 +46,12 @@ pub fn attend_one_position(
     {
         return Ok(None);
     }
-    if let Some(mask) = mask {
-        if mask.dims() != [sources, 1, 1, len] {
-            return Ok(None);
-        }
-    }
+    let per_head = match mask.map(Tensor::dims) {
+        None => false,
+        Some(dims) if dims == [sources, 1, 1, len] => false,
+        Some(dims) if dims == [1, heads, 1, len] => true,
+        Some(_) => return Ok(None),
+    };
     let (q_storage, q_layout) = queries.storage_and_layout();
     let (k_storage, k_layout) = keys.storage_and_layout();
     let (v_storage, v_layout) = values.storage_and_layout();
@@ -62,27 +63,22 @@ pub fn attend_one_position(
     ) else {
         return Ok(None);
     };
-    let mask = match &mask_guard {
+    let bias = match &mask_guard {
         Some((storage, layout)) => match cpu_f32(storage, layout) {
-            Some(m) => Some(m),
+            Some(m) if per_head => ScoreBias::PerHead(m),
+            Some(m) => ScoreBias::PerSource(m),
             None => return Ok(None),
         },
-        None => None,
+        None => ScoreBias::None,
     };
-    let shape = Shape {
+    let contiguous = Contiguous {
+        keys: k,
+        values: v,
         heads,
         len,
         dim,
-        copies,
-        scale,
     };
-    let mut out = vec![0f32; rows * heads * dim];
-    let work = |(row, out): (usize, &mut [f32])| shape.row_fastest(row, q, k, v, mask, out);
-    if rows * heads * len * dim < PARALLEL_MIN_MACS {
-        out.chunks_mut(heads * dim).enumerate().for_each(work);
-    } else {
-        out.par_chunks_mut(heads * dim).enumerate().for_each(work);
-    }
+    let out = attend_one_position_in(q, heads, dim, &contiguous, bias, copies, scale);
     let device = queries.device().clone();
     drop((q_storage, k_storage, v_storage, mask_guard));
     Ok(Some(Tensor::from_vec(
@@ -92,10 +88,82 @@ pub fn attend_one_position(
     )?))
 }
 
+/// Where the keys and values one query attends to are: `key(source, head,
+/// position)` is one `dim`-long key vector, likewise `value`.
+pub(crate) trait KeyValues: Sync {
+    /// Positions every (source, head) has.
+    fn len(&self) -> usize;
+    fn key(&self, source: usize, head: usize, position: usize) -> &[f32];
+    fn value(&self, source: usize, head: usize, position: usize) -> &[f32];
+}
+
+/// Keys and values laid out `[sources, heads, len, dim]`.
+struct Contiguous<'a> {
+    keys: &'a [f32],
+    values: &'a [f32],
+    heads: usize,
+    len: usize,
+    dim: usize,
+}
+
+impl KeyValues for Contiguous<'_> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    fn key(&self, source: usize, head: usize, position: usize) -> &[f32] {
+        &self.keys[((source * self.heads + head) * self.len + position) * self.dim..][..self.dim]
+    }
+
+    #[inline(always)]
+    fn value(&self, source: usize, head: usize, position: usize) -> &[f32] {
+        &self.values[((source * self.heads + head) * self.len + position) * self.dim..][..self.dim]
+    }
+}
+
+/// What is added to the scores before the softmax.
+#[derive(Clone, Copy)]
+pub(crate) enum ScoreBias<'a> {
+    None,
+    /// `[sources, len]`: padding.
+    PerSource(&'a [f32]),
+    /// `[heads, len]`: T5's relative position bias.
+    PerHead(&'a [f32]),
+}
+
+/// [`attend_one_position`] on slices: `queries` is `[rows, heads, dim]`,
+/// rows in groups of `copies` per source of `keys`; returns
+/// `[rows, heads * dim]`.
+pub(crate) fn attend_one_position_in<K: KeyValues>(
+    queries: &[f32],
+    heads: usize,
+    dim: usize,
+    keys: &K,
+    bias: ScoreBias,
+    copies: usize,
+    scale: f32,
+) -> Vec<f32> {
+    let rows = queries.len() / (heads * dim);
+    let shape = Shape {
+        heads,
+        dim,
+        copies,
+        scale,
+    };
+    let mut out = vec![0f32; rows * heads * dim];
+    let work = |(row, out): (usize, &mut [f32])| shape.row_fastest(row, queries, keys, bias, out);
+    if rows * heads * keys.len() * dim < PARALLEL_MIN_MACS {
+        out.chunks_mut(heads * dim).enumerate().for_each(work);
+    } else {
+        out.par_chunks_mut(heads * dim).enumerate().for_each(work);
+    }
+    out
+}
+
 #[derive(Clone, Copy)]
 struct Shape {
     heads: usize,
-    len: usize,
     dim: usize,
     copies: usize,
     scale: f32,
@@ -103,68 +171,60 @@ struct Shape {
 
 impl Shape {
     /// [`Shape::row`], compiled for AVX-512 where the CPU has it.
-    fn row_fastest(
+    fn row_fastest<K: KeyValues>(
         &self,
         row: usize,
         q: &[f32],
-        k: &[f32],
-        v: &[f32],
-        mask: Option<&[f32]>,
+        keys: &K,
+        bias: ScoreBias,
         out: &mut [f32],
     ) {
         #[cfg(target_arch = "x86_64")]
         if avx512() {
             // SAFETY: the CPU has AVX-512F.
-            return unsafe { self.row_avx512(row, q, k, v, mask, out) };
+            return unsafe { self.row_avx512(row, q, keys, bias, out) };
         }
-        self.row(row, q, k, v, mask, out)
+        self.row(row, q, keys, bias, out)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    unsafe fn row_avx512(
+    unsafe fn row_avx512<K: KeyValues>(
         &self,
         row: usize,
         q: &[f32],
-        k: &[f32],
-        v: &[f32],
-        mask: Option<&[f32]>,
+        keys: &K,
+        bias: ScoreBias,
         out: &mut [f32],
     ) {
-        self.row(row, q, k, v, mask, out)
+        self.row(row, q, keys, bias, out)
     }
 
     /// Every head of one row, into `out` (`heads * dim`).
     #[inline(always)]
-    fn row(
-        &self,
-        row: usize,
-        q: &[f32],
-        k: &[f32],
-        v: &[f32],
-        mask: Option<&[f32]>,
-        out: &mut [f32],
-    ) {
+    fn row<K: KeyValues>(&self, row: usize, q: &[f32], keys: &K, bias: ScoreBias, out: &mut [f32]) {
         let Shape {
             heads,
-            len,
             dim,
             copies,
             scale,
         } = *self;
+        let len = keys.len();
         let source = row / copies;
-        let mask = mask.map(|m| &m[source * len..][..len]);
         let mut scores = vec![0f32; len];
         for head in 0..heads {
             let query = &q[(row * heads + head) * dim..][..dim];
-            let base = (source * heads + head) * len * dim;
-            let (keys, values) = (&k[base..][..len * dim], &v[base..][..len * dim]);
             for (j, score) in scores.iter_mut().enumerate() {
-                *score = dot(query, &keys[j * dim..][..dim]) * scale;
+                *score = dot(query, keys.key(source, head, j)) * scale;
             }
-            if let Some(mask) = mask {
-                for (score, m) in scores.iter_mut().zip(mask) {
-                    *score += m;
+            let bias = match bias {
+                ScoreBias::None => None,
+                ScoreBias::PerSource(b) => Some(&b[source * len..][..len]),
+                ScoreBias::PerHead(b) => Some(&b[head * len..][..len]),
+            };
+            if let Some(bias) = bias {
+                for (score, b) in scores.iter_mut().zip(bias) {
+                    *score += b;
                 }
             }
             // As candle's softmax: subtract the maximum, exponentiate,
@@ -178,7 +238,7 @@ impl Shape {
             let context = &mut out[head * dim..][..dim];
             for (j, &weight) in scores.iter().enumerate() {
                 let weight = weight / sum;
-                for (c, &value) in context.iter_mut().zip(&values[j * dim..][..dim]) {
+                for (c, &value) in context.iter_mut().zip(keys.value(source, head, j)) {
                     *c += weight * value;
                 }
             }
@@ -278,12 +338,46 @@ mod tests {
     }
 
     #[test]
+    fn one_step_matches_candles_attention_with_a_position_bias_per_head() {
+        let (rows, heads, len, dim) = (3, 4, 9, 16);
+        let q = tensor(&[rows, heads, 1, dim], 1);
+        let k = tensor(&[rows, heads, len, dim], 2);
+        let v = tensor(&[rows, heads, len, dim], 3);
+        let bias = tensor(&[1, heads, 1, len], 4);
+        let got = attend_one_position(&q, &k, &v, Some(&bias), 1, 1.0)
+            .unwrap()
+            .expect("a per-head bias takes the fused path");
+        let scores = q
+            .matmul(&k.t().unwrap())
+            .unwrap()
+            .broadcast_add(&bias)
+            .unwrap();
+        let weights = candle_nn::ops::softmax(&scores, D::Minus1).unwrap();
+        let expected = weights
+            .matmul(&v)
+            .unwrap()
+            .reshape((rows, 1, heads * dim))
+            .unwrap();
+        let diff = (got - expected)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(diff < 1e-5, "max difference {diff}");
+    }
+
+    #[test]
     fn other_mask_shapes_are_left_to_candle() {
         let q = tensor(&[2, 2, 1, 4], 1);
         let k = tensor(&[2, 2, 3, 4], 2);
-        let bias = tensor(&[1, 2, 1, 3], 3);
-        assert!(attend_one_position(&q, &k, &k, Some(&bias), 1, 1.0)
-            .unwrap()
-            .is_none());
+        let per_row_and_head = tensor(&[2, 2, 1, 3], 3);
+        assert!(
+            attend_one_position(&q, &k, &k, Some(&per_row_and_head), 1, 1.0)
+                .unwrap()
+                .is_none()
+        );
     }
 }

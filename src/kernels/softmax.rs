@@ -1,31 +1,34 @@
-//! `log_softmax` of one row of logits, for beam search on the host.
+//! The log-softmax of one row of logits, for beam search on the host.
 //!
 //! A beam step at batch 32 × 4 beams takes the log-softmax of 128 rows of a
 //! 58k (opus-mt) to 256k (NLLB) vocabulary. With the C library's `expf`, one
 //! value at a time, that was an eighth of the run; here `exp` is a short
-//! polynomial over 16 lanes that the compiler vectorizes.
+//! polynomial over 16 lanes that the compiler vectorizes. Only the row's
+//! maximum and log-sum are computed: a log-probability is then
+//! `(x - max) - log_sum`, taken where it is needed.
 
 #[cfg(target_arch = "x86_64")]
 use super::avx512;
 
-/// `(x - max) - ln Σ exp(x - max)` for every `x` in `row`, into `out`.
-pub fn log_softmax(row: &[f32], out: &mut Vec<f32>) {
+/// The maximum of `row` and `ln Σ exp(x - max)` over it, so that
+/// `(x - max) - log_sum` is the log-softmax of `x`.
+pub fn max_and_log_sum(row: &[f32]) -> (f32, f32) {
     #[cfg(target_arch = "x86_64")]
     if avx512() {
         // SAFETY: the CPU has AVX-512F.
-        return unsafe { log_softmax_avx512(row, out) };
+        return unsafe { max_and_log_sum_avx512(row) };
     }
-    log_softmax_any(row, out)
+    max_and_log_sum_any(row)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn log_softmax_avx512(row: &[f32], out: &mut Vec<f32>) {
-    log_softmax_any(row, out)
+unsafe fn max_and_log_sum_avx512(row: &[f32]) -> (f32, f32) {
+    max_and_log_sum_any(row)
 }
 
 #[inline(always)]
-fn log_softmax_any(row: &[f32], out: &mut Vec<f32>) {
+fn max_and_log_sum_any(row: &[f32]) -> (f32, f32) {
     const LANES: usize = 16;
     let mut maxes = [f32::NEG_INFINITY; LANES];
     let chunks = row.chunks_exact(LANES);
@@ -46,9 +49,7 @@ fn log_softmax_any(row: &[f32], out: &mut Vec<f32>) {
         }
     }
     let sum: f32 = sums.iter().sum::<f32>() + tail.iter().map(|&v| exp(v - max)).sum::<f32>();
-    let log_sum = sum.ln();
-    out.clear();
-    out.extend(row.iter().map(|&v| (v - max) - log_sum));
+    (max, sum.ln())
 }
 
 /// `exp(x)` (Cephes' `expf`: x = n·ln2 + r, a degree-5 polynomial in r,
@@ -71,7 +72,11 @@ pub(crate) fn exp(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 5e-1;
     let e = p * r * r + r + 1.0;
-    let scale = f32::from_bits((((n as i32) + 127) as u32) << 23);
+    // SAFETY: `x` is clamped, so `n` is a whole number in -126..=128.
+    // (`as i32` would be a saturating cast, which the compiler does one lane
+    // at a time: that was most of a log-softmax.)
+    let n = unsafe { n.to_int_unchecked::<i32>() };
+    let scale = f32::from_bits(((n + 127) as u32) << 23);
     e * scale
 }
 
@@ -97,8 +102,8 @@ mod tests {
         let row: Vec<f32> = (0..1003)
             .map(|i| ((i * 7919) % 2000) as f32 / 100.0 - 10.0)
             .collect();
-        let mut got = Vec::new();
-        log_softmax(&row, &mut got);
+        let (row_max, log_sum) = max_and_log_sum(&row);
+        let got: Vec<f32> = row.iter().map(|&v| (v - row_max) - log_sum).collect();
         let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
         let log_sum = row
             .iter()

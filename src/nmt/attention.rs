@@ -10,6 +10,8 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use crate::kernels::attention::attend_one_position;
 use crate::models::weights::{Linear, Weights};
 
+use super::self_cache::SelfCache;
+
 /// Added to the scores of positions a query must not see. Finite, as
 /// transformers uses `finfo.min`, so a fully masked row cannot produce NaN.
 pub(crate) const MASKED: f32 = f32::MIN;
@@ -88,10 +90,37 @@ impl Attention {
         values: &Tensor,
         mask: Option<&Tensor>,
     ) -> Result<Tensor> {
-        let (batch, seq, _) = xs.dims3()?;
         let queries = self.split_heads(&self.q_proj.forward(xs)?)?;
+        self.attend_queries(&queries, keys, values, mask)
+    }
+
+    /// Self-attention of `xs` over `cache`, which already holds `xs`'s own
+    /// keys and values; `mask` as for [`Self::attend`].
+    pub(crate) fn attend_cached(
+        &self,
+        xs: &Tensor,
+        cache: &SelfCache,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let queries = self.split_heads(&self.q_proj.forward(xs)?)?;
+        if let Some(context) = cache.attend_one(&queries, mask, self.scale as f32)? {
+            return self.out_proj.forward(&context);
+        }
+        let (keys, values) = cache.tensors()?;
+        self.attend_queries(&queries, &keys, &values, mask)
+    }
+
+    /// [`Self::attend`] for queries already split into heads.
+    fn attend_queries(
+        &self,
+        queries: &Tensor,
+        keys: &Tensor,
+        values: &Tensor,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let (batch, _, seq, _) = queries.dims4()?;
         if seq == 1 {
-            return self.attend_one(&queries, keys, values, mask);
+            return self.attend_one(queries, keys, values, mask);
         }
         let mut scores = (queries.matmul(&keys.t()?.contiguous()?)? * self.scale)?;
         if let Some(mask) = mask {
@@ -202,14 +231,6 @@ pub(crate) fn causal_mask(past: usize, new: usize, device: &Device) -> Result<Te
         .flat_map(|q| (0..total).map(move |k| if k <= past + q { 0.0 } else { MASKED }))
         .collect();
     Tensor::from_vec(values, (1, 1, new, total), device)
-}
-
-/// Concatenates cached and new keys/values along the sequence axis.
-pub(crate) fn append(cache: Option<&Tensor>, new: &Tensor) -> Result<Tensor> {
-    match cache {
-        Some(cached) => Tensor::cat(&[cached, new], 2),
-        None => Ok(new.clone()),
-    }
 }
 
 /// Last position of `[batch, seq, vocab]` as f32 `[batch, vocab]`.

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::kernels::cpu_f32;
-use crate::kernels::softmax::log_softmax;
+use crate::nmt::row_scores::{best_continuations, best_token, top_k};
 use crate::nmt::{DecodeSession, EncoderDecoder};
 
 /// transformers' "minus infinity but finite" used to retire beams.
@@ -216,70 +216,6 @@ impl GenerationConfig {
     }
 }
 
-/// The logits processors of `generate()`, in transformers' order, applied to
-/// one row of scores for the hypothesis `sequence` (which starts with the
-/// decoder start token).
-fn process(config: &GenerationConfig, sequence: &[u32], scores: &mut [f32]) {
-    let vocab = scores.len();
-    if config.repetition_penalty != 1.0 {
-        let mut seen = std::collections::HashSet::new();
-        for &token in sequence {
-            let t = token as usize;
-            if t < vocab && seen.insert(token) {
-                let s = scores[t];
-                scores[t] = if s < 0.0 {
-                    s * config.repetition_penalty
-                } else {
-                    s / config.repetition_penalty
-                };
-            }
-        }
-    }
-    let n = config.no_repeat_ngram_size;
-    if n > 0 && sequence.len() + 1 >= n {
-        let prefix = &sequence[sequence.len() + 1 - n..];
-        for window in sequence.windows(n) {
-            if &window[..n - 1] == prefix {
-                if let Some(s) = scores.get_mut(window[n - 1] as usize) {
-                    *s = f32::NEG_INFINITY;
-                }
-            }
-        }
-    }
-    for bad in &config.bad_words_ids {
-        if let Some((&last, prefix)) = bad.split_last() {
-            if sequence.ends_with(prefix) {
-                if let Some(s) = scores.get_mut(last as usize) {
-                    *s = f32::NEG_INFINITY;
-                }
-            }
-        }
-    }
-    if sequence.len() < config.min_length {
-        for &eos in &config.eos_token_ids {
-            if let Some(s) = scores.get_mut(eos as usize) {
-                *s = f32::NEG_INFINITY;
-            }
-        }
-    }
-    let force = |scores: &mut [f32], tokens: &[u32]| {
-        scores.fill(f32::NEG_INFINITY);
-        for &t in tokens {
-            if let Some(s) = scores.get_mut(t as usize) {
-                *s = 0.0;
-            }
-        }
-    };
-    if let Some(bos) = config.forced_bos_token_id {
-        if sequence.len() == 1 {
-            force(scores, &[bos]);
-        }
-    }
-    if !config.forced_eos_token_ids.is_empty() && sequence.len() + 1 == config.max_length {
-        force(scores, &config.forced_eos_token_ids);
-    }
-}
-
 /// Translates `sources` (token ids with the end-of-sequence token) and returns,
 /// for each, the decoder sequence `generate()` would return: the start token,
 /// the generated tokens and, when it finished, the end token.
@@ -323,17 +259,6 @@ fn for_rows<T: Send>(
         .collect())
 }
 
-fn argmax(scores: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, &s) in scores.iter().enumerate() {
-        // Strictly greater: ties go to the lowest id, as torch.argmax does.
-        if s > scores[best] {
-            best = i;
-        }
-    }
-    best as u32
-}
-
 fn greedy(
     model: &dyn EncoderDecoder,
     sources: &[Vec<u32>],
@@ -352,9 +277,7 @@ fn greedy(
             })
             .collect();
         let tokens = for_rows(&session.step(&feed)?, |row, logits| {
-            let mut scores = logits.to_vec();
-            process(config, &sequences[live[row]], &mut scores);
-            argmax(&scores)
+            best_token(config, &sequences[live[row]], logits)
         })?;
         let mut keep = Vec::with_capacity(live.len());
         for (row, (&source, token)) in live.iter().zip(tokens).enumerate() {
@@ -429,27 +352,6 @@ impl BeamItem {
     }
 }
 
-/// The `k` largest of `values` as `(index, value)`, largest first; equal
-/// values keep index order (as `torch.topk` returns them here). One pass,
-/// no sorting of the whole input: k is a few beams, the input a vocabulary.
-fn top_k(values: impl IntoIterator<Item = f32>, k: usize) -> Vec<(usize, f32)> {
-    let mut best: Vec<(usize, f32)> = Vec::with_capacity(k + 1);
-    if k == 0 {
-        return best;
-    }
-    for (index, value) in values.into_iter().enumerate() {
-        // A later index never displaces an equal value.
-        if best.len() == k && value.partial_cmp(&best[k - 1].1) != Some(std::cmp::Ordering::Greater)
-        {
-            continue;
-        }
-        let at = best.partition_point(|&(_, v)| v >= value);
-        best.insert(at, (index, value));
-        best.truncate(k);
-    }
-    best
-}
-
 /// transformers computes `sum_logprobs / (len ** length_penalty)` with the
 /// power in f64 (Python) and the division in f32 (torch).
 fn length_normalised(score: f32, length: usize, length_penalty: f32) -> f32 {
@@ -485,10 +387,7 @@ fn beam_search(
         // item's rows together are the item's best over all its beams.
         let mut row_best = for_rows(&logits, |row, logits| {
             let hyp = &items[live[row / beams]].running[row % beams];
-            let mut scores = Vec::with_capacity(logits.len());
-            log_softmax(logits, &mut scores);
-            process(config, &hyp.tokens, &mut scores);
-            top_k(scores.iter().map(|s| s + hyp.score), keep_count)
+            best_continuations(config, &hyp.tokens, hyp.score, logits, keep_count)
         })?;
         let mut reorder: Vec<u32> = Vec::with_capacity(live.len() * beams);
         let mut still_live = Vec::with_capacity(live.len());
@@ -628,16 +527,6 @@ fn beam_search(
 mod tests {
     use super::*;
 
-    fn config() -> GenerationConfig {
-        GenerationConfig::from_json(
-            &serde_json::json!({"num_beams": 4, "max_length": 10, "bad_words_ids": [[9]],
-                                 "forced_eos_token_id": 0, "decoder_start_token_id": 9,
-                                 "eos_token_id": 0, "pad_token_id": 9}),
-            &Value::Null,
-        )
-        .unwrap()
-    }
-
     #[test]
     fn generation_config_falls_back_to_model_config() {
         let c = GenerationConfig::from_json(
@@ -651,46 +540,5 @@ mod tests {
         assert_eq!(c.max_length, 512);
         assert_eq!(c.early_stopping, EarlyStopping::Finish);
         assert_eq!(c.length_penalty, 1.0);
-    }
-
-    #[test]
-    fn bad_words_and_forced_eos_are_applied() {
-        let c = config();
-        let mut scores = vec![0.5f32; 12];
-        process(&c, &[9, 3], &mut scores);
-        assert_eq!(scores[9], f32::NEG_INFINITY, "pad is a banned word");
-        let mut scores = vec![0.5f32; 12];
-        process(&c, &[9, 3, 4, 5, 6, 7, 8, 1, 2], &mut scores);
-        assert_eq!(scores[0], 0.0, "eos forced at max_length - 1");
-        assert!(scores[1..].iter().all(|s| *s == f32::NEG_INFINITY));
-    }
-
-    #[test]
-    fn no_repeat_ngram_bans_completing_a_seen_ngram() {
-        let mut c = config();
-        c.bad_words_ids.clear();
-        c.forced_eos_token_ids.clear();
-        c.no_repeat_ngram_size = 2;
-        let mut scores = vec![0.0f32; 12];
-        // "3 4" was seen; the hypothesis ends in 3, so 4 is banned.
-        process(&c, &[9, 3, 4, 5, 3], &mut scores);
-        assert_eq!(scores[4], f32::NEG_INFINITY);
-        assert_eq!(scores[5], 0.0);
-    }
-
-    #[test]
-    fn top_k_orders_by_value_then_index() {
-        let indices = |v: &[f32], k| {
-            top_k(v.iter().copied(), k)
-                .into_iter()
-                .map(|(i, _)| i)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(indices(&[1.0, 3.0, 3.0, 2.0], 3), vec![1, 2, 3]);
-        assert_eq!(indices(&[1.0], 4), vec![0]);
-        assert_eq!(
-            indices(&[f32::NEG_INFINITY, 0.5, f32::NEG_INFINITY], 3),
-            vec![1, 0, 2]
-        );
     }
 }

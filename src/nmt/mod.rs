@@ -12,6 +12,8 @@ pub(crate) mod bart;
 pub mod generate;
 pub(crate) mod m2m100;
 pub(crate) mod marian;
+pub(crate) mod row_scores;
+pub(crate) mod self_cache;
 pub(crate) mod state;
 pub mod t5;
 pub mod translator;

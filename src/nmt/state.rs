@@ -5,7 +5,8 @@
 
 use candle_core::{Device, Result, Tensor};
 
-use super::attention::{append, Attention};
+use super::attention::Attention;
+use super::self_cache::SelfCache;
 
 pub(crate) struct DecoderState {
     /// Per source, not per row: `[sources, 1, 1, len]`.
@@ -16,7 +17,7 @@ pub(crate) struct DecoderState {
     copies: usize,
     sources: usize,
     /// Per row: keys and values of every token fed so far, per layer.
-    self_cache: Vec<Option<(Tensor, Tensor)>>,
+    self_cache: Vec<SelfCache>,
     /// Tokens fed so far (transformers' past length): where positions resume.
     past: usize,
     device: Device,
@@ -47,7 +48,7 @@ impl DecoderState {
     ) -> Self {
         Self {
             device: encoder_mask.device().clone(),
-            self_cache: vec![None; cross.len()],
+            self_cache: (0..cross.len()).map(|_| SelfCache::Empty).collect(),
             encoder_mask,
             cross,
             copies: copies.max(1),
@@ -85,13 +86,10 @@ impl DecoderState {
         xs: &Tensor,
         mask: Option<&Tensor>,
     ) -> Result<Tensor> {
-        let (k, v) = attention.keys_values(xs)?;
-        let cached = self.self_cache[layer].take();
-        let keys = append(cached.as_ref().map(|c| &c.0), &k)?;
-        let values = append(cached.as_ref().map(|c| &c.1), &v)?;
-        let attended = attention.attend(xs, &keys, &values, mask)?;
-        self.self_cache[layer] = Some((keys, values));
-        Ok(attended)
+        let (keys, values) = attention.keys_values(xs)?;
+        let cache = &mut self.self_cache[layer];
+        cache.append(&keys, &values)?;
+        attention.attend_cached(xs, cache, mask)
     }
 
     /// Cross-attention of layer `layer` to the rows' sources.
@@ -129,10 +127,8 @@ impl DecoderState {
             }
             self.sources = kept.len();
         }
-        let index = Tensor::new(rows, &self.device)?;
-        for (k, v) in self.self_cache.iter_mut().flatten() {
-            *k = k.index_select(&index, 0)?;
-            *v = v.index_select(&index, 0)?;
+        for cache in &mut self.self_cache {
+            cache.select_rows(rows)?;
         }
         Ok(())
     }
