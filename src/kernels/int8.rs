@@ -38,6 +38,9 @@ const ACTIVATION_OFFSET: i32 = 128;
 /// The implementations of the int32 sums, fastest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
+    /// AMX tiles (`tdpbusd`, Intel Xeon since Sapphire Rapids) for every 16
+    /// rows, 512-bit `vpdpbusd` for the rest.
+    Amx,
     /// 512-bit `vpdpbusd` (Intel since Ice Lake / Cascade Lake, AMD Zen 4).
     Avx512Vnni,
     /// 256-bit `vpdpbusd` (Intel Alder Lake and later laptops and desktops).
@@ -60,8 +63,9 @@ impl Kernel {
         })
     }
 
-    pub fn all() -> [Kernel; 4] {
+    pub fn all() -> [Kernel; 5] {
         [
+            Kernel::Amx,
             Kernel::Avx512Vnni,
             Kernel::AvxVnni,
             Kernel::Avx2,
@@ -74,6 +78,7 @@ impl Kernel {
         #[cfg(target_arch = "x86_64")]
         {
             match self {
+                Kernel::Amx => Kernel::Avx512Vnni.available() && x86::amx_enabled(),
                 Kernel::Avx512Vnni => {
                     is_x86_feature_detected!("avx512f")
                         && is_x86_feature_detected!("avx512bw")
@@ -94,6 +99,7 @@ impl Kernel {
 
     pub fn name(self) -> &'static str {
         match self {
+            Kernel::Amx => "amx",
             Kernel::Avx512Vnni => "avx512-vnni",
             Kernel::AvxVnni => "avx-vnni",
             Kernel::Avx2 => "avx2",
@@ -249,7 +255,10 @@ impl Int8Matrix {
         };
         match kernel {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `matmul_with` checked that the CPU has the features.
+            // SAFETY: `matmul_with` checked that the CPU has the features
+            // (and, for AMX, that the OS let this process use the tiles).
+            Kernel::Amx => unsafe { x86::tile_amx(&tile, count, sums) },
+            #[cfg(target_arch = "x86_64")]
             Kernel::Avx512Vnni => unsafe { x86::tile_avx512_vnni(&tile, count, sums) },
             #[cfg(target_arch = "x86_64")]
             Kernel::AvxVnni => unsafe { x86::tile_avx_vnni(&tile, count, sums) },
@@ -365,11 +374,20 @@ fn with_f32_values<R>(tensor: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R>
 /// CTranslate2's int8 keeps embeddings.
 #[derive(Debug)]
 pub struct Int8Rows {
-    values: Vec<i8>,
-    scales: Vec<f32>,
+    table: RowTable,
     rows: usize,
     width: usize,
     dtype: candle_core::DType,
+}
+
+#[derive(Debug)]
+enum RowTable {
+    /// Row-major values and a scale per row.
+    Own { values: Vec<i8>, scales: Vec<f32> },
+    /// The rows of a linear layer's weight (a tied output head): its
+    /// channels are quantized exactly as [`Int8Rows::quantize`] would
+    /// quantize the rows, so the lookups are the same with one copy.
+    Head(std::sync::Arc<Int8Matrix>),
 }
 
 impl Int8Rows {
@@ -387,8 +405,7 @@ impl Int8Rows {
             (quantized, scales)
         })?;
         Ok(Self {
-            values,
-            scales,
+            table: RowTable::Own { values, scales },
             rows,
             width,
             dtype: table.dtype(),
@@ -404,12 +421,25 @@ impl Int8Rows {
             if id >= self.rows {
                 candle_core::bail!("token id {id} is outside the {}-row embedding", self.rows);
             }
-            let scale = self.scales[id];
-            out.extend(
-                self.values[id * self.width..][..self.width]
-                    .iter()
-                    .map(|&q| q as f32 * scale),
-            );
+            match &self.table {
+                RowTable::Own { values, scales } => {
+                    let scale = scales[id];
+                    out.extend(
+                        values[id * self.width..][..self.width]
+                            .iter()
+                            .map(|&q| q as f32 * scale),
+                    );
+                }
+                RowTable::Head(matrix) => {
+                    let scale = matrix.scales[id];
+                    let (tile, lane) = (id / TILE_CHANNELS, id % TILE_CHANNELS);
+                    let tile_bytes = &matrix.packed[tile * matrix.groups * TILE_GROUP_BYTES..];
+                    out.extend((0..self.width).map(|input| {
+                        let (group, within) = (input / GROUP, input % GROUP);
+                        tile_bytes[group * TILE_GROUP_BYTES + lane * GROUP + within] as f32 * scale
+                    }));
+                }
+            }
         }
         let mut dims = ids.dims().to_vec();
         dims.push(self.width);
@@ -612,6 +642,171 @@ mod x86 {
     use std::arch::x86_64::*;
 
     use super::{TileArgs, BLOCK, GROUP, TILE_BLOCKS, TILE_CHANNELS, TILE_GROUP_BYTES};
+
+    /// Whether this CPU has AMX int8 and the OS lets this process use the
+    /// tiles' state, asked once. Linux hands out AMX only on request
+    /// (`arch_prctl(ARCH_REQ_XCOMP_PERM)`), for the whole process.
+    pub(super) fn amx_enabled() -> bool {
+        static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *ENABLED.get_or_init(|| {
+            // CPUID leaf 7: EDX bit 24 is AMX-TILE, bit 25 AMX-INT8.
+            let leaf = __cpuid_count(7, 0);
+            let has_amx = leaf.edx & (1 << 24) != 0 && leaf.edx & (1 << 25) != 0;
+            has_amx && request_tile_state()
+        })
+    }
+
+    #[cfg(target_os = "linux")]
+    fn request_tile_state() -> bool {
+        const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
+        const XFEATURE_XTILEDATA: libc::c_long = 18;
+        // SAFETY: a plain system call with integer arguments.
+        unsafe {
+            libc::syscall(
+                libc::SYS_arch_prctl,
+                ARCH_REQ_XCOMP_PERM,
+                XFEATURE_XTILEDATA,
+            ) == 0
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn request_tile_state() -> bool {
+        false
+    }
+
+    /// Rows of one AMX tile multiply, and input bytes per tile row.
+    const AMX_ROWS: usize = 16;
+    const AMX_K_BYTES: usize = 64;
+    /// How many 64-byte input steps ahead the weights are prefetched.
+    const PREFETCH_STEPS: usize = 2;
+
+    /// The AMX tile configuration (palette 1): tiles 0–3 hold the int32
+    /// sums of 16 rows × 16 channels each, tile 4 16 rows × 64 activation
+    /// bytes, tiles 5 and 6 16 groups × 16 channels × 4 weight bytes.
+    #[repr(C, align(64))]
+    struct TileConfig {
+        palette: u8,
+        start_row: u8,
+        reserved: [u8; 14],
+        bytes_per_row: [u16; 16],
+        rows: [u8; 16],
+    }
+
+    /// [`tile_avx512_vnni`] with each whole 16 rows done by AMX: one tile
+    /// multiply is 16 × 16 × 64 byte products. The packed weights already
+    /// have AMX's layout (per group of 4 inputs, 16 channels × 4 bytes per
+    /// 64-byte block), read with a stride of one group.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub(super) unsafe fn tile_amx(tile: &TileArgs, count: usize, sums: &mut [i32]) {
+        let whole = if (tile.groups * GROUP) % AMX_K_BYTES == 0 {
+            count / AMX_ROWS * AMX_ROWS
+        } else {
+            0
+        };
+        if whole > 0 {
+            let mut config = TileConfig {
+                palette: 1,
+                start_row: 0,
+                reserved: [0; 14],
+                bytes_per_row: [0; 16],
+                rows: [0; 16],
+            };
+            for t in 0..7 {
+                config.bytes_per_row[t] = 64;
+                config.rows[t] = AMX_ROWS as u8;
+            }
+            let steps = tile.groups * GROUP / AMX_K_BYTES;
+            let groups_per_step = AMX_K_BYTES / GROUP;
+            // SAFETY: `amx_enabled` said the CPU has AMX and the OS gave
+            // this process the tile state. Every tile load reads 16 rows of
+            // 64 bytes inside `tile.rows` (rows `first..first + 16` of
+            // `count`, bytes `step * 64..` of a `groups * 4`-byte stride) or
+            // inside `tile.weights` (`groups` × 256 bytes); every store
+            // writes 16 rows × 64 channels of `sums`, which holds `count`.
+            unsafe {
+                std::arch::asm!("ldtilecfg [{}]", in(reg) &config, options(nostack, readonly));
+                for first in (0..whole).step_by(AMX_ROWS) {
+                    std::arch::asm!(
+                        "tilezero tmm0",
+                        "tilezero tmm1",
+                        "tilezero tmm2",
+                        "tilezero tmm3",
+                        options(nostack, nomem)
+                    );
+                    let rows = tile.rows.as_ptr().add(first * tile.stride);
+                    for step in 0..steps {
+                        let w = tile
+                            .weights
+                            .as_ptr()
+                            .add(step * groups_per_step * TILE_GROUP_BYTES);
+                        if first == 0 && step + PREFETCH_STEPS < steps {
+                            // The first 16 rows read the tile's weights from
+                            // memory; tile loads alone wait for each line.
+                            let ahead = w.add(PREFETCH_STEPS * groups_per_step * TILE_GROUP_BYTES);
+                            for line in 0..groups_per_step * TILE_GROUP_BYTES / 64 {
+                                _mm_prefetch::<_MM_HINT_T0>(ahead.add(line * 64));
+                            }
+                        }
+                        std::arch::asm!(
+                            "tileloadd tmm4, [{a} + {a_stride}*1]",
+                            "tileloadd tmm5, [{w0} + {w_stride}*1]",
+                            "tdpbusd tmm0, tmm4, tmm5",
+                            "tileloadd tmm6, [{w1} + {w_stride}*1]",
+                            "tdpbusd tmm1, tmm4, tmm6",
+                            "tileloadd tmm5, [{w2} + {w_stride}*1]",
+                            "tdpbusd tmm2, tmm4, tmm5",
+                            "tileloadd tmm6, [{w3} + {w_stride}*1]",
+                            "tdpbusd tmm3, tmm4, tmm6",
+                            a = in(reg) rows.add(step * AMX_K_BYTES),
+                            a_stride = in(reg) tile.stride,
+                            w0 = in(reg) w,
+                            w1 = in(reg) w.add(BLOCK * GROUP),
+                            w2 = in(reg) w.add(2 * BLOCK * GROUP),
+                            w3 = in(reg) w.add(3 * BLOCK * GROUP),
+                            w_stride = in(reg) TILE_GROUP_BYTES,
+                            options(nostack, readonly)
+                        );
+                    }
+                    let out = sums.as_mut_ptr().add(first * TILE_CHANNELS);
+                    std::arch::asm!(
+                        "tilestored [{o0} + {stride}*1], tmm0",
+                        "tilestored [{o1} + {stride}*1], tmm1",
+                        "tilestored [{o2} + {stride}*1], tmm2",
+                        "tilestored [{o3} + {stride}*1], tmm3",
+                        o0 = in(reg) out,
+                        o1 = in(reg) out.add(BLOCK),
+                        o2 = in(reg) out.add(2 * BLOCK),
+                        o3 = in(reg) out.add(3 * BLOCK),
+                        stride = in(reg) TILE_CHANNELS * 4,
+                        options(nostack)
+                    );
+                }
+                std::arch::asm!("tilerelease", options(nostack, nomem));
+                // (x + 128)·w summed, less 128·Σw, is x·w summed.
+                for b in 0..TILE_BLOCKS {
+                    let offset = _mm512_slli_epi32::<7>(_mm512_loadu_si512(
+                        tile.channel_sums.as_ptr().add(b * BLOCK) as *const _,
+                    ));
+                    for r in 0..whole {
+                        let at = sums.as_mut_ptr().add(r * TILE_CHANNELS + b * BLOCK);
+                        _mm512_storeu_si512(
+                            at as *mut _,
+                            _mm512_sub_epi32(_mm512_loadu_si512(at as *const _), offset),
+                        );
+                    }
+                }
+            }
+        }
+        if whole < count {
+            let rest = TileArgs {
+                rows: &tile.rows[whole * tile.stride..],
+                ..*tile
+            };
+            // SAFETY: as the caller's.
+            unsafe { tile_avx512_vnni(&rest, count - whole, &mut sums[whole * TILE_CHANNELS..]) }
+        }
+    }
 
     /// Rows per AVX-512 micro-kernel call: 6 rows × 4 registers of sums
     /// leave room in the 32 registers for the 4 weight registers.
@@ -826,6 +1021,18 @@ impl Int8Linear {
         })
     }
 
+    /// The weight's rows as a token embedding table (lookups in `dtype`),
+    /// sharing this layer's int8 copy: a head tied to the embedding is then
+    /// quantized and kept once (NLLB's is 256k × 1024).
+    pub fn rows(&self, dtype: candle_core::DType) -> Int8Rows {
+        Int8Rows {
+            rows: self.weight.out_features,
+            width: self.weight.in_features,
+            table: RowTable::Head(self.weight.clone()),
+            dtype,
+        }
+    }
+
     pub fn forward(&self, xs: &Tensor, epilogue: Epilogue) -> Result<Tensor> {
         xs.apply_op1_no_bwd(&Call {
             layer: self,
@@ -916,13 +1123,17 @@ mod tests {
     /// Shapes that exercise every remainder: rows not a multiple of the
     /// micro-kernels' row counts or of a task's rows, inputs not a multiple
     /// of 4, outputs not a multiple of a tile.
-    const SHAPES: [(usize, usize, usize); 6] = [
+    const SHAPES: [(usize, usize, usize); 9] = [
         (1, 64, 64),
         (5, 130, 37),
         (7, 70, 128),
         (13, 200, 256),
         (50, 33, 100),
         (97, 512, 96),
+        // Whole 16-row blocks and 64-byte input steps, for AMX.
+        (16, 64, 64),
+        (40, 130, 128),
+        (300, 200, 512),
     ];
 
     #[test]
@@ -983,6 +1194,37 @@ mod tests {
                 "{rows}×{out}×{inputs}: error {worst} against a scale of {scale}"
             );
         }
+    }
+
+    /// A tied head's rows must look up exactly what quantizing the table
+    /// on its own gives, across tile and group boundaries.
+    #[test]
+    fn a_heads_rows_look_up_the_same_values_as_the_table_quantized_alone() {
+        let device = candle_core::Device::Cpu;
+        let (vocab, width) = (130, 70);
+        let table = Tensor::new(values(vocab * width, 9), &device)
+            .unwrap()
+            .reshape((vocab, width))
+            .unwrap();
+        let alone = Int8Rows::quantize(&table).unwrap();
+        let head = Int8Linear::new(&table, None)
+            .unwrap()
+            .rows(candle_core::DType::F32);
+        let ids = Tensor::new(&[0u32, 63, 64, 65, 127, 128, 129, 7], &device).unwrap();
+        let (a, b) = (alone.lookup(&ids).unwrap(), head.lookup(&ids).unwrap());
+        let bits = |t: Tensor| -> Vec<u32> {
+            t.flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        };
+        assert_eq!(bits(a), bits(b));
+        assert!(head
+            .lookup(&Tensor::new(&[130u32], &device).unwrap())
+            .is_err());
     }
 
     #[test]

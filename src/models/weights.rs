@@ -398,6 +398,23 @@ impl Weights {
         Ok(TokenEmbedding::Dense(embedding.clone()))
     }
 
+    /// An output head tied to `embedding` (plus `bias`) and the token
+    /// embedding itself. Under int8 both read one int8 copy of the table.
+    pub(crate) fn tied_head_and_embedding(
+        &self,
+        embedding: &Embedding,
+        bias: Option<Tensor>,
+    ) -> Result<(Linear, TokenEmbedding)> {
+        let head = self.linear_from(embedding.embeddings().clone(), bias)?;
+        let table = match &head {
+            Linear::Int8(linear) => {
+                TokenEmbedding::Int8(Arc::new(linear.rows(embedding.embeddings().dtype())))
+            }
+            _ => self.token_embedding(embedding)?,
+        };
+        Ok((head, table))
+    }
+
     /// LayerNorm with `weight` and `bias` (BART-style layers).
     pub(crate) fn layer_norm(&self, dim: usize, eps: f64) -> Result<LayerNorm> {
         Ok(LayerNorm::new(

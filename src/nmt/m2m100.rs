@@ -208,8 +208,7 @@ impl M2M100 {
                 model.pp("encoder.embed_tokens").embedding(vocab, d)?
             };
         let (encoder_embed, decoder_embed, lm_head) = if config.tie_word_embeddings {
-            let head = w.linear_from(shared.embeddings().clone(), None)?;
-            let shared = w.token_embedding(&shared)?;
+            let (head, shared) = w.tied_head_and_embedding(&shared, None)?;
             (shared.clone(), shared, head)
         } else {
             // transformers 5 ties nothing when `tie_word_embeddings` is false;

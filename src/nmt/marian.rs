@@ -117,7 +117,7 @@ impl Marian {
         let d = config.d_model;
         let model = w.pp("model");
         let shared = model.pp("shared").embedding(config.vocab_size, d)?;
-        let (encoder_embed, decoder_embed) = if config.share_encoder_decoder_embeddings {
+        let (encoder_table, decoder_table) = if config.share_encoder_decoder_embeddings {
             (shared.clone(), shared.clone())
         } else {
             (
@@ -129,11 +129,6 @@ impl Marian {
                     .embedding(config.decoder_vocab(), d)?,
             )
         };
-        let head_weight = if config.tie_word_embeddings {
-            decoder_embed.embeddings().clone()
-        } else {
-            w.get((config.decoder_vocab(), d), "lm_head.weight")?
-        };
         // A buffer in transformers; checkpoints written without it mean zeros.
         let bias = if w.contains("final_logits_bias") {
             w.get((1, config.decoder_vocab()), "final_logits_bias")?
@@ -141,16 +136,22 @@ impl Marian {
         } else {
             Tensor::zeros(config.decoder_vocab(), w.dtype(), &device)?
         };
-        let lm_head = w.linear_from(head_weight, Some(bias))?;
-        // The dense tables go before the layers load (int8 keeps its own).
-        let dense = (shared, encoder_embed, decoder_embed);
-        let decoder_embed = w.token_embedding(&dense.2)?;
+        let (lm_head, decoder_embed) = if config.tie_word_embeddings {
+            w.tied_head_and_embedding(&decoder_table, Some(bias))?
+        } else {
+            let head_weight = w.get((config.decoder_vocab(), d), "lm_head.weight")?;
+            (
+                w.linear_from(head_weight, Some(bias))?,
+                w.token_embedding(&decoder_table)?,
+            )
+        };
         let encoder_embed = if config.share_encoder_decoder_embeddings {
             decoder_embed.clone()
         } else {
-            w.token_embedding(&dense.1)?
+            w.token_embedding(&encoder_table)?
         };
-        drop(dense);
+        // The dense tables go before the layers load (int8 keeps its own).
+        drop((shared, encoder_table, decoder_table));
         let encoder_shape = LayerShape {
             d_model: d,
             heads: config.encoder_attention_heads,
