@@ -138,16 +138,24 @@ impl Int8Matrix {
         let mut packed = vec![0i8; tiles * groups * TILE_GROUP_BYTES];
         let mut scales = vec![0f32; padded];
         let mut sums = vec![0i32; padded];
-        for (channel, row) in weight.chunks_exact(in_features.max(1)).enumerate() {
-            let (quantized, scale) = quantize_row(row);
-            scales[channel] = scale;
-            sums[channel] = quantized.iter().map(|&q| q as i32).sum();
-            let (tile, lane) = (channel / TILE_CHANNELS, channel % TILE_CHANNELS);
-            for (input, &q) in quantized.iter().enumerate() {
-                let (group, within) = (input / GROUP, input % GROUP);
-                packed[(tile * groups + group) * TILE_GROUP_BYTES + lane * GROUP + within] = q;
-            }
-        }
+        // Tile by tile in parallel: NLLB's output head alone is 256k rows.
+        let width = in_features.max(1);
+        packed
+            .par_chunks_mut((groups * TILE_GROUP_BYTES).max(1))
+            .zip(scales.par_chunks_mut(TILE_CHANNELS))
+            .zip(sums.par_chunks_mut(TILE_CHANNELS))
+            .zip(weight.par_chunks(TILE_CHANNELS * width))
+            .for_each(|(((packed, scales), sums), rows)| {
+                for (lane, row) in rows.chunks_exact(width).enumerate() {
+                    let (quantized, scale) = quantize_row(row);
+                    scales[lane] = scale;
+                    sums[lane] = quantized.iter().map(|&q| q as i32).sum();
+                    for (input, &q) in quantized.iter().enumerate() {
+                        let (group, within) = (input / GROUP, input % GROUP);
+                        packed[group * TILE_GROUP_BYTES + lane * GROUP + within] = q;
+                    }
+                }
+            });
         Self {
             out_features,
             in_features,
@@ -395,13 +403,17 @@ impl Int8Rows {
     pub fn quantize(table: &Tensor) -> Result<Self> {
         let (rows, width) = table.dims2()?;
         let (values, scales) = with_f32_values(table, |values| {
-            let mut quantized = Vec::with_capacity(rows * width);
-            let mut scales = Vec::with_capacity(rows);
-            for row in values.chunks_exact(width.max(1)) {
-                let (q, scale) = quantize_row(row);
-                quantized.extend_from_slice(&q);
-                scales.push(scale);
-            }
+            let mut quantized = vec![0i8; rows * width];
+            let mut scales = vec![0f32; rows];
+            quantized
+                .par_chunks_mut(width.max(1))
+                .zip(scales.par_iter_mut())
+                .zip(values.par_chunks(width.max(1)))
+                .for_each(|((out, scale), row)| {
+                    let (q, s) = quantize_row(row);
+                    out.copy_from_slice(&q);
+                    *scale = s;
+                });
             (quantized, scales)
         })?;
         Ok(Self {
