@@ -45,14 +45,19 @@ fn run_fixtures(
     observe: &mut dyn FnMut(Event),
 ) -> RunReport {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let inputs = crate::ingest::read_inputs(&[root
-        .join("tests/fixtures/articles")
-        .to_string_lossy()
-        .into_owned()]);
+    let inputs = crate::ingest::read_inputs(
+        &[root
+            .join("tests/fixtures/articles")
+            .to_string_lossy()
+            .into_owned()],
+        Some(out),
+    )
+    .articles;
     let options = RunOptions {
         out_dir: out.to_path_buf(),
         batch_size: 8,
         summary_sentences: DEFAULT_SUMMARY_SENTENCES,
+        stop: None,
     };
     run(inputs, model, Some(cache), &options, observe).unwrap()
 }
