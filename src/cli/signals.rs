@@ -1,0 +1,54 @@
+//! Ctrl-C and SIGTERM for the commands that translate. The first asks the
+//! run to stop after the batch in flight (the library checks the flag
+//! between batches), so the cache is flushed, temporary files are gone and
+//! the closing line is printed; a second ends the process at once. The exit
+//! code says which signal it was: 130 for SIGINT, 143 for SIGTERM.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::flag;
+
+pub(crate) struct Signals {
+    /// Set by either signal; handed to the library.
+    pub(crate) stop: Arc<AtomicBool>,
+    interrupted: Arc<AtomicBool>,
+    terminated: Arc<AtomicBool>,
+}
+
+impl Signals {
+    /// Installs the handlers. Should that fail, the signals keep their
+    /// default action (ending the process at once), which loses at most the
+    /// batch in flight.
+    pub(crate) fn install() -> Signals {
+        let signals = Signals {
+            stop: Arc::default(),
+            interrupted: Arc::default(),
+            terminated: Arc::default(),
+        };
+        for (signal, exit_code, seen) in [
+            (SIGINT, 130, &signals.interrupted),
+            (SIGTERM, 143, &signals.terminated),
+        ] {
+            // Registered first, so it sees `stop` as it was before this
+            // signal: only a second signal exits here.
+            let _ =
+                flag::register_conditional_shutdown(signal, exit_code, Arc::clone(&signals.stop));
+            let _ = flag::register(signal, Arc::clone(&signals.stop));
+            let _ = flag::register(signal, Arc::clone(seen));
+        }
+        signals
+    }
+
+    /// 130 or 143 when a signal stopped the command.
+    pub(crate) fn exit_code(&self) -> Option<u8> {
+        if self.interrupted.load(Ordering::Relaxed) {
+            Some(130)
+        } else if self.terminated.load(Ordering::Relaxed) {
+            Some(143)
+        } else {
+            None
+        }
+    }
+}
