@@ -2083,6 +2083,98 @@ mod tests {
         prop::collection::vec(piece, 0..60).prop_map(|pieces| pieces.concat())
     }
 
+    /// Tags html5ever nests in different ways: blocks, lists, quotes,
+    /// tables, formatting elements (the adoption agency), foreign content,
+    /// templates.
+    const NESTING_TAGS: &[&str] = &[
+        "div",
+        "ul",
+        "li",
+        "blockquote",
+        "table",
+        "td",
+        "tr",
+        "p",
+        "a",
+        "b",
+        "font",
+        "span",
+        "section",
+        "select",
+        "option",
+        "svg",
+        "math",
+        "dl",
+        "dd",
+        "button",
+        "form",
+        "h2",
+        "nobr",
+        "template",
+        "article",
+    ];
+
+    /// How long one page may take: 2 s in a release build (the long fuzz
+    /// run); this crate's own passes are several times slower unoptimized.
+    fn page_time_limit() -> std::time::Duration {
+        std::time::Duration::from_secs(if cfg!(debug_assertions) { 10 } else { 2 })
+    }
+
+    /// A page nested some levels deep (each level many tags deep, closed at
+    /// the end or not) holding a run of many sibling elements.
+    fn deep_and_wide() -> impl Strategy<Value = String> {
+        let level = (
+            prop::sample::select(NESTING_TAGS),
+            0..3_000usize,
+            any::<bool>(),
+        );
+        (
+            prop::collection::vec(level, 1..4),
+            prop::sample::select(NESTING_TAGS),
+            0..30_000usize,
+            any::<bool>(),
+        )
+            .prop_map(|(levels, sibling, width, sibling_closed)| {
+                let mut html = String::from("<!doctype html><html><body>");
+                for (tag, depth, _) in &levels {
+                    html.push_str(&format!("<{tag} class=x>").repeat(*depth));
+                }
+                let item = if sibling_closed {
+                    format!("<{sibling}>খবরের অনুচ্ছেদ।</{sibling}>")
+                } else {
+                    format!("<{sibling}>খবরের অনুচ্ছেদ।")
+                };
+                html.push_str(&item.repeat(width));
+                for (tag, depth, closed) in levels.iter().rev() {
+                    if *closed {
+                        html.push_str(&format!("</{tag}>").repeat(*depth));
+                    }
+                }
+                html
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases(8)))]
+
+        #[test]
+        fn deep_and_wide_pages_are_read_or_refused_in_bounded_time(html in deep_and_wide()) {
+            let started = std::time::Instant::now();
+            let read = html_page(&html);
+            let elapsed = started.elapsed();
+            prop_assert!(
+                elapsed < page_time_limit(),
+                "{} bytes took {:?}: {:?}…",
+                html.len(),
+                elapsed,
+                &html[..html.len().min(200)]
+            );
+            if let Ok(page) = read {
+                prop_assert!(page.text.lines().all(|line| !line.is_empty()));
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn never_panics_on_arbitrary_text(text in any::<String>()) {
