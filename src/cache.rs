@@ -1145,6 +1145,91 @@ mod tests {
     }
 
     #[test]
+    fn a_read_only_cache_is_read_and_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        cache
+            .put_many(MODEL, &[(key("এক"), "one".to_string())])
+            .unwrap();
+        cache.close().unwrap();
+        // The connection SQLite falls back to when the file is not
+        // writable (which root cannot be shown with permissions).
+        let read_only = Cache::open_read_only(cache_file(dir.path())).unwrap();
+        assert!(read_only.is_read_only());
+        assert_eq!(
+            read_only.get_many(&[key("এক"), key("দুই")]).unwrap(),
+            vec![Some("one".to_string()), None]
+        );
+        read_only
+            .put_many(MODEL, &[(key("দুই"), "two".to_string())])
+            .unwrap();
+        read_only.record_run(1, 1).unwrap();
+        assert!(matches!(
+            read_only.clear(),
+            Err(CacheError::ReadOnly { .. })
+        ));
+        assert_eq!(read_only.stats().unwrap().entries, 1);
+    }
+
+    #[test]
+    fn the_immutable_uri_escapes_what_sqlite_would_read_as_uri_syntax() {
+        assert_eq!(
+            immutable_uri(Path::new("/tmp/a b?c#d%e/translations.sqlite3")),
+            "file:/tmp/a b%3Fc%23d%25e/translations.sqlite3?immutable=1"
+        );
+    }
+
+    #[test]
+    fn a_damaged_file_says_how_to_fix_it_and_clear_dir_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = cache_file(dir.path());
+        std::fs::write(&path, vec![0x5a_u8; 8192]).unwrap();
+        let error = Cache::open(dir.path()).unwrap_err();
+        assert!(matches!(error, CacheError::Corrupt { .. }), "{error:?}");
+        assert!(error.to_string().contains("anubad cache clear"), "{error}");
+        assert!(matches!(
+            Cache::check(dir.path()).unwrap(),
+            CacheHealth::Damaged { .. }
+        ));
+        assert!(Cache::clear_dir(dir.path()).unwrap(), "replaced");
+        assert_eq!(
+            Cache::check(dir.path()).unwrap(),
+            CacheHealth::Sound { entries: 0 }
+        );
+        // A sound cache is emptied, not replaced.
+        let cache = Cache::open(dir.path()).unwrap();
+        cache
+            .put_many(MODEL, &[(key("এক"), "one".to_string())])
+            .unwrap();
+        assert!(!Cache::clear_dir(dir.path()).unwrap());
+        assert_eq!(cache.stats().unwrap().entries, 0);
+    }
+
+    #[test]
+    fn check_reports_a_missing_cache_without_creating_one() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Cache::check(dir.path()).unwrap(), CacheHealth::Missing);
+        assert!(!cache_file(dir.path()).exists());
+    }
+
+    #[test]
+    fn close_checkpoints_the_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let keep_open = Cache::open(dir.path()).unwrap();
+        cache
+            .put_many(MODEL, &[(key("এক"), "x".repeat(10_000))])
+            .unwrap();
+        let wal = dir.path().join(format!("{CACHE_FILE_NAME}-wal"));
+        assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+        // Another connection stays open, so SQLite's own checkpoint on the
+        // last close does not happen: only the explicit one empties the WAL.
+        cache.close().unwrap();
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+        drop(keep_open);
+    }
+
+    #[test]
     fn default_dir_ends_in_anubad() {
         if let Some(dir) = default_cache_dir() {
             assert_eq!(dir.file_name().and_then(|n| n.to_str()), Some("anubad"));
