@@ -717,3 +717,48 @@ fn a_finished_run_leaves_no_cache_wal_behind() {
     let json = read_json(&out.join("kim-troops.json"));
     assert_eq!(json["id"], "kim-troops");
 }
+
+#[cfg(unix)]
+#[test]
+fn translate_waiting_for_input_ends_at_once_on_sigint() {
+    use std::io::{BufRead, BufReader};
+    let work = tempfile::tempdir().unwrap();
+    let mut child = anubad(work.path())
+        .args(["translate", "-v", "--model"])
+        .arg(model_dir())
+        .arg("--cache-dir")
+        .arg(work.path().join("cache"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kept open: translate waits for input, as at a terminal.
+    let _stdin = child.stdin.take().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let loaded = stderr
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.contains("loaded in"));
+    assert!(loaded, "the model loads");
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("translate still waiting for input after Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

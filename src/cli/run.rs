@@ -23,10 +23,13 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         info: loaded.info.clone(),
         identity: loaded.identity.clone(),
     };
+    // Reading the inputs (stdin may be a terminal) can end at once; from
+    // the first translation on, a signal stops the run gracefully.
     let signals = Signals::install();
     // The summary's time covers reading and parsing the inputs too.
     let started = Instant::now();
     let inputs = read_inputs(&args.inputs, Some(&args.out));
+    signals.working(true);
     report_skipped(&inputs.skipped, &args.model);
     let mut progress = Progress::new(args.model.quiet);
     let options = RunOptions {

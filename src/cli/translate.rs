@@ -39,17 +39,24 @@ pub fn translate(args: TranslateArgs) -> Result<u8, Failure> {
     let mut lines_done = 0;
     // Ok(false) when a signal stopped it.
     let mut translate_chunk = |lines: &[String]| -> Result<bool, Failure> {
-        let english =
-            match pipeline::translate_lines(lines, args.whole_lines, &mut segments, &mut observe) {
-                Err(EngineError::Stopped) => return Ok(false),
-                result => result.map_err(run_failure)?,
-            };
+        // Waiting for input ends at once on a signal; translating stops
+        // after the batch in flight.
+        signals.working(true);
+        let translated =
+            pipeline::translate_lines(lines, args.whole_lines, &mut segments, &mut observe);
+        signals.working(false);
+        let english = match translated {
+            Err(EngineError::Stopped) => return Ok(false),
+            result => result.map_err(run_failure)?,
+        };
         for line in english {
             writeln!(out, "{line}").map_err(run_failure)?;
         }
         lines_done += lines.len();
         out.flush().map_err(run_failure)?;
-        Ok(true)
+        // A signal after the last batch still stops the command, once the
+        // finished lines are printed.
+        Ok(!signals.stop_requested())
     };
     let readers: Vec<(String, Box<dyn BufRead>)> = if args.files.is_empty() {
         vec![("stdin".into(), Box::new(std::io::stdin().lock()))]
