@@ -251,6 +251,28 @@ fn out_equal_to_an_input_folder_is_a_usage_error() {
         before
     );
     assert!(!inputs.join("lavrov-visit.json").exists());
+    // A Markdown article named on its own, with --out its folder: its
+    // output `lavrov-visit.md` would replace it.
+    let output = run_articles(
+        work.path(),
+        &[&inputs.join("lavrov-visit.md")],
+        &inputs,
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read(inputs.join("lavrov-visit.md")).unwrap(),
+        before
+    );
+    // A text article beside its outputs is fine.
+    copy_article("kim-troops.txt", &inputs.join("kim-troops.txt"));
+    let output = run_articles(work.path(), &[&inputs.join("kim-troops.txt")], &inputs, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(inputs.join("kim-troops.md").exists());
+    assert_eq!(
+        std::fs::read(inputs.join("lavrov-visit.md")).unwrap(),
+        before
+    );
 }
 
 #[test]

@@ -179,28 +179,65 @@ pub struct Inputs {
     pub skipped: Vec<Skipped>,
 }
 
-/// `--out` names an input folder: the outputs would overwrite inputs
-/// (`<id>.md` of `<id>.md`) and be read as articles by the next run.
+/// `--out` would overwrite what the run reads.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "--out {out} is the input folder {input}: outputs would overwrite articles and be read \
-     as articles next time; write them to another folder (a folder inside the input, such \
-     as {input}/out, is fine)"
-)]
-pub struct OutIsInput {
-    pub out: PathBuf,
-    pub input: String,
+pub enum OutDirConflict {
+    /// `--out` is an input folder: the outputs would overwrite inputs
+    /// (`<id>.md` of `<id>.md`) and be read as articles by the next run.
+    #[error(
+        "--out {out} is the input folder {input}: outputs would overwrite articles and be \
+         read as articles next time; write them to another folder (a folder inside the \
+         input, such as {input}/out, is fine)"
+    )]
+    InputFolder { out: PathBuf, input: String },
+    /// An input file in `--out` has a name the run writes there.
+    #[error(
+        "--out {out} holds the input {input}, which the run would overwrite with its own \
+         output of that name; write the outputs to another folder"
+    )]
+    InputFile { out: PathBuf, input: String },
 }
 
 /// Refuses an output folder that is one of the input folders (however
-/// spelled: the same device and inode).
-pub fn check_out_dir(inputs: &[String], out: &Path) -> Result<(), OutIsInput> {
+/// spelled: the same device and inode), or that holds an input file named
+/// as an output would be (`<id>.md`, `digest.md`, `digest.html`). Other
+/// input files may sit in `--out`: `a.txt` gives `a.json` and `a.md` beside
+/// it.
+pub fn check_out_dir(inputs: &[String], out: &Path) -> Result<(), OutDirConflict> {
     let Some(out_key) = FileKey::of(out).filter(|_| out.is_dir()) else {
         return Ok(());
     };
     for input in inputs.iter().filter(|i| *i != "-") {
-        if Path::new(input).is_dir() && FileKey::of(Path::new(input)).as_ref() == Some(&out_key) {
-            return Err(OutIsInput {
+        let path = Path::new(input);
+        if path.is_dir() {
+            if FileKey::of(path).as_ref() == Some(&out_key) {
+                return Err(OutDirConflict::InputFolder {
+                    out: out.to_path_buf(),
+                    input: input.clone(),
+                });
+            }
+            continue;
+        }
+        let in_out = path
+            .parent()
+            .map(|parent| {
+                if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                }
+            })
+            .and_then(FileKey::of)
+            .as_ref()
+            == Some(&out_key);
+        let named_like_an_output = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("json"))
+            || path.file_name().is_some_and(|name| {
+                name.eq_ignore_ascii_case("digest.md") || name.eq_ignore_ascii_case("digest.html")
+            });
+        if in_out && named_like_an_output {
+            return Err(OutDirConflict::InputFile {
                 out: out.to_path_buf(),
                 input: input.clone(),
             });
