@@ -105,7 +105,7 @@ pub(crate) fn html_page(html: &str) -> Result<HtmlPage, NestedTooDeep> {
 /// The deepest an element may sit in a page that is read. Real news pages
 /// nest 20–60 deep; at this depth html5ever's scope checks still cost little
 /// per element, so even a 20 MB page parses in about a second.
-pub(crate) const MAX_NESTING_DEPTH: usize = 256;
+const MAX_NESTING_DEPTH: usize = 256;
 
 /// Input handed to the parser at a time; the depth is checked between
 /// pieces, so at most one piece is parsed past the limit.
