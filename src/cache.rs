@@ -13,6 +13,14 @@
 //! Every failure is a [`CacheError`] naming the file, so the caller can warn
 //! and carry on without a cache.
 //!
+//! A damaged file is a [`CacheError::Corrupt`], whose message says that
+//! `anubad cache clear` replaces it ([`Cache::clear_dir`] works on a file
+//! that no longer opens) and [`Cache::check`] runs SQLite's integrity check.
+//! A cache file the user cannot write is still read: lookups hit, and
+//! nothing new is stored. [`Cache::close`] checkpoints the WAL into the
+//! database file, so that no `-wal` file is left behind when it can be
+//! helped.
+//!
 //! A run goes through [`RunCache`], which holds the one policy for failures:
 //! the first is reported through the caller's channel and the run goes on
 //! without the cache. It also turns stored text back into typed values and
@@ -51,6 +59,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// directory (`$XDG_CACHE_HOME/anubad` or `~/.cache/anubad` on Linux).
 pub fn default_cache_dir() -> Option<PathBuf> {
     dirs::cache_dir().map(|dir| dir.join("anubad"))
+}
+
+/// The cache file in the cache directory `dir`.
+pub fn cache_file(dir: &Path) -> PathBuf {
+    dir.join(CACHE_FILE_NAME)
 }
 
 /// Address of one cached translation.
@@ -118,6 +131,22 @@ pub enum CacheError {
         found: i64,
         supported: i64,
     },
+    #[error(
+        "cache file {path} is damaged ({operation} failed); `anubad cache clear` replaces it \
+         with an empty cache"
+    )]
+    Corrupt {
+        path: PathBuf,
+        operation: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot remove the damaged cache file {path}")]
+    Remove {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("cache file {path}: {operation} failed")]
     Sqlite {
         path: PathBuf,
@@ -153,11 +182,24 @@ pub struct CacheStats {
     pub last_run: Option<RunCounts>,
 }
 
+/// What `anubad cache check` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheHealth {
+    /// No cache file yet.
+    Missing,
+    /// SQLite's integrity check passed.
+    Sound { entries: u64 },
+    /// The integrity check's findings, or the error that stopped it.
+    Damaged { problems: Vec<String> },
+}
+
 /// An open translation cache. Each thread or process opens its own; SQLite
 /// coordinates them through the file.
 pub struct Cache {
     connection: Connection,
     path: PathBuf,
+    /// The file (or its folder) cannot be written: lookups only.
+    read_only: bool,
 }
 
 impl fmt::Debug for Cache {
@@ -185,14 +227,184 @@ impl Cache {
             path: path.clone(),
             source,
         })?;
-        let cache = Cache { connection, path };
+        let cache = Cache {
+            connection,
+            path,
+            read_only: false,
+        };
+        // SQLite silently falls back to read-only when the file is not
+        // writable.
+        let read_only = cache
+            .connection
+            .is_readonly(rusqlite::MAIN_DB)
+            .map_err(|e| cache.sqlite_error("checking write access", e))?;
+        if read_only {
+            drop(cache);
+            return Cache::open_read_only(dir.join(CACHE_FILE_NAME));
+        }
         cache.prepare()?;
         Ok(cache)
+    }
+
+    /// Opens a cache file this user cannot write, for lookups. A WAL-mode
+    /// file in a folder that cannot be written either is opened immutable:
+    /// SQLite could not make its shared-memory file.
+    fn open_read_only(path: PathBuf) -> Result<Cache, CacheError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let mut last_error = None;
+        for target in [path.display().to_string(), immutable_uri(&path)] {
+            let cache = match Connection::open_with_flags(&target, flags) {
+                Ok(connection) => Cache {
+                    connection,
+                    path: path.clone(),
+                    read_only: true,
+                },
+                Err(source) => {
+                    last_error = Some(CacheError::Open {
+                        path: path.clone(),
+                        source,
+                    });
+                    continue;
+                }
+            };
+            match cache.check_layout() {
+                Ok(()) => return Ok(cache),
+                Err(error @ CacheError::NewerLayout { .. }) => return Err(error),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or(CacheError::ReadOnly { path }))
     }
 
     /// Path of the SQLite file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether the file is only read: nothing new is stored.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Refuses a file written by a newer layout, and one without the
+    /// translations table, which a read-only connection cannot create.
+    fn check_layout(&self) -> Result<(), CacheError> {
+        self.connection
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| self.sqlite_error("setting the busy timeout", e))?;
+        let layout: i64 = self
+            .connection
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(|e| self.sqlite_error("reading the layout version", e))?;
+        if layout > TABLE_LAYOUT_VERSION {
+            return Err(CacheError::NewerLayout {
+                path: self.path.clone(),
+                found: layout,
+                supported: TABLE_LAYOUT_VERSION,
+            });
+        }
+        self.connection
+            .query_row("SELECT COUNT(*) FROM translations LIMIT 0", [], |_| Ok(()))
+            .optional()
+            .map_err(|e| self.sqlite_error("reading the translations table", e))?;
+        Ok(())
+    }
+
+    /// Checkpoints the WAL into the database file and closes it. The error
+    /// (a full disk, say) means the `-wal` file stays; SQLite applies it
+    /// the next time the cache is opened, so nothing is lost.
+    pub fn close(self) -> Result<(), CacheError> {
+        if !self.read_only {
+            self.connection
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(|e| self.sqlite_error("checkpointing the WAL", e))?;
+        }
+        let path = self.path;
+        self.connection
+            .close()
+            .map_err(|(_, source)| CacheError::Sqlite {
+                path,
+                operation: "closing",
+                source,
+            })
+    }
+
+    /// Empties the cache in `dir`, or replaces it with an empty one when it
+    /// is damaged (its file, `-wal` and `-shm` removed first). True when it
+    /// was replaced.
+    pub fn clear_dir(dir: &Path) -> Result<bool, CacheError> {
+        match Cache::open(dir).and_then(|cache| cache.clear()) {
+            Ok(()) => return Ok(false),
+            Err(CacheError::Corrupt { .. }) => {}
+            Err(error) => return Err(error),
+        }
+        let path = dir.join(CACHE_FILE_NAME);
+        for suffix in ["-wal", "-shm", ""] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let side = PathBuf::from(name);
+            match std::fs::remove_file(&side) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => return Err(CacheError::Remove { path: side, source }),
+            }
+        }
+        Cache::open(dir)?.close()?;
+        Ok(true)
+    }
+
+    /// Runs SQLite's integrity check on the cache in `dir`; a missing cache
+    /// is reported, not created.
+    pub fn check(dir: &Path) -> Result<CacheHealth, CacheError> {
+        let path = dir.join(CACHE_FILE_NAME);
+        if !path.exists() {
+            return Ok(CacheHealth::Missing);
+        }
+        let damaged = |error: &dyn std::error::Error| {
+            let mut text = error.to_string();
+            let mut source = error.source();
+            while let Some(cause) = source {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            CacheHealth::Damaged {
+                problems: vec![text],
+            }
+        };
+        let cache = match Cache::open(dir) {
+            Ok(cache) => cache,
+            Err(error @ CacheError::Corrupt { .. }) => return Ok(damaged(&error)),
+            Err(error) => return Err(error),
+        };
+        let findings =
+            cache
+                .connection
+                .prepare("PRAGMA integrity_check")
+                .and_then(|mut statement| {
+                    statement
+                        .query_map([], |row| row.get::<_, String>(0))?
+                        .collect::<Result<Vec<String>, _>>()
+                });
+        let findings = match findings {
+            Ok(findings) => findings,
+            Err(e) => match cache.sqlite_error("checking integrity", e) {
+                error @ CacheError::Corrupt { .. } => return Ok(damaged(&error)),
+                error => return Err(error),
+            },
+        };
+        if findings != ["ok"] {
+            return Ok(CacheHealth::Damaged { problems: findings });
+        }
+        match cache.stats() {
+            Ok(stats) => Ok(CacheHealth::Sound {
+                entries: stats.entries,
+            }),
+            Err(error @ CacheError::Corrupt { .. }) => Ok(damaged(&error)),
+            Err(error) => Err(error),
+        }
     }
 
     /// Sets the connection up and makes sure the tables exist. SQLite opens
@@ -201,17 +413,6 @@ impl Cache {
         self.connection
             .busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| self.sqlite_error("setting the busy timeout", e))?;
-        // SQLite silently falls back to read-only when the file is not
-        // writable; every later write would then fail one by one.
-        let read_only = self
-            .connection
-            .is_readonly(rusqlite::MAIN_DB)
-            .map_err(|e| self.sqlite_error("checking write access", e))?;
-        if read_only {
-            return Err(CacheError::ReadOnly {
-                path: self.path.clone(),
-            });
-        }
         self.enable_wal()?;
         // A kill -9 cannot lose WAL commits with synchronous=NORMAL; only a
         // power cut can, and then only the last batches, which are re-done.
@@ -284,10 +485,20 @@ impl Cache {
     }
 
     fn sqlite_error(&self, operation: &'static str, source: rusqlite::Error) -> CacheError {
-        CacheError::Sqlite {
-            path: self.path.clone(),
-            operation,
-            source,
+        let path = self.path.clone();
+        match source.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                CacheError::Corrupt {
+                    path,
+                    operation,
+                    source,
+                }
+            }
+            _ => CacheError::Sqlite {
+                path,
+                operation,
+                source,
+            },
         }
     }
 
@@ -316,7 +527,9 @@ impl Cache {
         model_identity: &str,
         entries: &[(CacheKey, String)],
     ) -> Result<(), CacheError> {
-        if entries.is_empty() {
+        // A read-only cache was announced when it was opened; its entries
+        // still serve.
+        if entries.is_empty() || self.read_only {
             return Ok(());
         }
         let store_error = |e| self.sqlite_error("storing translations", e);
@@ -340,6 +553,9 @@ impl Cache {
     /// Remembers the hit and miss counts of the run that just finished, for
     /// `stats`.
     pub fn record_run(&self, hits: u64, misses: u64) -> Result<(), CacheError> {
+        if self.read_only {
+            return Ok(());
+        }
         let record_error = |e| self.sqlite_error("recording run counts", e);
         let transaction = self.begin_write()?;
         for (name, value) in [("last_run_hits", hits), ("last_run_misses", misses)] {
@@ -401,6 +617,11 @@ impl Cache {
     /// Deletes every cached translation and gives the space back, leaving a
     /// valid, empty cache. The last run's counts are kept.
     pub fn clear(&self) -> Result<(), CacheError> {
+        if self.read_only {
+            return Err(CacheError::ReadOnly {
+                path: self.path.clone(),
+            });
+        }
         let clear_error = |e| self.sqlite_error("clearing the cache", e);
         let transaction = self.begin_write()?;
         transaction
@@ -544,6 +765,20 @@ impl<'a> RunCache<'a> {
         self.cache = None;
         report(error);
     }
+}
+
+/// An SQLite URI opening `path` immutable: read without locks or a
+/// shared-memory file, as nothing can change a file no one may write.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
+            _ => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }
 
 fn is_busy(error: &rusqlite::Error) -> bool {
@@ -907,6 +1142,91 @@ mod tests {
 
     fn unexpected(error: &CacheError) {
         panic!("the cache failed: {error}");
+    }
+
+    #[test]
+    fn a_read_only_cache_is_read_and_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        cache
+            .put_many(MODEL, &[(key("এক"), "one".to_string())])
+            .unwrap();
+        cache.close().unwrap();
+        // The connection SQLite falls back to when the file is not
+        // writable (which root cannot be shown with permissions).
+        let read_only = Cache::open_read_only(cache_file(dir.path())).unwrap();
+        assert!(read_only.is_read_only());
+        assert_eq!(
+            read_only.get_many(&[key("এক"), key("দুই")]).unwrap(),
+            vec![Some("one".to_string()), None]
+        );
+        read_only
+            .put_many(MODEL, &[(key("দুই"), "two".to_string())])
+            .unwrap();
+        read_only.record_run(1, 1).unwrap();
+        assert!(matches!(
+            read_only.clear(),
+            Err(CacheError::ReadOnly { .. })
+        ));
+        assert_eq!(read_only.stats().unwrap().entries, 1);
+    }
+
+    #[test]
+    fn the_immutable_uri_escapes_what_sqlite_would_read_as_uri_syntax() {
+        assert_eq!(
+            immutable_uri(Path::new("/tmp/a b?c#d%e/translations.sqlite3")),
+            "file:/tmp/a b%3Fc%23d%25e/translations.sqlite3?immutable=1"
+        );
+    }
+
+    #[test]
+    fn a_damaged_file_says_how_to_fix_it_and_clear_dir_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = cache_file(dir.path());
+        std::fs::write(&path, vec![0x5a_u8; 8192]).unwrap();
+        let error = Cache::open(dir.path()).unwrap_err();
+        assert!(matches!(error, CacheError::Corrupt { .. }), "{error:?}");
+        assert!(error.to_string().contains("anubad cache clear"), "{error}");
+        assert!(matches!(
+            Cache::check(dir.path()).unwrap(),
+            CacheHealth::Damaged { .. }
+        ));
+        assert!(Cache::clear_dir(dir.path()).unwrap(), "replaced");
+        assert_eq!(
+            Cache::check(dir.path()).unwrap(),
+            CacheHealth::Sound { entries: 0 }
+        );
+        // A sound cache is emptied, not replaced.
+        let cache = Cache::open(dir.path()).unwrap();
+        cache
+            .put_many(MODEL, &[(key("এক"), "one".to_string())])
+            .unwrap();
+        assert!(!Cache::clear_dir(dir.path()).unwrap());
+        assert_eq!(cache.stats().unwrap().entries, 0);
+    }
+
+    #[test]
+    fn check_reports_a_missing_cache_without_creating_one() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Cache::check(dir.path()).unwrap(), CacheHealth::Missing);
+        assert!(!cache_file(dir.path()).exists());
+    }
+
+    #[test]
+    fn close_checkpoints_the_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let keep_open = Cache::open(dir.path()).unwrap();
+        cache
+            .put_many(MODEL, &[(key("এক"), "x".repeat(10_000))])
+            .unwrap();
+        let wal = dir.path().join(format!("{CACHE_FILE_NAME}-wal"));
+        assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+        // Another connection stays open, so SQLite's own checkpoint on the
+        // last close does not happen: only the explicit one empties the WAL.
+        cache.close().unwrap();
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+        drop(keep_open);
     }
 
     #[test]

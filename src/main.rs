@@ -1,6 +1,7 @@
 //! The `anubad` binary: parses flags, hands them to the command's module in
 //! [`cli`], prints errors once and chooses the exit code (0 all succeeded,
-//! 1 some article failed, 2 usage or configuration error).
+//! 1 some article failed, 2 usage or configuration error, 130 and 143 a run
+//! stopped by SIGINT or SIGTERM).
 
 mod cli;
 

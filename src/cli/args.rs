@@ -21,7 +21,7 @@ use anubad::text::extractive_summary::DEFAULT_SUMMARY_SENTENCES;
                   one Markdown file per article and a digest.md; results are cached, so re-runs \
                   and interrupted runs cost nothing twice.",
     after_help = "Exit codes: 0 all articles succeeded, 1 some article failed, 2 usage or \
-                  configuration error."
+                  configuration error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -40,7 +40,7 @@ pub enum Command {
     /// List, download and inspect models.
     #[command(subcommand)]
     Models(ModelsCommand),
-    /// Inspect or clear the translation cache.
+    /// Inspect, check or clear the translation cache.
     Cache(CacheArgs),
     /// Measure translation speed on a random model of a real model's size,
     /// or on a model directory (--model-dir).
@@ -223,8 +223,11 @@ pub struct CacheArgs {
 pub enum CacheAction {
     /// Entries, size on disk, and the last run's hits and misses.
     Stats,
-    /// Delete every cached translation.
+    /// Delete every cached translation; a damaged cache file is replaced
+    /// with an empty one.
     Clear,
+    /// Run SQLite's integrity check on the cache file (exit 1 when damaged).
+    Check,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,11 @@ pub fn extract(args: ExtractArgs) -> Result<u8, Failure> {
     let mut out = stdout.lock();
     let mut ids = IdAllocator::new();
     let mut failed = 0;
-    for input in read_inputs(&args.inputs) {
+    let inputs = read_inputs(&args.inputs, None);
+    for skipped in inputs.skipped.iter().filter(|s| s.reason.is_warning()) {
+        eprintln!("warning: {skipped}");
+    }
+    for input in inputs.articles {
         match input {
             Ok(article) => {
                 let story = extract_page(&article.text, &article.hints);

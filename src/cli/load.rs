@@ -8,6 +8,7 @@ use anubad::cache::{default_cache_dir, Cache};
 use anubad::chat::decoder::DecoderChat;
 use anubad::chat::prompts::Prompts;
 use anubad::chat::{self, Sampling, SharedChat};
+use anubad::ingest::Skipped;
 use anubad::llm::summarizer::Summarizer;
 use anubad::llm::summary::SummaryOptions;
 use anubad::llm::translate::LlmTranslator;
@@ -50,7 +51,9 @@ impl Loaded {
 pub(crate) fn resolve_options(args: &ModelArgs) -> ResolveOptions {
     ResolveOptions {
         offline: args.offline,
-        cache_dir: cache_dir(&args.cache),
+        // The cache directory also keeps model file hashes: `--no-cache`
+        // leaves it alone too.
+        cache_dir: cache_dir(&args.cache).filter(|_| !args.no_cache),
         progress: !args.quiet,
         ..ResolveOptions::default()
     }
@@ -183,7 +186,15 @@ pub(crate) fn open_cache(location: &CacheLocation, quiet: bool) -> Option<Cache>
         return None;
     };
     match Cache::open(&dir) {
-        Ok(cache) => Some(cache),
+        Ok(cache) => {
+            if cache.is_read_only() && !quiet {
+                eprintln!(
+                    "warning: cache file {} is read-only: using what it holds, storing nothing new",
+                    cache.path().display()
+                );
+            }
+            Some(cache)
+        }
         Err(e) => {
             eprintln!(
                 "warning: {}; running without a cache",
@@ -214,4 +225,30 @@ pub(crate) fn load_summarizer(
         sampling: chat_sampling(&model.chat),
     };
     Ok(Some(Summarizer::new(chat, prompts, options)))
+}
+
+/// Checkpoints and closes the cache at the end of a command. A failure
+/// (a full disk) loses nothing: the `-wal` file stays and is applied the
+/// next time the cache is opened.
+pub(crate) fn close_cache(cache: Option<Cache>, quiet: bool) {
+    if let Some(Err(e)) = cache.map(Cache::close) {
+        if !quiet {
+            eprintln!(
+                "warning: {}; its WAL file stays and is applied by the next run",
+                pipeline::with_causes(&e)
+            );
+        }
+    }
+}
+
+/// What a walk passed over: symbolic link loops always (the folder is not
+/// what the user thinks), outputs left out only with `--verbose`.
+pub(crate) fn report_skipped(skipped: &[Skipped], args: &ModelArgs) {
+    for skip in skipped {
+        if skip.reason.is_warning() && !args.quiet {
+            eprintln!("warning: {skip}");
+        } else if args.verbose {
+            eprintln!("{skip}");
+        }
+    }
 }

@@ -1,8 +1,8 @@
 //! The binary's side of every command: flags ([`args`]), loading what a
 //! command needs with its notes on stderr ([`load`]), the progress display
-//! ([`progress`]), and one module per subcommand. The library does the work;
-//! these modules turn flags into its option structs and its results into
-//! output.
+//! ([`progress`]), Ctrl-C and SIGTERM ([`signals`]), and one module per
+//! subcommand. The library does the work; these modules turn flags into its
+//! option structs and its results into output.
 
 mod args;
 pub mod bench;
@@ -12,6 +12,7 @@ mod load;
 pub mod models;
 mod progress;
 pub mod run;
+mod signals;
 pub mod translate;
 
 pub use args::*;

@@ -1,17 +1,21 @@
 //! `anubad run`: translate and summarize articles into per-article files and
 //! a digest.
 
+use std::time::Instant;
+
 use anyhow::Context;
 
-use anubad::ingest::read_inputs;
+use anubad::ingest::{check_out_dir, read_inputs};
 use anubad::pipeline::{self, ModelContext, RunOptions};
 
-use super::load::{load, load_summarizer};
+use super::load::{close_cache, load, load_summarizer, report_skipped};
 use super::progress::Progress;
-use super::{run_failure, Failure, RunArgs};
+use super::signals::Signals;
+use super::{config, run_failure, Failure, RunArgs};
 
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
-    let loaded = load(&args.model)?;
+    check_out_dir(&args.inputs, &args.out).map_err(config)?;
+    let mut loaded = load(&args.model)?;
     let summarizer = load_summarizer(&args.summary, &args.model, &loaded)?;
     let model = ModelContext {
         summarizer: summarizer.as_ref(),
@@ -19,24 +23,37 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         info: loaded.info.clone(),
         identity: loaded.identity.clone(),
     };
-    let inputs = read_inputs(&args.inputs);
+    // Reading the inputs (stdin may be a terminal) can end at once; from
+    // the first translation on, a signal stops the run gracefully.
+    let signals = Signals::install();
+    // The summary's time covers reading and parsing the inputs too.
+    let started = Instant::now();
+    let inputs = read_inputs(&args.inputs, Some(&args.out));
+    signals.working(true);
+    report_skipped(&inputs.skipped, &args.model);
     let mut progress = Progress::new(args.model.quiet);
     let options = RunOptions {
         out_dir: args.out.clone(),
         batch_size: args.model.batch_size,
         summary_sentences: args.summary.summary_sentences.max(1),
+        stop: Some(signals.stop.clone()),
     };
-    let report = pipeline::run(inputs, &model, loaded.cache.as_ref(), &options, &mut |e| {
-        progress.observe(e)
-    })
+    let report = pipeline::run(
+        inputs.articles,
+        &model,
+        loaded.cache.as_ref(),
+        &options,
+        &mut |e| progress.observe(e),
+    )
     .with_context(|| format!("run into {} stopped", args.out.display()))
     .map_err(run_failure)?;
     progress.bar.finish_and_clear();
-    if !args.model.quiet {
+    close_cache(loaded.cache.take(), args.model.quiet);
+    if !args.model.quiet || report.interrupted {
         let lookups = report.cache_hits + report.cache_misses;
-        eprintln!(
+        let counts = format!(
             "{} articles ok ({} unchanged), {} failed; {} sentences, cache hits {}/{}, \
-             warnings {}{}; {:.1}s; digest {} (and digest.html)",
+             warnings {}{}; {:.1}s",
             report.ok + report.unchanged,
             report.unchanged,
             report.failed,
@@ -49,9 +66,23 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             } else {
                 String::new()
             },
-            report.elapsed.as_secs_f64(),
-            args.out.join("digest.md").display()
+            started.elapsed().as_secs_f64(),
         );
+        if report.interrupted {
+            eprintln!(
+                "interrupted: {counts}; run the same command again to finish (finished batches \
+                 are cached, written articles are kept; the digest is written when the batch \
+                 completes)"
+            );
+        } else {
+            eprintln!(
+                "{counts}; digest {} (and digest.html)",
+                args.out.join("digest.md").display()
+            );
+        }
+    }
+    if report.interrupted {
+        return Ok(signals.exit_code().unwrap_or(130));
     }
     Ok(if report.failed > 0 { 1 } else { 0 })
 }

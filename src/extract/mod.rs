@@ -2064,6 +2064,37 @@ mod tests {
         )
     }
 
+    /// A page of many lines (the pool repeated, up to a few MB) ending in
+    /// one very long line.
+    fn wide_page() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec(prop::sample::select(LINE_POOL), 1..30),
+            1..2_000usize,
+            0..300_000usize,
+        )
+            .prop_map(|(lines, repeat, long_line)| {
+                let mut page = format!("{}\n", lines.join("\n")).repeat(repeat);
+                page.push_str(&"রাশিয়া ".repeat(long_line / 8));
+                page
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases(4)))]
+
+        #[test]
+        fn wide_pages_are_extracted_in_bounded_time(page in wide_page()) {
+            // 2 s in a release build (the long fuzz run); unoptimized code
+            // is several times slower.
+            let limit = std::time::Duration::from_secs(if cfg!(debug_assertions) { 10 } else { 2 });
+            let started = std::time::Instant::now();
+            let got = extract(&page);
+            let elapsed = started.elapsed();
+            prop_assert!(elapsed < limit, "{} bytes took {:?}", page.len(), elapsed);
+            prop_assert!(got.body.iter().all(|p| !p.is_empty()));
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases(512)))]
 

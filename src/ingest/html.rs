@@ -23,13 +23,21 @@
 //!
 //! Nothing here recurses over the document, so deeply nested tag soup cannot
 //! overflow the stack, and every pass here is linear in the size of the DOM.
-//! (html5ever's own parse is quadratic in the nesting depth of unclosed
-//! `<div>`s: harmless for real pages, slow for adversarial ones.)
+//! html5ever's own parse is not: its scope checks walk the stack of open
+//! elements, so a page of 100,000 unclosed `<blockquote>`s takes half a
+//! minute. A real news page nests well under 100 deep, so the parse is
+//! stopped as soon as an element lands deeper than [`MAX_NESTING_DEPTH`]
+//! and the page is refused, naming the limit ([`NestedTooDeep`]).
 
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
+use html5ever::tendril::{StrTendril, TendrilSink};
+use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
+use html5ever::{Attribute, QualName};
 use scraper::node::Element;
-use scraper::{Html, Node};
+use scraper::{Html, HtmlTreeSink, Node};
 use serde_json::{Map, Value};
 
 use super::PageHints;
@@ -72,9 +80,10 @@ pub(crate) fn looks_like_html(text: &str) -> bool {
 }
 
 /// Parses `html` and returns its main-content text and metadata hints.
-/// Never panics; a page without body text gives an empty `text`.
-pub(crate) fn html_page(html: &str) -> HtmlPage {
-    let document = Html::parse_document(html);
+/// Never panics; a page without body text gives an empty `text`, a page
+/// nested deeper than [`MAX_NESTING_DEPTH`] an error.
+pub(crate) fn html_page(html: &str) -> Result<HtmlPage, NestedTooDeep> {
+    let document = parse_bounded(html)?;
     let dom = FlatDom::new(&document);
     let marks = Marks::new(&dom);
     let lines = collect_lines(&dom, &marks);
@@ -87,7 +96,221 @@ pub(crate) fn html_page(html: &str) -> HtmlPage {
         .map(|line| line.text.as_str())
         .collect::<Vec<_>>()
         .join("\n");
-    HtmlPage { text, hints }
+    Ok(HtmlPage { text, hints })
+}
+
+// ---------------------------------------------------------------------------
+// Parsing with a bound on nesting depth.
+
+/// The deepest an element may sit in a page that is read. Real news pages
+/// nest 20–60 deep; at this depth html5ever's scope checks still cost little
+/// per element, so even a 20 MB page parses in about a second.
+const MAX_NESTING_DEPTH: usize = 256;
+
+/// Input handed to the parser at a time; the depth is checked between
+/// pieces, so at most one piece is parsed past the limit.
+const PARSE_PIECE_BYTES: usize = 16 * 1024;
+
+/// A page whose elements nest deeper than any news page does: reading it
+/// would take time quadratic in the depth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "HTML nested more than {limit} elements deep (the limit for a page; news pages nest under 100)"
+)]
+pub(crate) struct NestedTooDeep {
+    pub(crate) limit: usize,
+}
+
+/// `html` parsed as browsers do, stopped with an error once an element
+/// lands deeper than [`MAX_NESTING_DEPTH`].
+fn parse_bounded(html: &str) -> Result<Html, NestedTooDeep> {
+    let too_deep = NestedTooDeep {
+        limit: MAX_NESTING_DEPTH,
+    };
+    let mut parser = html5ever::parse_document(DepthSink::default(), Default::default());
+    let mut rest = html;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(PARSE_PIECE_BYTES);
+        while !rest.is_char_boundary(end) {
+            end += 1;
+        }
+        let (piece, tail) = rest.split_at(end);
+        parser.process(StrTendril::from_slice(piece));
+        if parser.tokenizer.sink.sink.deepest.get() > MAX_NESTING_DEPTH {
+            return Err(too_deep);
+        }
+        rest = tail;
+    }
+    Ok(parser.finish())
+}
+
+type Handle = <HtmlTreeSink as TreeSink>::Handle;
+
+/// scraper's tree builder, also keeping the depth of every node it places.
+/// Nodes moved by the adoption agency keep their first depth: the bound is
+/// on how deep the parser has built, which is what its work grows with.
+struct DepthSink {
+    inner: HtmlTreeSink,
+    depths: RefCell<HashMap<Handle, usize>>,
+    deepest: Cell<usize>,
+}
+
+impl Default for DepthSink {
+    fn default() -> Self {
+        Self {
+            inner: HtmlTreeSink::new(Html::new_document()),
+            depths: RefCell::default(),
+            deepest: Cell::new(0),
+        }
+    }
+}
+
+impl DepthSink {
+    fn depth(&self, node: &Handle) -> usize {
+        self.depths.borrow().get(node).copied().unwrap_or(0)
+    }
+
+    fn placed(&self, child: &NodeOrText<Handle>, depth: usize) {
+        if let NodeOrText::AppendNode(node) = child {
+            self.depths.borrow_mut().insert(*node, depth);
+            self.deepest.set(self.deepest.get().max(depth));
+        }
+    }
+}
+
+impl TreeSink for DepthSink {
+    type Handle = Handle;
+    type Output = Html;
+    type ElemName<'a> = <HtmlTreeSink as TreeSink>::ElemName<'a>;
+
+    fn finish(self) -> Html {
+        self.inner.finish()
+    }
+
+    fn parse_error(&self, msg: Cow<'static, str>) {
+        self.inner.parse_error(msg)
+    }
+
+    fn get_document(&self) -> Handle {
+        self.inner.get_document()
+    }
+
+    fn elem_name<'a>(&'a self, target: &'a Handle) -> Self::ElemName<'a> {
+        self.inner.elem_name(target)
+    }
+
+    fn create_element(&self, name: QualName, attrs: Vec<Attribute>, flags: ElementFlags) -> Handle {
+        self.inner.create_element(name, attrs, flags)
+    }
+
+    fn create_comment(&self, text: StrTendril) -> Handle {
+        self.inner.create_comment(text)
+    }
+
+    fn create_pi(&self, target: StrTendril, data: StrTendril) -> Handle {
+        self.inner.create_pi(target, data)
+    }
+
+    fn append(&self, parent: &Handle, child: NodeOrText<Handle>) {
+        self.placed(&child, self.depth(parent) + 1);
+        self.inner.append(parent, child)
+    }
+
+    fn append_based_on_parent_node(
+        &self,
+        element: &Handle,
+        prev_element: &Handle,
+        child: NodeOrText<Handle>,
+    ) {
+        let depth = self.depth(element).max(self.depth(prev_element) + 1);
+        self.placed(&child, depth);
+        self.inner
+            .append_based_on_parent_node(element, prev_element, child)
+    }
+
+    fn append_doctype_to_document(
+        &self,
+        name: StrTendril,
+        public_id: StrTendril,
+        system_id: StrTendril,
+    ) {
+        self.inner
+            .append_doctype_to_document(name, public_id, system_id)
+    }
+
+    fn mark_script_already_started(&self, node: &Handle) {
+        self.inner.mark_script_already_started(node)
+    }
+
+    fn pop(&self, node: &Handle) {
+        self.inner.pop(node)
+    }
+
+    fn get_template_contents(&self, target: &Handle) -> Handle {
+        self.inner.get_template_contents(target)
+    }
+
+    fn same_node(&self, x: &Handle, y: &Handle) -> bool {
+        self.inner.same_node(x, y)
+    }
+
+    fn set_quirks_mode(&self, mode: QuirksMode) {
+        self.inner.set_quirks_mode(mode)
+    }
+
+    fn append_before_sibling(&self, sibling: &Handle, new_node: NodeOrText<Handle>) {
+        self.placed(&new_node, self.depth(sibling));
+        self.inner.append_before_sibling(sibling, new_node)
+    }
+
+    fn add_attrs_if_missing(&self, target: &Handle, attrs: Vec<Attribute>) {
+        self.inner.add_attrs_if_missing(target, attrs)
+    }
+
+    fn associate_with_form(
+        &self,
+        target: &Handle,
+        form: &Handle,
+        nodes: (&Handle, Option<&Handle>),
+    ) {
+        self.inner.associate_with_form(target, form, nodes)
+    }
+
+    fn remove_from_parent(&self, target: &Handle) {
+        self.inner.remove_from_parent(target)
+    }
+
+    fn reparent_children(&self, node: &Handle, new_parent: &Handle) {
+        self.inner.reparent_children(node, new_parent)
+    }
+
+    fn is_mathml_annotation_xml_integration_point(&self, handle: &Handle) -> bool {
+        self.inner
+            .is_mathml_annotation_xml_integration_point(handle)
+    }
+
+    fn set_current_line(&self, line_number: u64) {
+        self.inner.set_current_line(line_number)
+    }
+
+    fn allow_declarative_shadow_roots(&self, intended_parent: &Handle) -> bool {
+        self.inner.allow_declarative_shadow_roots(intended_parent)
+    }
+
+    fn attach_declarative_shadow(
+        &self,
+        location: &Handle,
+        template: &Handle,
+        attrs: &[Attribute],
+    ) -> bool {
+        self.inner
+            .attach_declarative_shadow(location, template, attrs)
+    }
+
+    fn maybe_clone_an_option_into_selectedcontent(&self, option: &Handle) {
+        self.inner
+            .maybe_clone_an_option_into_selectedcontent(option)
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1357,6 +1580,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The page read from `html`, which must not be nested too deep.
+    fn page(html: &str) -> HtmlPage {
+        html_page(html).expect("nested within the limit")
+    }
+
     fn fixture(name: &str) -> String {
         let path = format!(
             "{}/tests/fixtures/html/{name}",
@@ -1377,7 +1605,7 @@ mod tests {
 
     #[test]
     fn prothom_alo_article_with_json_ld_graph() {
-        let page = html_page(&fixture("prothomalo.html"));
+        let page = page(&fixture("prothomalo.html"));
         assert_eq!(
             lines(&page),
             [
@@ -1405,7 +1633,7 @@ mod tests {
 
     #[test]
     fn bbc_bangla_main_with_time_and_line_breaks() {
-        let page = html_page(&fixture("bbc-bangla.html"));
+        let page = page(&fixture("bbc-bangla.html"));
         assert_eq!(
             lines(&page),
             [
@@ -1435,7 +1663,7 @@ mod tests {
 
     #[test]
     fn jugantor_table_layout_skips_link_column_and_footer() {
-        let page = html_page(&fixture("jugantor.html"));
+        let page = page(&fixture("jugantor.html"));
         assert_eq!(
             lines(&page),
             [
@@ -1461,7 +1689,7 @@ mod tests {
 
     #[test]
     fn boilerplate_scripts_nav_cookie_comments_footer_are_dropped() {
-        let page = html_page(&fixture("boilerplate.html"));
+        let page = page(&fixture("boilerplate.html"));
         assert_eq!(
             lines(&page),
             [
@@ -1485,7 +1713,7 @@ mod tests {
 
     #[test]
     fn page_without_article_is_found_by_scoring() {
-        let page = html_page(&fixture("no-article.html"));
+        let page = page(&fixture("no-article.html"));
         assert_eq!(
             lines(&page),
             [
@@ -1506,7 +1734,7 @@ mod tests {
 
     #[test]
     fn page_without_body_gives_empty_text_and_title() {
-        let page = html_page(&fixture("no-body.html"));
+        let page = page(&fixture("no-body.html"));
         assert_eq!(page.text, "");
         assert_eq!(
             page.hints,
@@ -1515,13 +1743,16 @@ mod tests {
                 ..PageHints::default()
             }
         );
-        assert_eq!(html_page("").text, "");
-        assert_eq!(html_page("<html><head></head></html>"), HtmlPage::default());
+        assert_eq!(super::html_page("").unwrap().text, "");
+        assert_eq!(
+            super::html_page("<html><head></head></html>").unwrap(),
+            HtmlPage::default()
+        );
     }
 
     #[test]
     fn br_splits_lines_and_pre_keeps_its_lines() {
-        let page = html_page(
+        let page = page(
             "<body><article><p>প্রথম লাইন<br>দ্বিতীয়   লাইন<br/><br>তৃতীয়</p>\
              <pre>ক  খ\nগ</pre></article></body>",
         );
@@ -1530,7 +1761,7 @@ mod tests {
 
     #[test]
     fn inline_markup_does_not_split_words_and_entities_are_decoded() {
-        let page = html_page(
+        let page = page(
             "<body><article><p>কুর<b>স্ক</b> &amp; <i>কিম</i>&nbsp;জং&#x20;উন &lt;KCNA&gt;</p></article></body>",
         );
         assert_eq!(page.text, "কুরস্ক & কিম জং উন <KCNA>");
@@ -1545,7 +1776,7 @@ mod tests {
              <div class=part><p>{paragraph} ৩</p><p>{paragraph} ৪</p><p>{paragraph} ৫</p></div></div>\
              <div class=box><p>{paragraph} অন্য খবর</p></div></body>"
         );
-        let page = html_page(&html);
+        let page = page(&html);
         let expected: Vec<String> = ["১", "২", "৩", "৪", "৫"]
             .iter()
             .map(|n| format!("{paragraph} {n}"))
@@ -1561,7 +1792,7 @@ mod tests {
              <div class=details><p>রাজধানীর হাসপাতালগুলোতে ডেঙ্গু রোগীর সংখ্যা দ্বিগুণ হয়েছে।</p>\
              <p>গত ২৪ ঘণ্টায় ৩১২ জন হাসপাতালে ভর্তি হয়েছেন।</p></div></div>\
              <div class=col><p>এই ওয়েবসাইটের সকল স্বত্ব সংরক্ষিত।</p></div></div></body>";
-        let page = html_page(html);
+        let page = page(html);
         assert_eq!(
             lines(&page),
             [
@@ -1579,7 +1810,7 @@ mod tests {
         let html = "<body><div class=brand><h1>খবর ২৪</h1></div>\
              <div class=a><div class=b><div class=c><div class=details>\
              <p>রাজধানীর হাসপাতালগুলোতে ডেঙ্গু রোগীর সংখ্যা দ্বিগুণ হয়েছে।</p></div></div></div></div></body>";
-        let page = html_page(html);
+        let page = page(html);
         assert_eq!(page.text, "রাজধানীর হাসপাতালগুলোতে ডেঙ্গু রোগীর সংখ্যা দ্বিগুণ হয়েছে।");
         assert_eq!(page.hints.title, None);
     }
@@ -1587,7 +1818,7 @@ mod tests {
     #[test]
     fn a_dropped_block_still_separates_the_text_around_it() {
         let html = "<body><article><div>প্রথম অংশ<div class=share-tools><a>শেয়ার</a></div>দ্বিতীয় অংশ</div></article></body>";
-        assert_eq!(lines(&html_page(html)), ["প্রথম অংশ", "দ্বিতীয় অংশ"]);
+        assert_eq!(lines(&page(html)), ["প্রথম অংশ", "দ্বিতীয় অংশ"]);
     }
 
     #[test]
@@ -1597,7 +1828,7 @@ mod tests {
              <article><h1>আসল খবর</h1><p>কেসিএনএ এক বিবৃতিতে জানিয়েছে যে সৈন্যরা কুরস্ক অঞ্চলে লড়াই করেছে।</p></article>\
              <article class=card><h2><a href=/2>আরেক খবর</a></h2></article>\
              </main></body>";
-        let page = html_page(html);
+        let page = page(html);
         assert_eq!(
             lines(&page),
             [
@@ -1616,12 +1847,12 @@ mod tests {
              <p class=lead-text>প্রথম অনুচ্ছেদ।</p><div class=thread-body><p>দ্বিতীয় অনুচ্ছেদ।</p></div>\
              <div class='ad'><p>বিজ্ঞাপন</p></div><div class='ads-box'><p>বিজ্ঞাপন</p></div>\
              </article></div></body>";
-        assert_eq!(lines(&html_page(html)), ["প্রথম অনুচ্ছেদ।", "দ্বিতীয় অনুচ্ছেদ।"]);
+        assert_eq!(lines(&page(html)), ["প্রথম অনুচ্ছেদ।", "দ্বিতীয় অনুচ্ছেদ।"]);
     }
 
     #[test]
     fn json_ld_variants() {
-        let page = html_page(
+        let page = page(
             r#"<html><head>
             <script type="application/ld+json">{"@type":"BreadcrumbList","itemListElement":[]}</script>
             <script type="application/ld+json">[{"@type":"WebPage","mainEntity":{"@type":"http://schema.org/NewsArticle",
@@ -1644,7 +1875,7 @@ mod tests {
 
     #[test]
     fn meta_tags_beat_json_ld_and_itemprop() {
-        let page = html_page(
+        let page = page(
             r#"<html><head>
             <meta property="og:title" content="OG শিরোনাম">
             <meta property="article:published_time" content="2025-04-28T10:00:00+06:00">
@@ -1659,7 +1890,7 @@ mod tests {
 
     #[test]
     fn unparseable_dates_fall_through_to_the_next_source() {
-        let page = html_page(
+        let page = page(
             r#"<html><head><meta property="article:published_time" content="২৮ এপ্রিল ২০২৫">
             <meta itemprop="datePublished" content="2025-04-28T09:00:00+06:00"></head><body></body></html>"#,
         );
@@ -1736,16 +1967,39 @@ mod tests {
         );
     }
 
-    #[test]
-    fn deep_nesting_does_not_overflow_the_stack() {
-        let depth = 20_000;
-        let html = format!(
+    fn nested(tag: &str, depth: usize) -> String {
+        format!(
             "<body>{}<p>গভীরে থাকা অনুচ্ছেদ</p>{}",
-            "<div>".repeat(depth),
-            "</div>".repeat(depth)
-        );
-        let page = html_page(&html);
-        assert_eq!(page.text, "গভীরে থাকা অনুচ্ছেদ");
+            format!("<{tag}>").repeat(depth),
+            format!("</{tag}>").repeat(depth)
+        )
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_is_read_without_overflowing_the_stack() {
+        // html, body and the paragraph take three levels of the limit.
+        let html = nested("div", MAX_NESTING_DEPTH - 3);
+        assert_eq!(page(&html).text, "গভীরে থাকা অনুচ্ছেদ");
+    }
+
+    #[test]
+    fn nesting_beyond_the_limit_is_refused_quickly() {
+        for (tag, depth) in [("div", 20_000), ("blockquote", 100_000), ("ul", 80_000)] {
+            let started = std::time::Instant::now();
+            let error = html_page(&nested(tag, depth)).unwrap_err();
+            assert_eq!(error.limit, MAX_NESTING_DEPTH);
+            assert!(
+                error.to_string().contains("nested more than 256"),
+                "{error}"
+            );
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(2),
+                "{tag} × {depth}: {:?}",
+                started.elapsed()
+            );
+        }
+        // One level past the limit is enough.
+        assert!(html_page(&nested("div", MAX_NESTING_DEPTH)).is_err());
     }
 
     fn generated_page(paragraphs: usize) -> String {
@@ -1769,7 +2023,7 @@ mod tests {
         let paragraphs = 7_000;
         let html = generated_page(paragraphs);
         assert!(html.len() > 2_000_000);
-        let page = html_page(&html);
+        let page = page(&html);
         let lines = lines(&page);
         assert_eq!(lines.len(), paragraphs + 1);
         assert_eq!(lines[0], "বড় খবর");
@@ -1788,7 +2042,7 @@ mod tests {
     fn twenty_megabyte_page_timing() {
         let html = generated_page(70_000);
         let started = std::time::Instant::now();
-        let page = html_page(&html);
+        let page = page(&html);
         eprintln!(
             "{} MB page: {:?}, {} lines",
             html.len() / 1_000_000,
@@ -1829,17 +2083,109 @@ mod tests {
         prop::collection::vec(piece, 0..60).prop_map(|pieces| pieces.concat())
     }
 
+    /// Tags html5ever nests in different ways: blocks, lists, quotes,
+    /// tables, formatting elements (the adoption agency), foreign content,
+    /// templates.
+    const NESTING_TAGS: &[&str] = &[
+        "div",
+        "ul",
+        "li",
+        "blockquote",
+        "table",
+        "td",
+        "tr",
+        "p",
+        "a",
+        "b",
+        "font",
+        "span",
+        "section",
+        "select",
+        "option",
+        "svg",
+        "math",
+        "dl",
+        "dd",
+        "button",
+        "form",
+        "h2",
+        "nobr",
+        "template",
+        "article",
+    ];
+
+    /// How long one page may take: 2 s in a release build (the long fuzz
+    /// run); this crate's own passes are several times slower unoptimized.
+    fn page_time_limit() -> std::time::Duration {
+        std::time::Duration::from_secs(if cfg!(debug_assertions) { 10 } else { 2 })
+    }
+
+    /// A page nested some levels deep (each level many tags deep, closed at
+    /// the end or not) holding a run of many sibling elements.
+    fn deep_and_wide() -> impl Strategy<Value = String> {
+        let level = (
+            prop::sample::select(NESTING_TAGS),
+            0..3_000usize,
+            any::<bool>(),
+        );
+        (
+            prop::collection::vec(level, 1..4),
+            prop::sample::select(NESTING_TAGS),
+            0..30_000usize,
+            any::<bool>(),
+        )
+            .prop_map(|(levels, sibling, width, sibling_closed)| {
+                let mut html = String::from("<!doctype html><html><body>");
+                for (tag, depth, _) in &levels {
+                    html.push_str(&format!("<{tag} class=x>").repeat(*depth));
+                }
+                let item = if sibling_closed {
+                    format!("<{sibling}>খবরের অনুচ্ছেদ।</{sibling}>")
+                } else {
+                    format!("<{sibling}>খবরের অনুচ্ছেদ।")
+                };
+                html.push_str(&item.repeat(width));
+                for (tag, depth, closed) in levels.iter().rev() {
+                    if *closed {
+                        html.push_str(&format!("</{tag}>").repeat(*depth));
+                    }
+                }
+                html
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases(8)))]
+
+        #[test]
+        fn deep_and_wide_pages_are_read_or_refused_in_bounded_time(html in deep_and_wide()) {
+            let started = std::time::Instant::now();
+            let read = html_page(&html);
+            let elapsed = started.elapsed();
+            prop_assert!(
+                elapsed < page_time_limit(),
+                "{} bytes took {:?}: {:?}…",
+                html.len(),
+                elapsed,
+                &html[..html.len().min(200)]
+            );
+            if let Ok(page) = read {
+                prop_assert!(page.text.lines().all(|line| !line.is_empty()));
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn never_panics_on_arbitrary_text(text in any::<String>()) {
-            let page = html_page(&text);
+            let page = page(&text);
             prop_assert!(!page.text.contains("\n\n"));
             let _ = looks_like_html(&text);
         }
 
         #[test]
         fn never_panics_on_tag_soup(html in tag_soup()) {
-            let page = html_page(&html);
+            let page = page(&html);
             for line in page.text.lines() {
                 prop_assert!(!line.is_empty());
                 prop_assert_eq!(line.trim(), line);

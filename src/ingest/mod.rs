@@ -5,8 +5,17 @@
 //!
 //! Every problem with one input becomes an [`InputError`] naming it and the
 //! reason, so that the batch goes on with the others.
+//!
+//! Directories are walked following symbolic links, with loop detection by
+//! device and inode: each file is read once however many ways it is
+//! reached, and a link back to a folder being walked is skipped and
+//! reported ([`Skipped`]). What anubad wrote is never read back as an
+//! article: the run's own `--out` folder, any folder holding a digest, and
+//! any `<id>.md`/`<id>.html` next to the `<id>.json` anubad wrote for it.
 
-use std::io::Read;
+use std::collections::HashSet;
+use std::fmt;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -54,6 +63,11 @@ pub enum InputError {
     NotUtf8 { input: String, offset: usize },
     #[error("{input}: looks binary (contains NUL bytes)")]
     Binary { input: String },
+    #[error(
+        "{input}: not valid UTF-16 text (it starts with a UTF-16 byte-order mark; \
+         bad code unit at byte offset {offset}); convert it to UTF-8"
+    )]
+    BadUtf16 { input: String, offset: usize },
     #[error("{input}: empty")]
     Empty { input: String },
     #[error("{input}: no Bengali text")]
@@ -71,6 +85,11 @@ pub enum InputError {
         size: u64,
         limit: u64,
     },
+    #[error(
+        "{input}: HTML nested more than {limit} elements deep (news pages nest under 100); \
+         not read, as a page like it takes minutes to parse"
+    )]
+    NestedTooDeep { input: String, limit: usize },
 }
 
 impl InputError {
@@ -80,6 +99,8 @@ impl InputError {
             InputError::Read { input, .. }
             | InputError::NotUtf8 { input, .. }
             | InputError::Binary { input }
+            | InputError::BadUtf16 { input, .. }
+            | InputError::NestedTooDeep { input, .. }
             | InputError::Empty { input }
             | InputError::NoBengali { input }
             | InputError::BadRecord { input, .. }
@@ -109,80 +130,324 @@ pub(crate) const MAX_ARTICLE_BYTES: u64 = 20 * 1024 * 1024;
 /// Extensions picked up when walking a directory.
 const ARTICLE_EXTENSIONS: &[&str] = &["txt", "md", "html", "htm"];
 
+/// What a walk passed over, and why; nothing here fails an article.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: SkipReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A symbolic link to a folder that contains it: following it would
+    /// walk forever.
+    LinkLoop { target: PathBuf },
+    /// The run's own output folder, or a folder holding an anubad digest.
+    OutputFolder,
+    /// A file anubad wrote: the `<id>.md` or `<id>.html` of an `<id>.json`.
+    Output,
+}
+
+impl SkipReason {
+    /// Whether the user should hear about it: a loop means the folder is
+    /// not what they think it is; outputs are left out as expected.
+    pub fn is_warning(&self) -> bool {
+        matches!(self, SkipReason::LinkLoop { .. })
+    }
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display();
+        match &self.reason {
+            SkipReason::LinkLoop { target } => write!(
+                f,
+                "skipped {path}: a symbolic link loop back to {}",
+                target.display()
+            ),
+            SkipReason::OutputFolder => write!(f, "skipped {path}: an anubad output folder"),
+            SkipReason::Output => write!(f, "skipped {path}: written by anubad"),
+        }
+    }
+}
+
+/// Every article of a run's inputs, and what the walks passed over.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// In a stable order: inputs as given, directory entries sorted by path.
+    pub articles: Vec<Result<Article, InputError>>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// `--out` would overwrite what the run reads.
+#[derive(Debug, thiserror::Error)]
+pub enum OutDirConflict {
+    /// `--out` is an input folder: the outputs would overwrite inputs
+    /// (`<id>.md` of `<id>.md`) and be read as articles by the next run.
+    #[error(
+        "--out {out} is the input folder {input}: outputs would overwrite articles and be \
+         read as articles next time; write them to another folder (a folder inside the \
+         input, such as {input}/out, is fine)"
+    )]
+    InputFolder { out: PathBuf, input: String },
+    /// An input file in `--out` has a name the run writes there.
+    #[error(
+        "--out {out} holds the input {input}, which the run would overwrite with its own \
+         output of that name; write the outputs to another folder"
+    )]
+    InputFile { out: PathBuf, input: String },
+}
+
+/// Refuses an output folder that is one of the input folders (however
+/// spelled: the same device and inode), or that holds an input file named
+/// as an output would be (`<id>.md`, `digest.md`, `digest.html`). Other
+/// input files may sit in `--out`: `a.txt` gives `a.json` and `a.md` beside
+/// it.
+pub fn check_out_dir(inputs: &[String], out: &Path) -> Result<(), OutDirConflict> {
+    let Some(out_key) = FileKey::of(out).filter(|_| out.is_dir()) else {
+        return Ok(());
+    };
+    for input in inputs.iter().filter(|i| *i != "-") {
+        let path = Path::new(input);
+        if path.is_dir() {
+            if FileKey::of(path).as_ref() == Some(&out_key) {
+                return Err(OutDirConflict::InputFolder {
+                    out: out.to_path_buf(),
+                    input: input.clone(),
+                });
+            }
+            continue;
+        }
+        let in_out = path
+            .parent()
+            .map(|parent| {
+                if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                }
+            })
+            .and_then(FileKey::of)
+            .as_ref()
+            == Some(&out_key);
+        let named_like_an_output = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("json"))
+            || path.file_name().is_some_and(|name| {
+                name.eq_ignore_ascii_case("digest.md") || name.eq_ignore_ascii_case("digest.html")
+            });
+        if in_out && named_like_an_output {
+            return Err(OutDirConflict::InputFile {
+                out: out.to_path_buf(),
+                input: input.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Reads every article named by `inputs`, in a stable order: inputs as given,
-/// directory entries sorted by path.
-pub fn read_inputs(inputs: &[String]) -> Vec<Result<Article, InputError>> {
-    let mut articles = Vec::new();
+/// directory entries sorted by path. A walk leaves out `out_dir` (the run's
+/// output folder) and everything anubad wrote; a file reached twice (two
+/// links, or named twice) is read once.
+pub fn read_inputs(inputs: &[String], out_dir: Option<&Path>) -> Inputs {
+    let mut walk = Walk {
+        out_dir: out_dir.and_then(FileKey::of),
+        seen_dirs: HashSet::new(),
+        seen_files: HashSet::new(),
+        read: Inputs::default(),
+    };
     for input in inputs {
         if input == "-" {
-            let mut bytes = Vec::new();
-            articles.push(
-                std::io::stdin()
-                    .take(MAX_ARTICLE_BYTES + 1)
-                    .read_to_end(&mut bytes)
-                    .map_err(|source| InputError::Read {
-                        input: "stdin".into(),
-                        source,
-                    })
-                    .and_then(|_| {
-                        if bytes.len() as u64 > MAX_ARTICLE_BYTES {
-                            return Err(InputError::TooLarge {
-                                input: "stdin".into(),
-                                size: bytes.len() as u64,
-                                limit: MAX_ARTICLE_BYTES,
-                            });
-                        }
-                        article_from_bytes("stdin", "stdin", &bytes, false)
-                    }),
-            );
+            walk.read.articles.push(read_stdin());
             continue;
         }
         let path = Path::new(input);
         if path.is_dir() {
-            let mut files = Vec::new();
-            walk(path, &mut files, &mut articles);
-            files.sort();
-            for file in files {
-                read_file(&file, &mut articles);
-            }
+            walk.directory(path);
         } else if path.exists() {
-            read_file(path, &mut articles);
+            if walk.first_visit(path) {
+                read_file(path, &mut walk.read.articles);
+            }
         } else {
-            articles.push(Err(InputError::NotFound {
+            walk.read.articles.push(Err(InputError::NotFound {
                 input: input.clone(),
             }));
         }
     }
-    articles
+    walk.read
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Result<Article, InputError>>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(source) => {
-            errors.push(Err(InputError::Read {
-                input: dir.display().to_string(),
-                source,
-            }));
-            return;
-        }
+fn read_stdin() -> Result<Article, InputError> {
+    let read_error = |source| InputError::Read {
+        input: "stdin".into(),
+        source,
     };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            walk(&path, files, errors);
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| ARTICLE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-            // A folder's README describes the folder; it is not an article.
-            && !path
-                .file_stem()
-                .is_some_and(|s| s.eq_ignore_ascii_case("readme"))
+    let mut stdin = io::stdin().lock();
+    let mut bytes = Vec::new();
+    (&mut stdin)
+        .take(MAX_ARTICLE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_ARTICLE_BYTES {
+        // The rest is read only to say how large the input really was.
+        let rest = io::copy(&mut stdin, &mut io::sink()).map_err(read_error)?;
+        return Err(InputError::TooLarge {
+            input: "stdin".into(),
+            size: bytes.len() as u64 + rest,
+            limit: MAX_ARTICLE_BYTES,
+        });
+    }
+    article_from_bytes("stdin", "stdin", &bytes, false)
+}
+
+/// Identifies a file or folder however it is reached: device and inode
+/// where there are such, else the path with every link resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum FileKey {
+    #[cfg(unix)]
+    Inode { device: u64, inode: u64 },
+    #[cfg(not(unix))]
+    Canonical(PathBuf),
+}
+
+impl FileKey {
+    /// The key of what `path` leads to (links followed); `None` when it
+    /// cannot be read.
+    fn of(path: &Path) -> Option<FileKey> {
+        #[cfg(unix)]
         {
-            files.push(path);
+            use std::os::unix::fs::MetadataExt;
+            let metadata = std::fs::metadata(path).ok()?;
+            Some(FileKey::Inode {
+                device: metadata.dev(),
+                inode: metadata.ino(),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            std::fs::canonicalize(path).ok().map(FileKey::Canonical)
         }
     }
+}
+
+/// The state of reading one run's inputs.
+struct Walk {
+    out_dir: Option<FileKey>,
+    seen_dirs: HashSet<FileKey>,
+    seen_files: HashSet<FileKey>,
+    read: Inputs,
+}
+
+impl Walk {
+    /// True the first time a file is met, however it is reached.
+    fn first_visit(&mut self, file: &Path) -> bool {
+        FileKey::of(file).is_none_or(|key| self.seen_files.insert(key))
+    }
+
+    fn directory(&mut self, root: &Path) {
+        let mut files = Vec::new();
+        let mut entries = walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter();
+        while let Some(entry) = entries.next() {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    self.walk_error(error);
+                    continue;
+                }
+            };
+            let path = entry.path();
+            if entry.file_type().is_dir() {
+                let key = FileKey::of(path);
+                let is_output = entry.depth() > 0
+                    && (key.is_some() && key == self.out_dir || holds_digest(path));
+                if is_output {
+                    self.read.skipped.push(Skipped {
+                        path: path.to_path_buf(),
+                        reason: SkipReason::OutputFolder,
+                    });
+                    entries.skip_current_dir();
+                } else if key.is_some_and(|key| !self.seen_dirs.insert(key)) {
+                    // Already walked by another way in (a link or another
+                    // input): its files are read once.
+                    entries.skip_current_dir();
+                }
+            } else if is_article_file(path) {
+                if written_by_anubad(path) {
+                    self.read.skipped.push(Skipped {
+                        path: path.to_path_buf(),
+                        reason: SkipReason::Output,
+                    });
+                } else if self.first_visit(path) {
+                    files.push(path.to_path_buf());
+                }
+            }
+        }
+        files.sort();
+        for file in files {
+            read_file(&file, &mut self.read.articles);
+        }
+    }
+
+    fn walk_error(&mut self, error: walkdir::Error) {
+        let path = error.path().map(Path::to_path_buf).unwrap_or_default();
+        if let Some(ancestor) = error.loop_ancestor() {
+            self.read.skipped.push(Skipped {
+                reason: SkipReason::LinkLoop {
+                    target: ancestor.to_path_buf(),
+                },
+                path,
+            });
+            return;
+        }
+        let source = error
+            .into_io_error()
+            .unwrap_or_else(|| io::Error::other("cannot walk the folder"));
+        // A dangling link or an unreadable entry that would not have been
+        // an article anyway is no failure of the batch.
+        if source.kind() == io::ErrorKind::NotFound && !is_article_file(&path) {
+            return;
+        }
+        self.read.articles.push(Err(InputError::Read {
+            input: path.display().to_string(),
+            source,
+        }));
+    }
+}
+
+/// Whether a walk picks `path` up as an article: by extension, and not a
+/// folder's README (which describes the folder).
+fn is_article_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| ARTICLE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        && !path
+            .file_stem()
+            .is_some_and(|s| s.eq_ignore_ascii_case("readme"))
+}
+
+/// A folder anubad wrote a digest into: both digest files are there.
+fn holds_digest(dir: &Path) -> bool {
+    ["digest.md", "digest.html"]
+        .iter()
+        .all(|name| dir.join(name).is_file())
+}
+
+/// Whether `path` is the Markdown or HTML anubad wrote next to an
+/// `<id>.json` article record.
+fn written_by_anubad(path: &Path) -> bool {
+    let json = path.with_extension("json");
+    let Ok(text) = std::fs::read_to_string(&json) else {
+        return false;
+    };
+    serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|record| {
+        ["fingerprint", "paragraphs", "model"]
+            .iter()
+            .all(|field| record.get(field).is_some())
+    })
 }
 
 fn read_file(path: &Path, out: &mut Vec<Result<Article, InputError>>) {
@@ -227,6 +492,13 @@ fn read_file(path: &Path, out: &mut Vec<Result<Article, InputError>>) {
 }
 
 fn decode(input: &str, bytes: &[u8]) -> Result<String, InputError> {
+    // Windows tools write UTF-16 with a byte-order mark; without one it is
+    // indistinguishable from binary.
+    match bytes {
+        [0xff, 0xfe, rest @ ..] => return decode_utf16(input, rest, u16::from_le_bytes),
+        [0xfe, 0xff, rest @ ..] => return decode_utf16(input, rest, u16::from_be_bytes),
+        _ => {}
+    }
     if bytes.contains(&0) {
         return Err(InputError::Binary {
             input: input.into(),
@@ -237,6 +509,32 @@ fn decode(input: &str, bytes: &[u8]) -> Result<String, InputError> {
         offset: e.valid_up_to(),
     })?;
     Ok(text.strip_prefix('\u{feff}').unwrap_or(text).to_string())
+}
+
+/// `bytes` after a UTF-16 byte-order mark, read with `unit`'s byte order.
+fn decode_utf16(input: &str, bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, InputError> {
+    let units = bytes.chunks(2).map(|pair| match pair {
+        [a, b] => Ok(unit([*a, *b])),
+        _ => Err(()),
+    });
+    let mut text = String::with_capacity(bytes.len());
+    let mut offset = 2;
+    for decoded in char::decode_utf16(units.map_while(Result::ok)) {
+        match decoded {
+            Ok(c) => {
+                text.push(c);
+                offset += 2 * c.len_utf16();
+            }
+            Err(_) => break,
+        }
+    }
+    if offset != bytes.len() + 2 {
+        return Err(InputError::BadUtf16 {
+            input: input.into(),
+            offset,
+        });
+    }
+    Ok(text)
 }
 
 fn article_from_bytes(
@@ -260,7 +558,10 @@ fn page(
     url: Option<String>,
 ) -> Result<Article, InputError> {
     let (text, hints) = if is_html || html::looks_like_html(content) {
-        let page = html::html_page(content);
+        let page = html::html_page(content).map_err(|too_deep| InputError::NestedTooDeep {
+            input: input.into(),
+            limit: too_deep.limit,
+        })?;
         let found = page.hints;
         let hints = PageHints {
             title: given.title.or(found.title),
@@ -330,6 +631,19 @@ fn records(input: &str, text: &str) -> Vec<Result<Article, InputError>> {
             published: record.published,
             ..PageHints::default()
         };
+        let size = [&record.text, &record.html]
+            .iter()
+            .filter_map(|field| field.as_ref().map(|f| f.len() as u64))
+            .max()
+            .unwrap_or(0);
+        if size > MAX_ARTICLE_BYTES {
+            out.push(Err(InputError::TooLarge {
+                input: at,
+                size,
+                limit: MAX_ARTICLE_BYTES,
+            }));
+            continue;
+        }
         let article = match (record.text, record.html) {
             (Some(text), _) => page(&at, &raw_id, &text, false, given, record.url),
             (None, Some(html)) => page(&at, &raw_id, &html, true, given, record.url),
@@ -372,7 +686,7 @@ mod tests {
     #[test]
     fn bad_bytes_are_named() {
         assert!(matches!(
-            article_from_bytes("x.txt", "x", b"\xff\xfe\x00a", false),
+            article_from_bytes("x.txt", "x", b"\x7fELF\x00a", false),
             Err(InputError::Binary { .. })
         ));
         assert!(matches!(
@@ -382,6 +696,32 @@ mod tests {
         assert!(matches!(
             article_from_bytes("x.txt", "x", b"  \n", false),
             Err(InputError::Empty { .. })
+        ));
+    }
+
+    #[test]
+    fn utf16_with_a_byte_order_mark_is_decoded_and_bad_utf16_named() {
+        let text = "ঢাকায় বৃষ্টি।\nদ্বিতীয় লাইন";
+        let mut le = vec![0xff, 0xfe];
+        le.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        let mut be = vec![0xfe, 0xff];
+        be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+        for bytes in [le, be] {
+            assert_eq!(
+                article_from_bytes("x.txt", "x", &bytes, false)
+                    .unwrap()
+                    .text,
+                text
+            );
+        }
+        // An odd byte at the end, and a lone surrogate, are named by offset.
+        assert!(matches!(
+            article_from_bytes("x.txt", "x", b"\xff\xfe\x95\x09\x00", false),
+            Err(InputError::BadUtf16 { offset: 4, .. })
+        ));
+        assert!(matches!(
+            article_from_bytes("x.txt", "x", b"\xff\xfe\x95\x09\x00\xd8\x95\x09", false),
+            Err(InputError::BadUtf16 { offset: 4, .. })
         ));
     }
 }

@@ -1,10 +1,17 @@
 //! Writing files so that nothing already written is lost or half-written: a
 //! temporary file in the same directory renamed over the old one, and only
 //! when the content changed.
+//!
+//! A temporary file is named `.anubad-<pid>-XXXXXX.tmp`. One that a killed
+//! run left behind is removed by the next run into the folder
+//! ([`remove_stale_temp_files`]): when the process that made it is gone,
+//! or when it is older than any write takes. A live process's file may be
+//! a concurrent run's write in progress, and stays.
 
 use std::fs;
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::Path;
+use std::time::Duration;
 
 use crate::output::OutputError;
 
@@ -31,7 +38,8 @@ pub(crate) fn write_if_changed(
         source,
     };
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".anubad-").suffix(".tmp");
+    let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
+    builder.prefix(&prefix).suffix(TEMP_SUFFIX);
     // Temporary files are created private (0600); outputs are meant to be
     // shared like any file the user writes.
     #[cfg(unix)]
@@ -49,4 +57,65 @@ pub(crate) fn write_if_changed(
     // On failure the temporary file is dropped, which deletes it.
     temp.persist(path).map_err(|e| write_error(e.error))?;
     Ok(())
+}
+
+const TEMP_PREFIX: &str = ".anubad-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// A temporary file older than this is stale whoever made it: a write takes
+/// milliseconds.
+const STALE_TEMP_AGE: Duration = Duration::from_secs(10 * 60);
+
+/// Removes the temporary files a killed run left in `out_dir`; returns how
+/// many. Failures are ignored: a leftover costs only its space.
+pub(crate) fn remove_stale_temp_files(out_dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(out_dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(middle) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
+            .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+        else {
+            continue;
+        };
+        // Files of earlier versions have no pid in their name: age decides.
+        let writer_gone = middle
+            .split_once('-')
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+            .is_some_and(|pid| !process_alive(pid));
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        if (writer_gone || old) && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Whether process `pid` is running (possibly as another user).
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 sends nothing; it only checks that the process exists.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Unknown off Unix: only the file's age can show it is stale.
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    true
 }

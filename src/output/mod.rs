@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+pub(crate) use crate::output::atomic::remove_stale_temp_files;
 use crate::output::atomic::{ensure_dir, write_if_changed};
 use crate::output::html::render_digest_html;
 use crate::output::markdown::{render_article_markdown, render_digest};
@@ -96,8 +97,10 @@ pub(crate) fn existing_fingerprint(out_dir: &Path, id: &str) -> Option<String> {
     Some(article.fingerprint)
 }
 
-/// Writes `<id>.json` and `<id>.md` for one article, atomically; files whose
-/// content is unchanged are not touched.
+/// Writes `<id>.md` and `<id>.json` for one article, each atomically; files
+/// whose content is unchanged are not touched. The JSON goes last: its
+/// fingerprint says the pair is complete, so after a kill between the two
+/// the next run sees the article as changed and writes both.
 pub(crate) fn write_article(out_dir: &Path, article: &ArticleOutput) -> Result<(), OutputError> {
     if safe_id(&article.id) != article.id {
         return Err(OutputError::UnsafeId {
@@ -111,12 +114,20 @@ pub(crate) fn write_article(out_dir: &Path, article: &ArticleOutput) -> Result<(
         })?;
     json.push('\n');
     ensure_dir(out_dir)?;
-    write_if_changed(out_dir, &json_path(out_dir, &article.id), json.as_bytes())?;
+    let markdown = markdown_path(out_dir, &article.id);
+    let new_article = !markdown.exists();
     write_if_changed(
         out_dir,
-        &markdown_path(out_dir, &article.id),
+        &markdown,
         render_article_markdown(article).as_bytes(),
-    )
+    )?;
+    let written = write_if_changed(out_dir, &json_path(out_dir, &article.id), json.as_bytes());
+    if written.is_err() && new_article {
+        // A failed article leaves nothing behind; a replaced Markdown stays,
+        // and the old JSON's fingerprint has the next run rewrite both.
+        let _ = fs::remove_file(&markdown);
+    }
+    written
 }
 
 /// An input that gave no article, and why; the digest lists these last.

@@ -6,12 +6,19 @@
 //! in the cache as soon as it finishes, so an interrupted run loses at most
 //! one batch. Articles whose inputs and settings did not change since the last
 //! run keep their files untouched.
+//!
+//! A run asked to stop ([`RunOptions::stop`], set by the binary on Ctrl-C)
+//! finishes the batch in flight, writes the articles whose translations are
+//! complete, and returns its report marked `interrupted` without rewriting
+//! the digest; running it again carries on from the cache.
 
 mod assemble;
 mod segments;
 mod summaries;
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cache::{Cache, CacheError};
@@ -93,6 +100,9 @@ pub struct RunReport {
     /// LLM summaries whose numbers or names are not in the translation.
     pub unfaithful_summaries: usize,
     pub elapsed: Duration,
+    /// Stopped on request before every article was done; the digest was
+    /// not rewritten.
+    pub interrupted: bool,
 }
 
 /// "error: cause: deeper cause", for one-line warnings.
@@ -123,6 +133,8 @@ pub struct RunOptions {
     /// Sentences in each extractive summary, at most (the chat model's
     /// summaries take theirs from its own options).
     pub summary_sentences: usize,
+    /// Once set, the run stops after the batch in flight.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// Segments pooled before translating, so batches can be formed by length
@@ -141,10 +153,15 @@ pub fn run(
     observe(Event::Started {
         articles: inputs.len(),
     });
+    output::remove_stale_temp_files(&options.out_dir);
+    let mut segments = SegmentTranslator::new(model, cache, options.batch_size);
+    if let Some(stop) = &options.stop {
+        segments.stop_on(Arc::clone(stop));
+    }
     let mut run = Run {
         model,
         options,
-        segments: SegmentTranslator::new(model, cache, options.batch_size),
+        segments,
         report: RunReport::default(),
         written: Vec::new(),
         failed: Vec::new(),
@@ -170,6 +187,9 @@ pub fn run(
     let mut window: Vec<Prepared> = Vec::new();
     let mut window_segments = 0;
     for input in inputs {
+        if run.stop_requested() {
+            break;
+        }
         let article = match input {
             Ok(article) => article,
             Err(error) => {
@@ -196,6 +216,7 @@ pub fn run(
         }
     }
     run.flush(window)?;
+    let interrupted = run.stop_requested();
     let Run {
         mut report,
         mut segments,
@@ -207,11 +228,16 @@ pub fn run(
     report.cache_hits = segments.hits;
     report.cache_misses = segments.misses;
     report.generated_tokens = segments.generated_tokens;
-    let intro = match model.summarizer {
-        Some(summarizer) => digest_intro(summarizer, &written, &mut segments.cache, observe),
-        None => None,
-    };
-    output::write_digest(&options.out_dir, &written, &failed, intro.as_deref())?;
+    report.interrupted = interrupted;
+    // The digest is of the whole batch: an interrupted run leaves the last
+    // one in place until the rerun finishes.
+    if !interrupted {
+        let intro = match model.summarizer {
+            Some(summarizer) => digest_intro(summarizer, &written, &mut segments.cache, observe),
+            None => None,
+        };
+        output::write_digest(&options.out_dir, &written, &failed, intro.as_deref())?;
+    }
     if let Some(cache) = cache {
         // The counts are informational; a failure to store them is not worth
         // failing a finished run for.
@@ -233,6 +259,13 @@ struct Run<'a, 'o> {
 }
 
 impl Run<'_, '_> {
+    fn stop_requested(&self) -> bool {
+        self.options
+            .stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(Ordering::Relaxed))
+    }
+
     fn fail(&mut self, input: String, message: String) {
         (self.observe)(Event::ArticleFailed { error: &message });
         self.failed.push(FailedInput {
@@ -281,10 +314,20 @@ impl Run<'_, '_> {
             .collect();
         let misses_before = self.segments.misses;
         let started = Instant::now();
-        let translations = self.segments.translate_units(&units, &mut *self.observe)?;
+        let translations = match self.segments.translate_units(&units, &mut *self.observe) {
+            // Every finished batch is in the cache; the window's articles
+            // are written by the rerun.
+            Err(EngineError::Stopped) => return Ok(()),
+            result => result?,
+        };
         let translate_ms = started.elapsed().as_millis() as u64;
         let window_misses = (self.segments.misses - misses_before).max(1);
         for prepared in window {
+            // Summaries take a chat model seconds each: a stop ends them
+            // here. Without one, writing the rest of the window is quick.
+            if self.model.summarizer.is_some() && self.stop_requested() {
+                break;
+            }
             let article_started = Instant::now();
             let count = prepared.segments().count();
             let distinct: HashSet<&String> = prepared.segments().collect();

@@ -1,8 +1,17 @@
 //! Segments to English through the cache: looked up first, the misses
 //! translated in batches of similar length (an NMT model) or a paragraph at
 //! a time (a chat model), and each batch stored as soon as it finishes.
+//!
+//! Runs started together on one cache share the work: each takes its
+//! batches in its own random order and looks every batch up again just
+//! before translating it, so what another run has stored meanwhile is not
+//! translated twice. A stop request (Ctrl-C) is honoured between batches.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::cache::{Cache, CacheKey, RunCache, StoredAsJson};
 use crate::llm::translate::{LlmTranslateError, LlmTranslator, ParagraphTranslation};
@@ -68,6 +77,10 @@ pub enum EngineError {
     Nmt(Box<TranslatorError>),
     #[error("the chat model could not translate")]
     Llm(#[source] Box<LlmTranslateError>),
+    /// A stop was requested ([`SegmentTranslator::stop_on`]); everything
+    /// translated before it is in the cache.
+    #[error("stopped on request")]
+    Stopped,
 }
 
 impl From<TranslatorError> for EngineError {
@@ -160,6 +173,7 @@ pub struct SegmentTranslator<'a> {
     pub hits: u64,
     pub misses: u64,
     pub(crate) generated_tokens: usize,
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl<'a> SegmentTranslator<'a> {
@@ -173,6 +187,20 @@ impl<'a> SegmentTranslator<'a> {
             hits: 0,
             misses: 0,
             generated_tokens: 0,
+            stop: None,
+        }
+    }
+
+    /// Makes translating stop with [`EngineError::Stopped`] before the next
+    /// batch once `stop` is set (by a signal handler, say).
+    pub fn stop_on(&mut self, stop: Arc<AtomicBool>) {
+        self.stop = Some(stop);
+    }
+
+    fn check_stop(&self) -> Result<(), EngineError> {
+        match &self.stop {
+            Some(stop) if stop.load(Ordering::Relaxed) => Err(EngineError::Stopped),
+            _ => Ok(()),
         }
     }
 
@@ -236,6 +264,7 @@ impl<'a> SegmentTranslator<'a> {
             let (translation, cached) = match found {
                 Some(translation) => (translation, true),
                 None => {
+                    self.check_stop()?;
                     let translation = translator.translate(unit)?;
                     let tokens: usize = translation
                         .english
@@ -283,7 +312,7 @@ impl<'a> SegmentTranslator<'a> {
         translator: &Translator,
         segments: &[String],
         observe: &mut dyn FnMut(Event),
-    ) -> Result<HashMap<String, Translated>, TranslatorError> {
+    ) -> Result<HashMap<String, Translated>, EngineError> {
         let mut seen = HashSet::new();
         let unique: Vec<&String> = segments
             .iter()
@@ -316,9 +345,19 @@ impl<'a> SegmentTranslator<'a> {
             .into_iter()
             .map(|s| Ok((s, translator.encode(s)?)))
             .collect::<Result<_, TranslatorError>>()?;
-        // Longest first: similar lengths share a batch, so little is padding.
+        // By length: similar lengths share a batch, so little is padding.
         encoded.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(b.0)));
-        for batch in encoded.chunks(self.batch_size) {
+        let batches: Vec<&[(&String, Vec<u32>)]> = encoded.chunks(self.batch_size).collect();
+        for index in shuffled(batches.len()) {
+            self.check_stop()?;
+            let stored_meanwhile = self.lookup_again(batches[index], &mut done, observe);
+            let batch: Vec<&(&String, Vec<u32>)> = batches[index]
+                .iter()
+                .filter(|(segment, _)| !stored_meanwhile.contains(*segment))
+                .collect();
+            if batch.is_empty() {
+                continue;
+            }
             let ids: Vec<Vec<u32>> = batch.iter().map(|(_, ids)| ids.clone()).collect();
             let outputs = translator.translate_encoded(&ids)?;
             let tokens: usize = outputs.iter().map(|(_, n)| n).sum();
@@ -347,4 +386,60 @@ impl<'a> SegmentTranslator<'a> {
         }
         Ok(done)
     }
+
+    /// Looks `batch` up once more, right before translating it: another run
+    /// on the same cache may have stored some of it since the window's
+    /// lookup. What it finds goes into `done` as cached, counted as hits
+    /// rather than misses, and is returned.
+    fn lookup_again(
+        &mut self,
+        batch: &[(&String, Vec<u32>)],
+        done: &mut HashMap<String, Translated>,
+        observe: &mut dyn FnMut(Event),
+    ) -> HashSet<String> {
+        let keys: Vec<CacheKey> = batch.iter().map(|(s, _)| self.key(s)).collect();
+        let found: Vec<Option<String>> =
+            self.cache.lookup(&keys, &mut report_cache_failure(observe));
+        let mut stored = HashSet::new();
+        for ((segment, _), hit) in batch.iter().zip(found) {
+            if let Some(english) = hit {
+                stored.insert((*segment).clone());
+                done.insert(
+                    (*segment).clone(),
+                    Translated {
+                        english,
+                        cached: true,
+                    },
+                );
+            }
+        }
+        if !stored.is_empty() {
+            let late = stored.len() as u64;
+            self.hits += late;
+            self.misses -= late;
+            observe(Event::Batch {
+                sentences: stored.len(),
+                tokens: 0,
+            });
+        }
+        stored
+    }
+}
+
+/// `0..count` in a random order, different in every process: two runs
+/// started together then rarely reach the same batch at the same time.
+fn shuffled(count: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..count).collect();
+    // std's hasher keys are random per process; no crate needed for this.
+    let mut state = RandomState::new().hash_one(std::process::id());
+    for i in (1..count).rev() {
+        // splitmix64
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        order.swap(i, (z % (i as u64 + 1)) as usize);
+    }
+    order
 }

@@ -8,6 +8,8 @@ use crate::nmt::translator::{LoadOptions, Translator};
 use crate::output::{SummaryMethod, Warning};
 use crate::pipeline::segments::*;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// A number that is in no article, so every summary is unfaithful.
 const UNFAITHFUL_ANSWER: &str = "It happened 98765 times.";
@@ -45,14 +47,19 @@ fn run_fixtures(
     observe: &mut dyn FnMut(Event),
 ) -> RunReport {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let inputs = crate::ingest::read_inputs(&[root
-        .join("tests/fixtures/articles")
-        .to_string_lossy()
-        .into_owned()]);
+    let inputs = crate::ingest::read_inputs(
+        &[root
+            .join("tests/fixtures/articles")
+            .to_string_lossy()
+            .into_owned()],
+        Some(out),
+    )
+    .articles;
     let options = RunOptions {
         out_dir: out.to_path_buf(),
         batch_size: 8,
         summary_sentences: DEFAULT_SUMMARY_SENTENCES,
+        stop: None,
     };
     run(inputs, model, Some(cache), &options, observe).unwrap()
 }
@@ -179,4 +186,112 @@ fn answers_cut_off_at_the_token_limit_are_warned_about_also_when_served_from_the
     assert_eq!(calls.calls(), model_calls);
     assert_eq!(again, warnings);
     assert_eq!(events_again, events);
+}
+
+/// The fixture NMT model, loaded.
+fn fixture_translator() -> (Translator, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let resolved = resolve(
+        &root.join("tests/fixtures/marian-tiny").to_string_lossy(),
+        &ResolveOptions::default(),
+    )
+    .unwrap();
+    let translator = Translator::load(&resolved, &LoadOptions::default()).unwrap();
+    (translator, resolved.identity)
+}
+
+fn nmt_context<'a>(translator: &'a Translator, identity: &str) -> ModelContext<'a> {
+    ModelContext {
+        engine: Engine::Nmt(translator),
+        info: ModelInfo {
+            name: "marian-tiny".into(),
+            revision: None,
+            licence: None,
+        },
+        identity: identity.to_string(),
+        summarizer: None,
+    }
+}
+
+#[test]
+fn sentences_another_run_stored_after_the_window_lookup_are_not_translated() {
+    let work = tempfile::tempdir().unwrap();
+    let cache = Cache::open(work.path()).unwrap();
+    // A second connection, as another process sharing the cache would have.
+    let other_run = Cache::open(work.path()).unwrap();
+    let (translator, identity) = fixture_translator();
+    let model = nmt_context(&translator, &identity);
+    let mut segments = SegmentTranslator::new(&model, Some(&cache), 2);
+    let lines: Vec<String> = [
+        "ঢাকায় বৃষ্টি হয়েছে।",
+        "কিম রাশিয়া সফর করেছেন।",
+        "পুতিন বৈঠক করেছেন।",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let settings = segments.settings().to_string();
+    let mut observe = |event: Event| {
+        // Between the window's lookup and its first batch, the other run
+        // stores every sentence.
+        if let Event::Window { .. } = event {
+            let entries: Vec<_> = lines
+                .iter()
+                .map(|line| {
+                    let key = crate::cache::CacheKey::new(&identity, &settings, line);
+                    (key, format!("stored by another run: {line}"))
+                })
+                .collect();
+            other_run.put_many(&identity, &entries).unwrap();
+        }
+    };
+    let english = translate_lines(&lines, true, &mut segments, &mut observe).unwrap();
+    let expected: Vec<String> = lines
+        .iter()
+        .map(|line| format!("stored by another run: {line}"))
+        .collect();
+    assert_eq!(english, expected);
+    assert_eq!((segments.hits, segments.misses), (3, 0));
+    assert_eq!(segments.generated_tokens, 0, "the model translated nothing");
+}
+
+#[test]
+fn a_stop_request_ends_the_run_after_the_batch_in_flight_without_a_digest() {
+    let work = tempfile::tempdir().unwrap();
+    let cache = Cache::open(&work.path().join("cache")).unwrap();
+    let (translator, identity) = fixture_translator();
+    let model = nmt_context(&translator, &identity);
+    let out = work.path().join("out");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let inputs = crate::ingest::read_inputs(
+        &[root
+            .join("tests/fixtures/articles")
+            .to_string_lossy()
+            .into_owned()],
+        Some(&out),
+    )
+    .articles;
+    let stop = Arc::new(AtomicBool::new(false));
+    let options = RunOptions {
+        out_dir: out.clone(),
+        batch_size: 1,
+        summary_sentences: DEFAULT_SUMMARY_SENTENCES,
+        stop: Some(Arc::clone(&stop)),
+    };
+    let mut batches = 0;
+    let report = run(inputs, &model, Some(&cache), &options, &mut |event| {
+        if let Event::Batch { .. } = event {
+            batches += 1;
+            // Ctrl-C while the second batch is being translated.
+            if batches == 2 {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+    })
+    .unwrap();
+    assert!(report.interrupted);
+    assert_eq!(batches, 2, "no batch starts after the request");
+    assert_eq!(report.ok, 0, "no article of the window is complete");
+    assert!(!out.join("digest.md").exists());
+    assert_eq!(cache.stats().unwrap().entries, 2, "both batches are stored");
 }
