@@ -63,6 +63,7 @@ import os
 import platform
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -416,22 +417,31 @@ def measure(name, paths, batch, beams, modes, args):
             "--source-ids", str(paths["ids"]), "--batch-sizes", str(batch),
             "--beams", str(beams), "--output-tokens", str(args.output_tokens),
             "--threads", str(args.threads), *flags]))
-    results = {}
-    for engine, command in engines:
-        code, out, err, rss = run_child(command, env)
-        speed = None
-        if code == 0 and engine.startswith("anubad"):
-            speed = anubad_speed(out, batch)
-        elif code == 0:
-            report = json.loads(out.strip().splitlines()[-1])
-            speed = report["tokens"] / report["seconds"]
-        if speed is None:
-            log(f"  {engine}: failed ({code})\n" + indent(err[-3000:] or out[-3000:]))
-            results[engine] = None
-        else:
-            log(f"  {engine}: {speed:.1f} target tokens/s, peak RSS {rss:.0f} MiB")
-            results[engine] = (speed, rss)
-    return results
+    # Rounds of every engine back to back; an engine's speed is its median
+    # over the rounds, so one noisy moment moves no row.
+    samples = {engine: [] for engine, _ in engines}
+    failed = set()
+    for round_number in range(args.repeats):
+        for engine, command in engines:
+            if engine in failed:
+                continue
+            code, out, err, rss = run_child(command, env)
+            speed = None
+            if code == 0 and engine.startswith("anubad"):
+                speed = anubad_speed(out, batch)
+            elif code == 0:
+                report = json.loads(out.strip().splitlines()[-1])
+                speed = report["tokens"] / report["seconds"]
+            if speed is None:
+                log(f"  {engine}: failed ({code})\n" + indent(err[-3000:] or out[-3000:]))
+                failed.add(engine)
+            else:
+                log(f"  {engine}: {speed:.1f} target tokens/s, peak RSS {rss:.0f} MiB"
+                    + (f" (round {round_number + 1})" if args.repeats > 1 else ""))
+                samples[engine].append((speed, rss))
+    return {engine: None if engine in failed
+            else (statistics.median(s for s, _ in runs), max(r for _, r in runs))
+            for engine, runs in samples.items()}
 
 
 def indent(text):
@@ -518,6 +528,8 @@ def main():
     parser.add_argument("--source-tokens", type=int, default=30)
     parser.add_argument("--output-tokens", type=int, help="default: 32 (8 with --quick)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="rounds of every engine per row; each speed is the median")
     parser.add_argument("--busy", action="store_true",
                         help="run one busy-looping process during the measurements")
     parser.add_argument("--quick", action="store_true",
@@ -558,7 +570,8 @@ def main():
         f"Random models ({'; '.join(SHAPES[n]['describe'] for n in names)}), seed {SEED}; "
         f"{args.sentences} sentences of {args.source_tokens} source tokens, exactly "
         f"{args.output_tokens} target tokens each, {args.threads} threads, "
-        f"each row's engines back to back.",
+        f"each row's engines back to back"
+        + (f", median of {args.repeats} rounds." if args.repeats > 1 else "."),
         *notes,
     ])
 

@@ -132,18 +132,43 @@ impl Int8Matrix {
     /// scaled so that its largest magnitude becomes 127.
     pub fn quantize(weight: &[f32], out_features: usize, in_features: usize) -> Self {
         assert_eq!(weight.len(), out_features * in_features);
+        let mut matrix = Self::zeros(out_features, in_features);
+        matrix.quantize_rows(0, weight);
+        matrix
+    }
+
+    /// A matrix of zeros, to be filled by [`Self::quantize_rows`].
+    pub fn zeros(out_features: usize, in_features: usize) -> Self {
         let groups = in_features.div_ceil(GROUP);
         let tiles = out_features.div_ceil(TILE_CHANNELS);
         let padded = tiles * TILE_CHANNELS;
-        let mut packed = vec![0i8; tiles * groups * TILE_GROUP_BYTES];
-        let mut scales = vec![0f32; padded];
-        let mut sums = vec![0i32; padded];
+        Self {
+            out_features,
+            in_features,
+            groups,
+            tiles,
+            packed: vec![0i8; tiles * groups * TILE_GROUP_BYTES],
+            scales: vec![0f32; padded],
+            sums: vec![0i32; padded],
+        }
+    }
+
+    /// Quantizes `weight`'s rows (row-major, `in_features` wide) as the
+    /// rows from `first` on, as [`Self::quantize`] would: a large table can
+    /// then be read and quantized a slice at a time. `first` is a multiple
+    /// of the tile width (64).
+    pub fn quantize_rows(&mut self, first: usize, weight: &[f32]) {
+        let width = self.in_features.max(1);
+        let rows = weight.len() / width;
+        assert!(first % TILE_CHANNELS == 0 && weight.len() == rows * width);
+        assert!(first + rows <= self.out_features, "rows past the matrix");
+        let tile_bytes = (self.groups * TILE_GROUP_BYTES).max(1);
+        let first_tile = first / TILE_CHANNELS;
         // Tile by tile in parallel: NLLB's output head alone is 256k rows.
-        let width = in_features.max(1);
-        packed
-            .par_chunks_mut((groups * TILE_GROUP_BYTES).max(1))
-            .zip(scales.par_chunks_mut(TILE_CHANNELS))
-            .zip(sums.par_chunks_mut(TILE_CHANNELS))
+        self.packed[first_tile * tile_bytes..]
+            .par_chunks_mut(tile_bytes)
+            .zip(self.scales[first..].par_chunks_mut(TILE_CHANNELS))
+            .zip(self.sums[first..].par_chunks_mut(TILE_CHANNELS))
             .zip(weight.par_chunks(TILE_CHANNELS * width))
             .for_each(|(((packed, scales), sums), rows)| {
                 for (lane, row) in rows.chunks_exact(width).enumerate() {
@@ -156,15 +181,6 @@ impl Int8Matrix {
                     }
                 }
             });
-        Self {
-            out_features,
-            in_features,
-            groups,
-            tiles,
-            packed,
-            scales,
-            sums,
-        }
     }
 
     /// Quantizes a `[out, in]` tensor of any float dtype.
@@ -1014,7 +1030,11 @@ pub struct Int8Linear {
 impl Int8Linear {
     /// Quantizes `weight` (`[out, in]`); `bias` (`[out]`) stays f32.
     pub fn new(weight: &Tensor, bias: Option<&Tensor>) -> Result<Self> {
-        let weight = Int8Matrix::from_tensor(weight)?;
+        Self::from_matrix(Int8Matrix::from_tensor(weight)?, bias)
+    }
+
+    /// A layer over weights already quantized; `bias` (`[out]`) stays f32.
+    pub fn from_matrix(weight: Int8Matrix, bias: Option<&Tensor>) -> Result<Self> {
         let bias = bias
             .map(|b| b.to_dtype(candle_core::DType::F32)?.to_vec1::<f32>())
             .transpose()?;

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use candle_core::safetensors::Load;
 use candle_core::{DType, Device, Result, Shape, Tensor};
@@ -30,9 +30,11 @@ struct Entry {
 }
 
 /// The tensors of one or more safetensors files (shards), read on demand.
+/// Clones share the open files.
+#[derive(Clone)]
 pub(crate) struct ReadSafetensors {
-    files: Vec<(PathBuf, Mutex<File>)>,
-    tensors: HashMap<String, Entry>,
+    files: Arc<Vec<(PathBuf, Mutex<File>)>>,
+    tensors: Arc<HashMap<String, Entry>>,
 }
 
 impl ReadSafetensors {
@@ -74,7 +76,10 @@ impl ReadSafetensors {
             }
             files.push((path.clone(), Mutex::new(file)));
         }
-        Ok(Self { files, tensors })
+        Ok(Self {
+            files: Arc::new(files),
+            tensors: Arc::new(tensors),
+        })
     }
 
     fn read(&self, name: &str, device: &Device) -> Result<Tensor> {
@@ -116,6 +121,78 @@ impl ReadSafetensors {
             candle_core::Error::Msg(format!("{}: tensor {name}: {e}", path.display()))
         })?;
         view.load(device)
+    }
+}
+
+impl ReadSafetensors {
+    /// The shape of tensor `name` in the file.
+    pub(crate) fn shape(&self, name: &str) -> Option<&[usize]> {
+        self.tensors
+            .get(name)
+            .map(|entry| entry.info.shape.as_slice())
+    }
+
+    /// Feeds the 2-D tensor `name` (f32, f16 or bf16 in the file) to
+    /// `visit` as f32, `chunk_rows` rows at a time, first to last, without
+    /// ever holding it whole; returns its `(rows, width)`. `None` when the
+    /// file holds it in another type or shape.
+    pub(crate) fn read_rows(
+        &self,
+        name: &str,
+        chunk_rows: usize,
+        mut visit: impl FnMut(&[f32]) -> Result<()>,
+    ) -> Result<Option<(usize, usize)>> {
+        let Some(entry) = self.tensors.get(name) else {
+            candle_core::bail!("tensor {name} not found in the safetensors files");
+        };
+        let &[rows, width] = entry.info.shape.as_slice() else {
+            return Ok(None);
+        };
+        let value_bytes = match entry.info.dtype {
+            safetensors::Dtype::F32 => 4,
+            safetensors::Dtype::F16 | safetensors::Dtype::BF16 => 2,
+            _ => return Ok(None),
+        };
+        let (start, end) = entry.info.data_offsets;
+        if end.saturating_sub(start) != rows * width * value_bytes {
+            return Ok(None);
+        }
+        let (path, file) = &self.files[entry.file];
+        let chunk_rows = chunk_rows.max(1);
+        let mut bytes = vec![0u8; chunk_rows * width * value_bytes];
+        let mut values = vec![0f32; chunk_rows * width];
+        let mut file = file
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("safetensors file lock poisoned".into()))?;
+        file.seek(SeekFrom::Start(entry.offset))
+            .map_err(|e| io_error(path, e))?;
+        for first in (0..rows).step_by(chunk_rows) {
+            let count = chunk_rows.min(rows - first);
+            let (bytes, values) = (
+                &mut bytes[..count * width * value_bytes],
+                &mut values[..count * width],
+            );
+            file.read_exact(bytes).map_err(|e| io_error(path, e))?;
+            match entry.info.dtype {
+                safetensors::Dtype::F32 => {
+                    for (v, b) in values.iter_mut().zip(bytes.chunks_exact(4)) {
+                        *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                    }
+                }
+                safetensors::Dtype::F16 => {
+                    for (v, b) in values.iter_mut().zip(bytes.chunks_exact(2)) {
+                        *v = half::f16::from_le_bytes([b[0], b[1]]).to_f32();
+                    }
+                }
+                _ => {
+                    for (v, b) in values.iter_mut().zip(bytes.chunks_exact(2)) {
+                        *v = half::bf16::from_le_bytes([b[0], b[1]]).to_f32();
+                    }
+                }
+            }
+            visit(values)?;
+        }
+        Ok(Some((rows, width)))
     }
 }
 
@@ -229,5 +306,42 @@ mod tests {
             &device,
         );
         assert!(wrong.is_err());
+    }
+
+    #[test]
+    fn rows_read_in_chunks_are_the_tensor() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        let values: Vec<f32> = (0..7 * 5).map(|i| i as f32 * 0.25 - 3.0).collect();
+        let table = Tensor::from_vec(values.clone(), (7, 5), &Device::Cpu).unwrap();
+        let half = table.to_dtype(DType::BF16).unwrap();
+        candle_core::safetensors::save(
+            &HashMap::from([
+                ("table".to_string(), table),
+                ("half".to_string(), half.clone()),
+            ]),
+            &path,
+        )
+        .unwrap();
+        let files = ReadSafetensors::open(&[path]).unwrap();
+        let mut seen = Vec::new();
+        let shape = files
+            .read_rows("table", 3, |chunk| {
+                seen.push(chunk.to_vec());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(shape, Some((7, 5)));
+        assert_eq!(seen.iter().map(Vec::len).collect::<Vec<_>>(), [15, 15, 5]);
+        assert_eq!(seen.concat(), values);
+        let mut halves = Vec::new();
+        files
+            .read_rows("half", 4, |chunk| {
+                halves.extend_from_slice(chunk);
+                Ok(())
+            })
+            .unwrap();
+        let want = half.to_dtype(DType::F32).unwrap().flatten_all().unwrap();
+        assert_eq!(halves, want.to_vec1::<f32>().unwrap());
     }
 }

@@ -17,7 +17,7 @@ use candle_core::{DType, Device, Module, Result, Shape, Tensor};
 use candle_nn::{Activation, Embedding, LayerNorm, VarBuilder};
 
 use crate::kernels::dense::{PackedF32, PackedLinear};
-use crate::kernels::int8::{Int8Linear, Int8Rows};
+use crate::kernels::int8::{Int8Linear, Int8Matrix, Int8Rows};
 use crate::kernels::Epilogue;
 use crate::models::read_safetensors::ReadSafetensors;
 use crate::models::WeightFiles;
@@ -154,6 +154,9 @@ impl candle_nn::var_builder::SimpleBackend for ShardedPickles {
     }
 }
 
+/// Rows of a tied table read and quantized at a time (16 MB of NLLB's f32).
+const TABLE_CHUNK_ROWS: usize = 4096;
+
 #[derive(Clone)]
 enum Store {
     Dense(VarBuilder<'static>),
@@ -168,6 +171,9 @@ pub(crate) struct Weights {
     dtype: DType,
     device: Device,
     quantize: Option<Quantization>,
+    /// The safetensors files, when the weights come from them: a table can
+    /// then be read a slice at a time.
+    files: Option<ReadSafetensors>,
 }
 
 impl Weights {
@@ -180,6 +186,7 @@ impl Weights {
         device: &Device,
         quantize: Option<Quantization>,
     ) -> std::result::Result<Self, WeightsError> {
+        let mut readable = None;
         let (path, store) = match files {
             WeightFiles::PytorchBin(path) => (
                 path,
@@ -192,6 +199,7 @@ impl Weights {
                 (
                     first,
                     files.map(|files| {
+                        readable = Some(files.clone());
                         Store::Dense(VarBuilder::from_backend(
                             Box::new(files),
                             dtype,
@@ -225,6 +233,7 @@ impl Weights {
             dtype,
             device: device.clone(),
             quantize,
+            files: readable,
         })
     }
 
@@ -239,6 +248,7 @@ impl Weights {
             store: Store::Dense(vb),
             prefix: String::new(),
             quantize,
+            files: None,
         }
     }
 
@@ -398,19 +408,45 @@ impl Weights {
         Ok(TokenEmbedding::Dense(embedding.clone()))
     }
 
-    /// An output head tied to `embedding` (plus `bias`) and the token
-    /// embedding itself. Under int8 both read one int8 copy of the table.
+    /// The `[vocab, dim]` table under this prefix as an output head (plus
+    /// `bias`) tied to the token embedding, and that embedding. Under int8
+    /// both read one int8 copy, and a table in safetensors files is read and
+    /// quantized a slice at a time: NLLB's f32 table alone is 1 GB.
     pub(crate) fn tied_head_and_embedding(
         &self,
-        embedding: &Embedding,
+        vocab: usize,
+        dim: usize,
         bias: Option<Tensor>,
     ) -> Result<(Linear, TokenEmbedding)> {
+        let name = self.full_name("weight");
+        // Only for an f32 model: its dense path quantizes the f32 values too.
+        let int8 = self.quantize == Some(Quantization::Int8)
+            && self.device.is_cpu()
+            && self.dtype == DType::F32;
+        if let (true, Some(files)) = (int8, &self.files) {
+            if files.shape(&name) == Some(&[vocab, dim]) {
+                let mut matrix = Int8Matrix::zeros(vocab, dim);
+                let mut next = 0;
+                let read = files.read_rows(&name, TABLE_CHUNK_ROWS, |rows| {
+                    matrix.quantize_rows(next, rows);
+                    next += rows.len() / dim.max(1);
+                    Ok(())
+                })?;
+                if read.is_some() {
+                    let bias = bias.map(|b| b.to_dtype(DType::F32)).transpose()?;
+                    let head = Int8Linear::from_matrix(matrix, bias.as_ref())?;
+                    let table = TokenEmbedding::Int8(Arc::new(head.rows(self.dtype)));
+                    return Ok((Linear::Int8(head), table));
+                }
+            }
+        }
+        let embedding = self.embedding(vocab, dim)?;
         let head = self.linear_from(embedding.embeddings().clone(), bias)?;
         let table = match &head {
             Linear::Int8(linear) => {
                 TokenEmbedding::Int8(Arc::new(linear.rows(embedding.embeddings().dtype())))
             }
-            _ => self.token_embedding(embedding)?,
+            _ => self.token_embedding(&embedding)?,
         };
         Ok((head, table))
     }

@@ -201,16 +201,19 @@ impl M2M100 {
         let model = w.pp("model");
         // Some conversions store the shared table only under the encoder's
         // name; transformers ties them, so either is the same tensor.
-        let shared =
+        let shared_name =
             if model.contains("shared.weight") || !model.contains("encoder.embed_tokens.weight") {
-                model.pp("shared").embedding(vocab, d)?
+                "shared"
             } else {
-                model.pp("encoder.embed_tokens").embedding(vocab, d)?
+                "encoder.embed_tokens"
             };
         let (encoder_embed, decoder_embed, lm_head) = if config.tie_word_embeddings {
-            let (head, shared) = w.tied_head_and_embedding(&shared, None)?;
+            let (head, shared) = model
+                .pp(shared_name)
+                .tied_head_and_embedding(vocab, d, None)?;
             (shared.clone(), shared, head)
         } else {
+            let shared = model.pp(shared_name).embedding(vocab, d)?;
             // transformers 5 ties nothing when `tie_word_embeddings` is false;
             // a missing per-stack table falls back to the shared one.
             let own = |name: &str| -> Result<Embedding> {
@@ -226,8 +229,6 @@ impl M2M100 {
                 w.pp("lm_head").linear(d, vocab, false)?,
             )
         };
-        // The dense table goes before the layers load (int8 keeps its own).
-        drop(shared);
         let encoder_shape = LayerShape {
             d_model: d,
             heads: config.encoder_attention_heads,

@@ -116,18 +116,10 @@ impl Marian {
         let device = w.device().clone();
         let d = config.d_model;
         let model = w.pp("model");
-        let shared = model.pp("shared").embedding(config.vocab_size, d)?;
-        let (encoder_table, decoder_table) = if config.share_encoder_decoder_embeddings {
-            (shared.clone(), shared.clone())
+        let (decoder_table, decoder_rows) = if config.share_encoder_decoder_embeddings {
+            ("shared", config.vocab_size)
         } else {
-            (
-                model
-                    .pp("encoder.embed_tokens")
-                    .embedding(config.vocab_size, d)?,
-                model
-                    .pp("decoder.embed_tokens")
-                    .embedding(config.decoder_vocab(), d)?,
-            )
+            ("decoder.embed_tokens", config.decoder_vocab())
         };
         // A buffer in transformers; checkpoints written without it mean zeros.
         let bias = if w.contains("final_logits_bias") {
@@ -137,21 +129,25 @@ impl Marian {
             Tensor::zeros(config.decoder_vocab(), w.dtype(), &device)?
         };
         let (lm_head, decoder_embed) = if config.tie_word_embeddings {
-            w.tied_head_and_embedding(&decoder_table, Some(bias))?
+            model
+                .pp(decoder_table)
+                .tied_head_and_embedding(decoder_rows, d, Some(bias))?
         } else {
             let head_weight = w.get((config.decoder_vocab(), d), "lm_head.weight")?;
+            let table = model.pp(decoder_table).embedding(decoder_rows, d)?;
             (
                 w.linear_from(head_weight, Some(bias))?,
-                w.token_embedding(&decoder_table)?,
+                w.token_embedding(&table)?,
             )
         };
         let encoder_embed = if config.share_encoder_decoder_embeddings {
             decoder_embed.clone()
         } else {
-            w.token_embedding(&encoder_table)?
+            let table = model
+                .pp("encoder.embed_tokens")
+                .embedding(config.vocab_size, d)?;
+            w.token_embedding(&table)?
         };
-        // The dense tables go before the layers load (int8 keeps its own).
-        drop((shared, encoder_table, decoder_table));
         let encoder_shape = LayerShape {
             d_model: d,
             heads: config.encoder_attention_heads,
