@@ -17,7 +17,8 @@ NLLB-200-distilled-600M's, T5 v1.1 at BanglaT5's; the dimensions of
    in its own process, so that its peak RSS (the child's ru_maxrss, from
    wait4) is its own: transformers `generate()` in f32, CTranslate2 f32 and
    int8 (`translate_batch`), and `anubad bench --model-dir --source-ids` once
-   per anubad mode.
+   per anubad mode; `--repeats N` runs all of them N times in rounds and
+   keeps each engine's median speed.
 
 Every sentence produces exactly `--output-tokens` tokens in every engine: no
 end token is allowed before that length (transformers `min_new_tokens`,
