@@ -160,7 +160,7 @@ impl Int8Matrix {
     pub fn quantize_rows(&mut self, first: usize, weight: &[f32]) {
         let width = self.in_features.max(1);
         let rows = weight.len() / width;
-        assert!(first % TILE_CHANNELS == 0 && weight.len() == rows * width);
+        assert!(first.is_multiple_of(TILE_CHANNELS) && weight.len() == rows * width);
         assert!(first + rows <= self.out_features, "rows past the matrix");
         let tile_bytes = (self.groups * TILE_GROUP_BYTES).max(1);
         let first_tile = first / TILE_CHANNELS;
@@ -727,7 +727,7 @@ mod x86 {
     /// 64-byte block), read with a stride of one group.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     pub(super) unsafe fn tile_amx(tile: &TileArgs, count: usize, sums: &mut [i32]) {
-        let whole = if (tile.groups * GROUP) % AMX_K_BYTES == 0 {
+        let whole = if (tile.groups * GROUP).is_multiple_of(AMX_K_BYTES) {
             count / AMX_ROWS * AMX_ROWS
         } else {
             0

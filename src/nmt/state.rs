@@ -106,7 +106,7 @@ impl DecoderState {
     /// Keeps the rows named by `rows` ([`super::DecodeSession::select_rows`]).
     pub(crate) fn select_rows(&mut self, rows: &[u32]) -> Result<()> {
         let copies = self.copies as u32;
-        if rows.len() % self.copies != 0 {
+        if !rows.len().is_multiple_of(self.copies) {
             candle_core::bail!("rows must come in groups of {copies}, one group per source");
         }
         // Beams move only within their source; the sources kept, in order.

@@ -660,7 +660,7 @@ fn days_in_month(month: u32, year: Option<u32>) -> u32 {
 }
 
 fn is_leap_year(year: u32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 /// The date starting at `index`, and the index after it. Impossible values

@@ -83,7 +83,7 @@ struct Decimal {
 
 impl Decimal {
     fn new(mut mantissa: u128, mut scale: u32) -> Self {
-        while scale > 0 && mantissa % 10 == 0 {
+        while scale > 0 && mantissa.is_multiple_of(10) {
             mantissa /= 10;
             scale -= 1;
         }
@@ -1117,7 +1117,7 @@ mod tests {
         let digits = value.to_string();
         let mut out = String::new();
         for (position, digit) in digits.chars().enumerate() {
-            if position > 0 && (digits.len() - position) % 3 == 0 {
+            if position > 0 && (digits.len() - position).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(digit);

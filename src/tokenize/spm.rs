@@ -850,7 +850,7 @@ impl CharsMap {
             .ok_or("precompiled charsmap is shorter than its header")?;
         let trie_size = u32::from_le_bytes(header) as usize;
         let rest = &blob[4..];
-        if trie_size > rest.len() || trie_size % 4 != 0 {
+        if trie_size > rest.len() || !trie_size.is_multiple_of(4) {
             return Err(format!(
                 "precompiled charsmap declares a {trie_size}-byte trie in {} bytes",
                 rest.len()
