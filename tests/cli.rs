@@ -4,7 +4,7 @@
 //! none touches the network.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -12,28 +12,9 @@ use serde_json::Value;
 #[path = "support/fake_hub.rs"]
 mod fake_hub;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn model_dir() -> PathBuf {
-    root().join("tests/fixtures/marian-tiny")
-}
-
-fn articles_dir() -> PathBuf {
-    root().join("tests/fixtures/articles")
-}
-
-/// The binary with a private HF cache, so nothing outside the test is used.
-fn anubad(work: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_anubad"));
-    command
-        .env("HF_HOME", work.join("hf"))
-        .env("HF_HUB_OFFLINE", "1")
-        .env_remove("HF_ENDPOINT")
-        .stdin(Stdio::null());
-    command
-}
+#[path = "support/binary.rs"]
+mod binary;
+use binary::{anubad, articles_dir, model_dir, root};
 
 fn run_articles(work: &Path, inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
     let mut command = anubad(work);

@@ -5,34 +5,15 @@
 //! Every test works in its own temporary directory and cache; none touches
 //! the network.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn model_dir() -> PathBuf {
-    root().join("tests/fixtures/marian-tiny")
-}
-
-fn articles_dir() -> PathBuf {
-    root().join("tests/fixtures/articles")
-}
-
-/// The binary with a private HF cache, so nothing outside the test is used.
-fn anubad(work: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_anubad"));
-    command
-        .env("HF_HOME", work.join("hf"))
-        .env("HF_HUB_OFFLINE", "1")
-        .env_remove("HF_ENDPOINT")
-        .stdin(Stdio::null());
-    command
-}
+#[path = "support/binary.rs"]
+mod binary;
+use binary::{anubad, articles_dir, model_dir};
 
 /// `anubad run INPUTS --out OUT` on the fixture model with the work cache.
 fn run_command(work: &Path, inputs: &[&Path], out: &Path, extra: &[&str]) -> Command {

@@ -1,0 +1,30 @@
+//! What the binary-driving test files share: the repository's fixtures and
+//! the `anubad` binary with a private, offline Hugging Face cache.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn model_dir() -> PathBuf {
+    root().join("tests/fixtures/marian-tiny")
+}
+
+pub fn articles_dir() -> PathBuf {
+    root().join("tests/fixtures/articles")
+}
+
+/// The binary with a private HF cache, so nothing outside the test is used.
+pub fn anubad(work: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_anubad"));
+    command
+        .env("HF_HOME", work.join("hf"))
+        .env("HF_HUB_OFFLINE", "1")
+        .env_remove("HF_ENDPOINT")
+        .stdin(Stdio::null());
+    command
+}
