@@ -14,21 +14,12 @@ mod fake_hub;
 
 #[path = "support/binary.rs"]
 mod binary;
-use binary::{anubad, articles_dir, model_dir, root};
+use binary::{anubad, articles_dir, model_dir, root, run_command};
 
 fn run_articles(work: &Path, inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
-    let mut command = anubad(work);
-    command.arg("run");
-    command.args(inputs);
-    command
-        .arg("--out")
-        .arg(out)
-        .arg("--model")
-        .arg(model_dir())
-        .arg("--cache-dir")
-        .arg(work.join("cache"))
-        .args(extra);
-    command.output().expect("binary runs")
+    run_command(work, inputs, out, extra)
+        .output()
+        .expect("binary runs")
 }
 
 fn stderr(output: &Output) -> String {

@@ -13,23 +13,7 @@ use serde_json::Value;
 
 #[path = "support/binary.rs"]
 mod binary;
-use binary::{anubad, articles_dir, model_dir};
-
-/// `anubad run INPUTS --out OUT` on the fixture model with the work cache.
-fn run_command(work: &Path, inputs: &[&Path], out: &Path, extra: &[&str]) -> Command {
-    let mut command = anubad(work);
-    command.arg("run");
-    command.args(inputs);
-    command
-        .arg("--out")
-        .arg(out)
-        .arg("--model")
-        .arg(model_dir())
-        .arg("--cache-dir")
-        .arg(work.join("cache"))
-        .args(extra);
-    command
-}
+use binary::{anubad, articles_dir, model_dir, run_command};
 
 fn run_articles(work: &Path, inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
     run_command(work, inputs, out, extra)

@@ -28,3 +28,19 @@ pub fn anubad(work: &Path) -> Command {
         .stdin(Stdio::null());
     command
 }
+
+/// `anubad run INPUTS --out OUT` on the fixture model with the work cache.
+pub fn run_command(work: &Path, inputs: &[&Path], out: &Path, extra: &[&str]) -> Command {
+    let mut command = anubad(work);
+    command.arg("run");
+    command.args(inputs);
+    command
+        .arg("--out")
+        .arg(out)
+        .arg("--model")
+        .arg(model_dir())
+        .arg("--cache-dir")
+        .arg(work.join("cache"))
+        .args(extra);
+    command
+}
