@@ -18,8 +18,15 @@ fn main() -> ExitCode {
         Err(failure) => {
             let (Failure::Config(error) | Failure::Run(error)) = &failure;
             eprintln!("error: {error}");
+            // Client libraries often wrap an error in one that repeats its
+            // text; each message is printed once.
+            let mut shown = error.to_string();
             for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                let cause = cause.to_string();
+                if !shown.contains(&cause) {
+                    eprintln!("  caused by: {cause}");
+                    shown = cause;
+                }
             }
             ExitCode::from(failure.exit_code())
         }
@@ -34,5 +41,10 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Models(command) => cli::models::models(command),
         Command::Cache(args) => cli::cache::cache(args),
         Command::Bench(args) => cli::bench::bench(args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "anubad", &mut std::io::stdout());
+            Ok(0)
+        }
     }
 }

@@ -827,7 +827,7 @@ fn offline_without_the_files_says_what_to_download() {
     let err = stderr(&output);
     assert!(err.contains("Helsinki-NLP/opus-mt-bn-en"), "{err}");
     assert!(err.contains("huggingface-cli download"), "{err}");
-    assert!(err.contains("pass `./opus-mt-bn-en`"), "{err}");
+    assert!(err.contains("--model ./opus-mt-bn-en"), "{err}");
 }
 
 #[test]

@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::RangedU64ValueParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use anubad::bench::BenchModel;
 use anubad::models::weights::Quantization;
@@ -21,7 +22,10 @@ use anubad::text::extractive_summary::DEFAULT_SUMMARY_SENTENCES;
                   one Markdown file per article and a digest.md; results are cached, so re-runs \
                   and interrupted runs cost nothing twice.",
     after_help = "Exit codes: 0 all articles succeeded, 1 some article failed, 2 usage or \
-                  configuration error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."
+                  configuration error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).\n\
+                  Environment: ANUBAD_MODEL and ANUBAD_SUMMARIZER set the default --model and \
+                  --summarizer; HF_HOME, HF_ENDPOINT and HF_HUB_OFFLINE=1 are honoured as by \
+                  Hugging Face's own tools."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -45,18 +49,33 @@ pub enum Command {
     /// Measure translation speed on a random model of a real model's size,
     /// or on a model directory (--model-dir).
     Bench(BenchArgs),
+    /// Print a shell completion script: `anubad completions bash >
+    /// ~/.local/share/bash-completion/completions/anubad`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
+
+/// At least one: a count of zero is a usage error, not a run that fails later.
+fn positive() -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(1..)
+}
+
+/// The translation model used when neither `--model` nor `ANUBAD_MODEL` names one.
+pub const DEFAULT_MODEL: &str = "opus-mt-bn-en";
 
 /// Flags shared by the commands that translate.
 #[derive(Debug, Args, Clone)]
 pub struct ModelArgs {
-    /// Model: a preset name, a hub id (owner/name[@revision]) or a local directory.
-    #[arg(long, short = 'm', default_value = "opus-mt-bn-en")]
-    pub model: String,
+    /// Model: a preset name, a hub id (owner/name[@revision]), a local
+    /// directory, or a .gguf file [default: opus-mt-bn-en].
+    #[arg(long, short = 'm', env = "ANUBAD_MODEL", value_name = "NAME|DIR|FILE")]
+    pub model: Option<String>,
     /// Translate with a chat model instead of --model, a paragraph at a time
     /// through prompts/translate.md.j2: a chat preset (see `anubad models
-    /// list`), hub id or directory.
-    #[arg(long, value_name = "NAME|DIR", conflicts_with = "model")]
+    /// list`), hub id, directory or .gguf file.
+    #[arg(long, value_name = "NAME|DIR|FILE", conflicts_with = "model")]
     pub translator: Option<String>,
     #[command(flatten)]
     pub chat: ChatArgs,
@@ -64,16 +83,17 @@ pub struct ModelArgs {
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     pub device: DeviceChoice,
     /// CPU threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = positive())]
     pub threads: Option<usize>,
     /// Sentences translated together.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = positive())]
     pub batch_size: usize,
     /// Beam width (default: the model's generation_config.json).
-    #[arg(long)]
+    #[arg(long, value_parser = positive())]
     pub beams: Option<usize>,
-    /// Longest output in tokens, start token included (default: the model's).
-    #[arg(long)]
+    /// Longest output in tokens, start token included (default: the
+    /// model's); at least 2, room for one token after the start token.
+    #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(2..))]
     pub max_length: Option<usize>,
     /// Forbid repeating any n-gram of this size (NLLB can loop; 3 or 4 helps).
     #[arg(long, value_name = "N")]
@@ -107,6 +127,13 @@ pub struct ModelArgs {
     pub verbose: bool,
 }
 
+impl ModelArgs {
+    /// The translation model asked for, or the default.
+    pub fn model_spec(&self) -> &str {
+        self.model.as_deref().unwrap_or(DEFAULT_MODEL)
+    }
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct CacheLocation {
     /// Cache directory (default: the platform cache dir, ~/.cache/anubad on Linux).
@@ -116,29 +143,49 @@ pub struct CacheLocation {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Files, directories (walked for .txt, .md, .html, .htm), .jsonl files, or - for stdin.
-    #[arg(required = true)]
-    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
     /// Output directory.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
+    /// Also write the closing summary's counts as JSON to FILE (`-` for
+    /// stdout), for schedulers and scripts.
+    #[arg(long, value_name = "FILE")]
+    pub json_summary: Option<PathBuf>,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
     pub summary: SummaryArgs,
 }
 
+/// Which articles a command reads.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Files, directories (walked for .txt, .md, .html, .htm), .jsonl files, or - for stdin.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Leave out files and folders whose name or path below the input
+    /// folder matches GLOB (e.g. 'drafts', '*.html', '2024-*/**');
+    /// repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Read only the first N articles (in the order they are read: inputs
+    /// as given, folders sorted by path), to try a job on a sample.
+    #[arg(long, value_name = "N", value_parser = positive())]
+    pub limit: Option<usize>,
+}
+
 /// How summaries are written.
 #[derive(Debug, Args, Clone)]
 pub struct SummaryArgs {
     /// Chat model that writes the summaries: a chat preset (e.g.
-    /// qwen2.5-1.5b-instruct), a hub id, or a directory holding one .gguf file
-    /// or config.json + safetensors + tokenizer.json. Without it the summary
-    /// is extractive (sentences picked from the translation).
-    #[arg(long, value_name = "NAME|DIR")]
+    /// qwen2.5-1.5b-instruct), a hub id, a .gguf file, or a directory holding
+    /// one .gguf file or config.json + safetensors + tokenizer.json. Without
+    /// it the summary is extractive (sentences picked from the translation).
+    #[arg(long, value_name = "NAME|DIR|FILE", env = "ANUBAD_SUMMARIZER")]
     pub summarizer: Option<String>,
     /// Sentences in each summary, at most.
-    #[arg(long, default_value_t = DEFAULT_SUMMARY_SENTENCES, value_name = "N")]
+    #[arg(long, default_value_t = DEFAULT_SUMMARY_SENTENCES, value_name = "N", value_parser = positive())]
     pub summary_sentences: usize,
 }
 
@@ -159,15 +206,36 @@ pub struct ChatArgs {
 
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
-    /// Files, directories (walked for .txt, .md, .html, .htm), .jsonl files, or - for stdin.
-    #[arg(required = true)]
-    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Explain what is skipped on stderr.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+/// What `translate` reads and writes, a line at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LineFormat {
+    /// Bengali text in, English text out: one output line per input line.
+    Text,
+    /// `{"id", "text"}` records in; `{"id", "text", "translation",
+    /// "cache_hit", "warnings"}` records out.
+    Jsonl,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Lines are read and translated 256 at a time (so that batches fill), \
+                        and each chunk is printed as soon as it is done; from a terminal, \
+                        each line is translated as soon as it is typed.")]
 pub struct TranslateArgs {
-    /// Input files (default: stdin).
-    pub files: Vec<PathBuf>,
+    /// Input files; `-` or none for stdin.
+    pub files: Vec<String>,
+    /// Write to FILE instead of stdout (written as lines finish).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Line format of input and output.
+    #[arg(long, value_enum, default_value_t = LineFormat::Text, visible_alias = "output-format")]
+    pub format: LineFormat,
     /// Translate each line as one segment, splitting only what exceeds the
     /// model's input limit (for evaluation against other engines).
     #[arg(long)]
@@ -178,12 +246,18 @@ pub struct TranslateArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
-    /// The presets: family, size, licence, downloaded or not.
-    List,
+    /// The presets: family, size, licence, downloaded or not; `*` marks
+    /// the default.
+    List {
+        /// One JSON object per preset, a line each.
+        #[arg(long)]
+        json: bool,
+    },
     /// Download a model into the Hugging Face cache and print its directory.
     Pull {
         /// Preset name or hub id (owner/name[@revision]).
         name: String,
+        /// Only check the Hugging Face cache; never contact the hub.
         #[arg(long)]
         offline: bool,
     },
@@ -199,13 +273,16 @@ pub enum ModelsCommand {
         /// loading, with `--quantize int8`, and is not stored).
         #[arg(long = "type", value_enum, default_value_t = Quantization::Q8_0)]
         quantization: Quantization,
+        /// Use only files already on disk; never contact the hub.
         #[arg(long)]
         offline: bool,
     },
-    /// Show a model's family, dimensions, files and licence.
+    /// Show a model's family, dimensions, files and licence (a preset's
+    /// built-in facts when it is not downloaded).
     Info {
-        /// Preset name, hub id or local directory.
+        /// Preset name, hub id, local directory or .gguf file.
         name: String,
+        /// Use only files already on disk; never contact the hub.
         #[arg(long)]
         offline: bool,
     },
@@ -251,24 +328,24 @@ pub struct BenchArgs {
     #[arg(long, value_enum)]
     pub quantize: Option<Quantization>,
     /// Batch sizes to measure.
-    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 8, 32])]
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 8, 32], value_parser = positive())]
     pub batch_sizes: Vec<usize>,
     /// Sentences translated at each batch size.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = positive())]
     pub sentences: usize,
     /// Tokens per source sentence.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = positive())]
     pub source_tokens: usize,
     /// Generated tokens per sentence (held fixed).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = positive())]
     pub output_tokens: usize,
     /// Prompt length for chat models (an article and its instructions).
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = 512, value_parser = positive())]
     pub prompt_tokens: usize,
     /// Beam width.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = positive())]
     pub beams: usize,
     /// CPU threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = positive())]
     pub threads: Option<usize>,
 }

@@ -16,6 +16,13 @@ pub fn cache(args: CacheArgs) -> Result<u8, Failure> {
         .map_err(config)?;
     match args.action {
         CacheAction::Stats => {
+            // Looking never creates: no folder, no empty database.
+            let path = cache_file(&dir);
+            if !path.exists() {
+                println!("cache:   {} (none yet)", path.display());
+                println!("entries: 0");
+                return Ok(0);
+            }
             let cache = Cache::open(&dir).map_err(run_failure)?;
             let stats = cache.stats().map_err(run_failure)?;
             println!("cache:   {}", stats.path.display());

@@ -3,20 +3,27 @@
 use std::io::Write;
 
 use anubad::extract::{extract_page, story_record};
-use anubad::ingest::read_inputs;
+use anubad::ingest::{check_inputs_exist, read_inputs, Exclude, ReadOptions};
 use anubad::output::IdAllocator;
 
-use super::{run_failure, ExtractArgs, Failure};
+use super::load::report_skipped;
+use super::{config, run_failure, ExtractArgs, Failure};
 
 pub fn extract(args: ExtractArgs) -> Result<u8, Failure> {
+    let names = &args.inputs.inputs;
+    check_inputs_exist(names).map_err(config)?;
+    let options = ReadOptions {
+        out_dir: None,
+        exclude: Exclude::new(&args.inputs.exclude).map_err(config)?,
+        limit: args.inputs.limit,
+    };
+    let inputs = read_inputs(names, &options);
+    report_skipped(&inputs.skipped, false, args.verbose);
+    inputs.check_not_empty(names).map_err(config)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut ids = IdAllocator::new();
     let mut failed = 0;
-    let inputs = read_inputs(&args.inputs, None);
-    for skipped in inputs.skipped.iter().filter(|s| s.reason.is_warning()) {
-        eprintln!("warning: {skipped}");
-    }
     for input in inputs.articles {
         match input {
             Ok(article) => {

@@ -111,6 +111,8 @@ pub(crate) fn chat_sampling(args: &ChatArgs) -> Sampling {
 
 pub(crate) fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
     set_threads(args.threads);
+    // Before anything is downloaded: a build without the device fails now.
+    select_device(args.device).map_err(config)?;
     let cache = if args.no_cache {
         None
     } else {
@@ -131,7 +133,7 @@ pub(crate) fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
             chat: Some((spec.clone(), model)),
         });
     }
-    let resolved = models::resolve(&args.model, &resolve_options(args)).map_err(config)?;
+    let resolved = models::resolve(args.model_spec(), &resolve_options(args)).map_err(config)?;
     if !args.quiet {
         for warning in &resolved.warnings {
             eprintln!("warning: {warning}");
@@ -242,12 +244,13 @@ pub(crate) fn close_cache(cache: Option<Cache>, quiet: bool) {
 }
 
 /// What a walk passed over: symbolic link loops always (the folder is not
-/// what the user thinks), outputs left out only with `--verbose`.
-pub(crate) fn report_skipped(skipped: &[Skipped], args: &ModelArgs) {
+/// what the user thinks), the rest (outputs, other files, exclusions) only
+/// with `--verbose`.
+pub(crate) fn report_skipped(skipped: &[Skipped], quiet: bool, verbose: bool) {
     for skip in skipped {
-        if skip.reason.is_warning() && !args.quiet {
+        if skip.reason.is_warning() && !quiet {
             eprintln!("warning: {skip}");
-        } else if args.verbose {
+        } else if verbose {
             eprintln!("{skip}");
         }
     }

@@ -3,27 +3,51 @@
 use std::io::Write;
 
 use anubad::chat;
-use anubad::models::{self, resolve_any, ResolveOptions};
+use anubad::models::{self, find_preset, resolve_any, Preset, ResolveOptions};
 
-use super::{config, run_failure, Failure, ModelsCommand};
+use super::{config, run_failure, Failure, ModelsCommand, DEFAULT_MODEL};
 
 pub fn models(command: ModelsCommand) -> Result<u8, Failure> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match command {
-        ModelsCommand::List => {
+        ModelsCommand::List { json } => {
+            if json {
+                for preset in models::presets() {
+                    let record = serde_json::json!({
+                        "name": preset.name,
+                        "default": preset.name == DEFAULT_MODEL,
+                        "kind": preset.kind.name(),
+                        "family": preset.family,
+                        "repo": preset.repo,
+                        "revision": preset.revision,
+                        "params": preset.params,
+                        "size": preset.size,
+                        "flores_chrf": preset.flores_chrf,
+                        "licence": preset.licence,
+                        "downloaded": models::is_downloaded(&preset),
+                    });
+                    writeln!(out, "{record}").map_err(run_failure)?;
+                }
+                return Ok(0);
+            }
             writeln!(
                 out,
-                "{:<24} {:<11} {:<8} {:>7} {:>9} {:>13}  {:<19} DOWNLOADED",
+                "{:<26} {:<11} {:<8} {:>7} {:>9} {:>13}  {:<19} DOWNLOADED",
                 "NAME", "KIND", "FAMILY", "PARAMS", "SIZE", "FLORES chrF++", "LICENCE"
             )
             .map_err(run_failure)?;
             for preset in models::presets() {
                 let downloaded = models::is_downloaded(&preset);
+                let name = if preset.name == DEFAULT_MODEL {
+                    format!("{} *", preset.name)
+                } else {
+                    preset.name.clone()
+                };
                 writeln!(
                     out,
-                    "{:<24} {:<11} {:<8} {:>7} {:>9} {:>13}  {:<19} {}",
-                    preset.name,
+                    "{:<26} {:<11} {:<8} {:>7} {:>9} {:>13}  {:<19} {}",
+                    name,
                     preset.kind.name(),
                     preset.family,
                     preset.params.as_deref().unwrap_or("-"),
@@ -37,6 +61,7 @@ pub fn models(command: ModelsCommand) -> Result<u8, Failure> {
                 )
                 .map_err(run_failure)?;
             }
+            writeln!(out, "* the default --model").map_err(run_failure)?;
             Ok(0)
         }
         ModelsCommand::Pull { name, offline } => {
@@ -93,6 +118,12 @@ pub fn models(command: ModelsCommand) -> Result<u8, Failure> {
                 offline,
                 ..ResolveOptions::default()
             };
+            // A preset not downloaded yet is described from what the tool
+            // knows of it, without a download.
+            if let Some(preset) = find_preset(&name).filter(|p| !models::is_downloaded(p)) {
+                write_preset_facts(&mut out, &preset).map_err(run_failure)?;
+                return Ok(0);
+            }
             let resolved = resolve_any(&name, &options).map_err(config)?;
             writeln!(out, "name:      {}", resolved.name).map_err(run_failure)?;
             writeln!(out, "directory: {}", resolved.dir.display()).map_err(run_failure)?;
@@ -128,4 +159,26 @@ pub fn models(command: ModelsCommand) -> Result<u8, Failure> {
             Ok(0)
         }
     }
+}
+
+/// `models info` of a preset that is not downloaded: its built-in facts.
+fn write_preset_facts(out: &mut impl Write, preset: &Preset) -> std::io::Result<()> {
+    writeln!(out, "name:      {}", preset.name)?;
+    writeln!(out, "hub:       {}@{}", preset.repo, preset.revision)?;
+    writeln!(out, "kind:      {}", preset.kind.name())?;
+    writeln!(out, "family:    {}", preset.family)?;
+    if let Some(params) = &preset.params {
+        writeln!(out, "params:    {params}")?;
+    }
+    writeln!(out, "download:  {}", preset.size)?;
+    if let Some(chrf) = preset.flores_chrf {
+        writeln!(out, "FLORES-200 ben-eng chrF++: {chrf:.1}")?;
+    }
+    writeln!(out, "licence:   {}", preset.licence)?;
+    writeln!(out, "files:     {}", preset.files.join(", "))?;
+    writeln!(
+        out,
+        "not downloaded: `anubad models pull {}` fetches it; its dimensions are shown then",
+        preset.name
+    )
 }

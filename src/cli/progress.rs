@@ -1,4 +1,11 @@
-//! The run's progress on stderr, drawn from the pipeline's events.
+//! The run's progress on stderr, drawn from the pipeline's events: one bar
+//! over the whole job's sentences, the articles done beside it, and an ETA
+//! from the model's own pace.
+//!
+//! Sentences served without the model (cached, or in unchanged articles)
+//! move the bar at once but are left out of the pace, so a rerun that is
+//! mostly cached does not promise an ETA of zero, and a cold run's ETA is
+//! not thrown off by its first cache hits.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -11,12 +18,39 @@ use anubad::pipeline::Event;
 pub(crate) struct Progress {
     pub(crate) bar: ProgressBar,
     quiet: bool,
-    window_segments: usize,
-    window_done: usize,
-    cache_hits: usize,
+    articles: usize,
+    articles_done: usize,
+    /// Sentences done, each occurrence counted (the bar's position).
+    done: usize,
+    /// Of `done`, those that took no model time.
+    instant: usize,
+    window: Window,
+    /// Set when the job's size is known; the pace is measured from here.
+    planned_at: Option<Instant>,
+}
+
+/// The group of articles being translated: its sentences (occurrences) and
+/// the distinct segments the pipeline works on, which the bar maps back.
+#[derive(Default)]
+struct Window {
+    /// `done` when the window began.
+    base: usize,
     sentences: usize,
-    tokens: usize,
-    started: Instant,
+    segments: usize,
+    segments_cached: usize,
+    segments_translated: usize,
+}
+
+impl Window {
+    /// Sentences of the window done so far, and how many of them were cached.
+    fn progress(&self) -> (usize, usize) {
+        if self.segments == 0 {
+            return (0, 0);
+        }
+        let share = |n: usize| self.sentences * n.min(self.segments) / self.segments;
+        let cached = share(self.segments_cached);
+        (share(self.segments_cached + self.segments_translated), cached)
+    }
 }
 
 impl Progress {
@@ -29,9 +63,11 @@ impl Progress {
                 ProgressDrawTarget::stderr()
             },
         );
+        // `wide_bar` takes what the rest leaves of the terminal's width, so
+        // the line never wraps at 80 columns.
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} articles  ETA {eta}  {msg}",
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sentences  {msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
@@ -39,45 +75,92 @@ impl Progress {
         Self {
             bar,
             quiet,
-            window_segments: 0,
-            window_done: 0,
-            cache_hits: 0,
-            sentences: 0,
-            tokens: 0,
-            started: Instant::now(),
+            articles: 0,
+            articles_done: 0,
+            done: 0,
+            instant: 0,
+            window: Window::default(),
+            planned_at: None,
         }
     }
 
-    fn message(&self) {
-        let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
+    /// Sentences done and, of those, the ones that took no model time,
+    /// the current window's share included.
+    fn position(&self) -> (usize, usize) {
+        let (window_done, window_cached) = self.window.progress();
+        (
+            self.window.base + window_done,
+            self.instant + window_cached,
+        )
+    }
+
+    /// Time left at the model's pace so far: `None` until it has done some.
+    fn eta(&self) -> Option<Duration> {
+        let started = self.planned_at?;
+        let (done, instant) = self.position();
+        let worked = done.saturating_sub(instant);
+        if worked == 0 {
+            return None;
+        }
+        let total = self.bar.length().unwrap_or(0) as usize;
+        let remaining = total.saturating_sub(done) as f64;
+        Some(started.elapsed().mul_f64(remaining / worked as f64))
+    }
+
+    fn redraw(&mut self) {
+        let eta = match self.eta() {
+            Some(left) => format_duration(left),
+            None => "-".to_string(),
+        };
+        self.bar.set_position(self.position().0 as u64);
         self.bar.set_message(format!(
-            "sentences {}/{}  {:.1} sent/s  {:.0} tok/s  cache hits {}",
-            self.window_done,
-            self.window_segments,
-            self.sentences as f64 / seconds,
-            self.tokens as f64 / seconds,
-            self.cache_hits
+            "{}/{} articles  ETA {eta}",
+            self.articles_done, self.articles
         ));
+    }
+
+    /// Closes the current window: all its sentences are done.
+    fn close_window(&mut self) {
+        let (_, cached) = self.window.progress();
+        self.done = self.window.base + self.window.sentences;
+        self.instant += cached;
+        self.window = Window {
+            base: self.done,
+            ..Window::default()
+        };
     }
 
     pub(crate) fn observe(&mut self, event: Event) {
         match event {
-            Event::Started { articles } => self.bar.set_length(articles as u64),
-            Event::Window { segments, cached } => {
-                self.window_segments = segments;
-                self.window_done = cached;
-                self.cache_hits += cached;
-                self.message();
+            Event::Started { articles } => self.articles = articles,
+            Event::Planned { sentences } => {
+                self.bar.set_length(sentences as u64);
+                self.planned_at = Some(Instant::now());
+                self.window.base = self.done;
             }
-            Event::Batch { sentences, tokens } => {
-                self.window_done += sentences;
-                self.sentences += sentences;
-                self.tokens += tokens;
-                self.message();
+            Event::Window { sentences } => {
+                self.close_window();
+                self.window.sentences = sentences;
             }
-            Event::ArticleDone { .. } => self.bar.inc(1),
+            Event::Lookup { segments, cached } => {
+                self.window.segments += segments;
+                self.window.segments_cached += cached;
+            }
+            Event::Batch { sentences, .. } => self.window.segments_translated += sentences,
+            Event::ArticleDone {
+                unchanged,
+                sentences,
+                ..
+            } => {
+                self.articles_done += 1;
+                if unchanged {
+                    self.done += sentences;
+                    self.instant += sentences;
+                    self.window.base = self.done;
+                }
+            }
             Event::ArticleFailed { error } => {
-                self.bar.inc(1);
+                self.articles_done += 1;
                 self.bar.suspend(|| eprintln!("error: {error}"));
             }
             Event::Warning { message } => {
@@ -92,5 +175,98 @@ impl Progress {
                 }
             }
         }
+        self.redraw();
+    }
+}
+
+/// `8s`, `4m05s`, `2h07m`: short enough for the progress line.
+fn format_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3600 => format!("{}m{:02}s", seconds / 60, seconds % 60),
+        _ => format!("{}h{:02}m", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hidden() -> Progress {
+        let progress = Progress::new(true);
+        progress.bar.set_draw_target(ProgressDrawTarget::hidden());
+        progress
+    }
+
+    #[test]
+    fn the_bar_covers_the_whole_job_and_moves_with_each_batch() {
+        let mut progress = hidden();
+        progress.observe(Event::Started { articles: 3 });
+        progress.observe(Event::ArticleDone {
+            id: "kept",
+            unchanged: true,
+            sentences: 10,
+        });
+        progress.observe(Event::Planned { sentences: 50 });
+        assert_eq!(progress.bar.length(), Some(50));
+        assert_eq!(progress.bar.position(), 10);
+        // Two articles of 40 sentences, 20 distinct; the cache has 5.
+        progress.observe(Event::Window { sentences: 40 });
+        progress.observe(Event::Lookup {
+            segments: 20,
+            cached: 5,
+        });
+        assert_eq!(progress.bar.position(), 20);
+        progress.observe(Event::Batch {
+            sentences: 5,
+            tokens: 60,
+        });
+        assert_eq!(progress.bar.position(), 30);
+        progress.observe(Event::Batch {
+            sentences: 10,
+            tokens: 120,
+        });
+        assert_eq!(progress.bar.position(), 50);
+        progress.observe(Event::ArticleDone {
+            id: "a",
+            unchanged: false,
+            sentences: 20,
+        });
+        assert_eq!(progress.bar.position(), 50);
+        assert_eq!(progress.articles_done, 2);
+    }
+
+    #[test]
+    fn sentences_served_without_the_model_do_not_speed_up_the_eta() {
+        let mut progress = hidden();
+        progress.observe(Event::Started { articles: 2 });
+        progress.observe(Event::Planned { sentences: 100 });
+        progress.observe(Event::Window { sentences: 100 });
+        progress.observe(Event::Lookup {
+            segments: 100,
+            cached: 50,
+        });
+        // Nothing translated yet: no pace to go by.
+        assert_eq!(progress.eta(), None);
+        std::thread::sleep(Duration::from_millis(200));
+        progress.observe(Event::Batch {
+            sentences: 10,
+            tokens: 100,
+        });
+        // 10 sentences took ~200 ms; 40 are left: ~800 ms, not the ~222 ms
+        // that counting the 50 cached ones as work would give.
+        let eta = progress.eta().unwrap();
+        assert!(
+            eta >= Duration::from_millis(700) && eta <= Duration::from_millis(1500),
+            "{eta:?}"
+        );
+    }
+
+    #[test]
+    fn durations_fit_the_line() {
+        assert_eq!(format_duration(Duration::from_secs(8)), "8s");
+        assert_eq!(format_duration(Duration::from_secs(245)), "4m05s");
+        assert_eq!(format_duration(Duration::from_secs(7620)), "2h07m");
     }
 }

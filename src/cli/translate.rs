@@ -1,17 +1,65 @@
-//! `anubad translate`: lines in, one translated line out for each.
+//! `anubad translate`: lines in, one translated line out for each, as plain
+//! text or as JSON Lines records (`--format jsonl`).
 
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context;
+use serde::Deserialize;
+use serde_json::json;
 
-use anubad::pipeline::{self, EngineError, Event, ModelContext, SegmentTranslator};
+use anubad::pipeline::{self, EngineError, Event, ModelContext, SegmentTranslator, TranslatedLine};
 
 use super::load::{close_cache, load};
 use super::signals::Signals;
-use super::{config, run_failure, Failure, TranslateArgs};
+use super::{config, run_failure, Failure, LineFormat, TranslateArgs};
+
+/// Lines translated together when reading a pipe or file, so that batches
+/// fill; said in `translate --help`.
+const CHUNK_LINES: usize = 256;
+
+/// A `--format jsonl` input line.
+#[derive(Deserialize)]
+struct Record {
+    /// Echoed back as given; the line number when absent.
+    id: Option<serde_json::Value>,
+    text: String,
+}
+
+/// One line to translate, with what its output record echoes.
+struct Line {
+    id: serde_json::Value,
+    text: String,
+}
 
 pub fn translate(args: TranslateArgs) -> Result<u8, Failure> {
+    let mut inputs: Vec<String> = args.files.clone();
+    if inputs.is_empty() {
+        inputs.push("-".to_string());
+    }
+    // Every file is opened before the model loads: a typo costs nothing.
+    let readers: Vec<(String, Box<dyn BufRead>)> = inputs
+        .iter()
+        .map(|name| {
+            if name == "-" {
+                return Ok(("stdin".to_string(), Box::new(std::io::stdin().lock()) as _));
+            }
+            let file = std::fs::File::open(name)
+                .with_context(|| format!("cannot open {name}"))
+                .map_err(config)?;
+            Ok((name.clone(), Box::new(std::io::BufReader::new(file)) as _))
+        })
+        .collect::<Result<_, Failure>>()?;
     let mut loaded = load(&args.model)?;
+    // Created once the model is loaded: a failed load leaves an existing
+    // file as it was.
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))
+                .map_err(config)?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
     let model = ModelContext {
         summarizer: None,
         engine: loaded.engine(),
@@ -27,30 +75,26 @@ pub fn translate(args: TranslateArgs) -> Result<u8, Failure> {
             eprintln!("warning: {reason}; continuing without the cache");
         }
     };
-    // Interactive use gets each line back at once; pipes are translated in
-    // chunks so that batches can fill.
-    let chunk = if args.files.is_empty() && std::io::stdin().is_terminal() {
-        1
-    } else {
-        256
-    };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Interactive use gets each line back at once.
+    let interactive = inputs.iter().any(|name| name == "-") && std::io::stdin().is_terminal();
+    let chunk = if interactive { 1 } else { CHUNK_LINES };
     let mut lines_done = 0;
+    let mut bad_records = 0;
     // Ok(false) when a signal stopped it.
-    let mut translate_chunk = |lines: &[String]| -> Result<bool, Failure> {
+    let mut translate_chunk = |lines: &[Line]| -> Result<bool, Failure> {
         // Waiting for input ends at once on a signal; translating stops
         // after the batch in flight.
         signals.working(true);
+        let texts: Vec<String> = lines.iter().map(|line| line.text.clone()).collect();
         let translated =
-            pipeline::translate_lines(lines, args.whole_lines, &mut segments, &mut observe);
+            pipeline::translate_lines(&texts, args.whole_lines, &mut segments, &mut observe);
         signals.working(false);
-        let english = match translated {
+        let translated = match translated {
             Err(EngineError::Stopped) => return Ok(false),
             result => result.map_err(run_failure)?,
         };
-        for line in english {
-            writeln!(out, "{line}").map_err(run_failure)?;
+        for (line, english) in lines.iter().zip(translated) {
+            writeln!(out, "{}", render(args.format, line, english)).map_err(run_failure)?;
         }
         lines_done += lines.len();
         out.flush().map_err(run_failure)?;
@@ -58,29 +102,34 @@ pub fn translate(args: TranslateArgs) -> Result<u8, Failure> {
         // finished lines are printed.
         Ok(!signals.stop_requested())
     };
-    let readers: Vec<(String, Box<dyn BufRead>)> = if args.files.is_empty() {
-        vec![("stdin".into(), Box::new(std::io::stdin().lock()))]
-    } else {
-        args.files
-            .iter()
-            .map(|path| {
-                let file = std::fs::File::open(path)
-                    .with_context(|| format!("cannot open {}", path.display()))
-                    .map_err(config)?;
-                Ok((
-                    path.display().to_string(),
-                    Box::new(std::io::BufReader::new(file)) as Box<dyn BufRead>,
-                ))
-            })
-            .collect::<Result<_, Failure>>()?
-    };
     let mut finished = true;
     'inputs: for (name, reader) in readers {
         let mut pending = Vec::with_capacity(chunk);
-        for line in reader.lines() {
-            let line = line
+        for (number, line) in reader.lines().enumerate() {
+            let text = line
                 .with_context(|| format!("{name}: cannot read (is it UTF-8 text?)"))
                 .map_err(run_failure)?;
+            let line = match args.format {
+                LineFormat::Text => Line {
+                    id: json!(number + 1),
+                    text,
+                },
+                LineFormat::Jsonl if text.trim().is_empty() => continue,
+                LineFormat::Jsonl => match serde_json::from_str::<Record>(&text) {
+                    Ok(record) => Line {
+                        id: record.id.unwrap_or_else(|| json!(number + 1)),
+                        text: record.text,
+                    },
+                    Err(e) => {
+                        eprintln!(
+                            "error: {name}:{}: not a {{\"id\", \"text\"}} record: {e}",
+                            number + 1
+                        );
+                        bad_records += 1;
+                        continue;
+                    }
+                },
+            };
             pending.push(line);
             if pending.len() >= chunk {
                 finished = translate_chunk(&pending)?;
@@ -109,5 +158,19 @@ pub fn translate(args: TranslateArgs) -> Result<u8, Failure> {
         );
         return Ok(signals.exit_code().unwrap_or(130));
     }
-    Ok(0)
+    Ok(if bad_records > 0 { 1 } else { 0 })
+}
+
+fn render(format: LineFormat, line: &Line, translated: TranslatedLine) -> String {
+    match format {
+        LineFormat::Text => translated.english,
+        LineFormat::Jsonl => json!({
+            "id": line.id,
+            "text": line.text,
+            "translation": translated.english,
+            "cache_hit": translated.cache_hit,
+            "warnings": translated.warnings,
+        })
+        .to_string(),
+    }
 }

@@ -12,6 +12,8 @@
 //! reported ([`Skipped`]). What anubad wrote is never read back as an
 //! article: the run's own `--out` folder, any folder holding a digest, and
 //! any `<id>.md`/`<id>.html` next to the `<id>.json` anubad wrote for it.
+//!
+//! [`ReadOptions`] narrows what is read: `--exclude` globs and `--limit`.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -146,6 +148,10 @@ pub enum SkipReason {
     OutputFolder,
     /// A file anubad wrote: the `<id>.md` or `<id>.html` of an `<id>.json`.
     Output,
+    /// Not an article by its name: another extension, or a folder's README.
+    NotAnArticle,
+    /// Matched an `--exclude` glob.
+    Excluded { glob: String },
 }
 
 impl SkipReason {
@@ -167,6 +173,11 @@ impl fmt::Display for Skipped {
             ),
             SkipReason::OutputFolder => write!(f, "skipped {path}: an anubad output folder"),
             SkipReason::Output => write!(f, "skipped {path}: written by anubad"),
+            SkipReason::NotAnArticle => write!(
+                f,
+                "skipped {path}: not an article (a README, or not .txt, .md, .html, .htm)"
+            ),
+            SkipReason::Excluded { glob } => write!(f, "skipped {path}: --exclude {glob}"),
         }
     }
 }
@@ -177,6 +188,118 @@ pub struct Inputs {
     /// In a stable order: inputs as given, directory entries sorted by path.
     pub articles: Vec<Result<Article, InputError>>,
     pub skipped: Vec<Skipped>,
+    /// `--limit` stopped the reading before every input was read.
+    pub limited: bool,
+}
+
+/// What to read of the inputs, beyond what they name.
+#[derive(Debug, Default)]
+pub struct ReadOptions {
+    /// The run's output folder, never read.
+    pub out_dir: Option<PathBuf>,
+    pub exclude: Exclude,
+    /// Stop after this many articles (failed inputs count: each is one).
+    pub limit: Option<usize>,
+}
+
+/// `--exclude` globs: a file or folder is left out when its name, or its
+/// path below the input folder (or as given, for a named file), matches one.
+#[derive(Debug, Default)]
+pub struct Exclude {
+    globs: Vec<String>,
+    set: globset::GlobSet,
+}
+
+/// An `--exclude` pattern that is no glob.
+#[derive(Debug, thiserror::Error)]
+#[error("--exclude {glob}: not a valid glob")]
+pub struct BadGlob {
+    glob: String,
+    #[source]
+    source: globset::Error,
+}
+
+impl Exclude {
+    pub fn new(globs: &[String]) -> Result<Self, BadGlob> {
+        let mut builder = globset::GlobSetBuilder::new();
+        for glob in globs {
+            // A trailing slash means "this folder" to users of .gitignore.
+            let pattern = glob.trim_end_matches('/');
+            let compiled = globset::GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
+                .map_err(|source| BadGlob {
+                    glob: glob.clone(),
+                    source,
+                })?;
+            builder.add(compiled);
+        }
+        let set = builder.build().map_err(|source| BadGlob {
+            glob: globs.join(" "),
+            source,
+        })?;
+        Ok(Self {
+            globs: globs.to_vec(),
+            set,
+        })
+    }
+
+    /// The first glob that matches `relative` or its last component.
+    fn matching(&self, relative: &Path) -> Option<&str> {
+        if self.globs.is_empty() {
+            return None;
+        }
+        let by_path = self.set.matches(relative);
+        let by_name = relative
+            .file_name()
+            .map(|name| self.set.matches(Path::new(name)))
+            .unwrap_or_default();
+        by_path
+            .into_iter()
+            .chain(by_name)
+            .min()
+            .map(|index| self.globs[index].as_str())
+    }
+}
+
+/// Why a run cannot start on its inputs: said before any model loads.
+#[derive(Debug, thiserror::Error)]
+pub enum InputsError {
+    #[error("{input}: no such file or directory")]
+    NotFound { input: String },
+    #[error(
+        "no articles to read in {}: a folder is walked for .txt, .md, .html and .htm files \
+         ({skipped} other files passed over; -v lists them)",
+        inputs.join(", ")
+    )]
+    NoArticles { inputs: Vec<String>, skipped: usize },
+}
+
+/// Refuses inputs that name nothing: each path must exist (`-` is stdin).
+pub fn check_inputs_exist(inputs: &[String]) -> Result<(), InputsError> {
+    match inputs
+        .iter()
+        .find(|input| *input != "-" && !Path::new(input).exists())
+    {
+        Some(input) => Err(InputsError::NotFound {
+            input: input.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+impl Inputs {
+    /// Refuses a run with nothing to translate: every folder named was
+    /// empty of articles (or all of it excluded).
+    pub fn check_not_empty(&self, inputs: &[String]) -> Result<(), InputsError> {
+        if self.articles.is_empty() {
+            return Err(InputsError::NoArticles {
+                inputs: inputs.to_vec(),
+                skipped: self.skipped.len(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// `--out` would overwrite what the run reads.
@@ -196,6 +319,9 @@ pub enum OutDirConflict {
          output of that name; write the outputs to another folder"
     )]
     InputFile { out: PathBuf, input: String },
+    /// `--out` names something that is not a folder.
+    #[error("--out {out} is a file, not a folder; name a folder (it is created if missing)")]
+    NotAFolder { out: PathBuf },
 }
 
 /// Refuses an output folder that is one of the input folders (however
@@ -204,6 +330,11 @@ pub enum OutDirConflict {
 /// input files may sit in `--out`: `a.txt` gives `a.json` and `a.md` beside
 /// it.
 pub fn check_out_dir(inputs: &[String], out: &Path) -> Result<(), OutDirConflict> {
+    if out.exists() && !out.is_dir() {
+        return Err(OutDirConflict::NotAFolder {
+            out: out.to_path_buf(),
+        });
+    }
     let Some(out_key) = FileKey::of(out).filter(|_| out.is_dir()) else {
         return Ok(());
     };
@@ -250,14 +381,20 @@ pub fn check_out_dir(inputs: &[String], out: &Path) -> Result<(), OutDirConflict
 /// directory entries sorted by path. A walk leaves out `out_dir` (the run's
 /// output folder) and everything anubad wrote; a file reached twice (two
 /// links, or named twice) is read once.
-pub fn read_inputs(inputs: &[String], out_dir: Option<&Path>) -> Inputs {
+pub fn read_inputs(inputs: &[String], options: &ReadOptions) -> Inputs {
     let mut walk = Walk {
-        out_dir: out_dir.and_then(FileKey::of),
+        out_dir: options.out_dir.as_deref().and_then(FileKey::of),
+        exclude: &options.exclude,
+        limit: options.limit.unwrap_or(usize::MAX),
         seen_dirs: HashSet::new(),
         seen_files: HashSet::new(),
         read: Inputs::default(),
     };
     for input in inputs {
+        if walk.full() {
+            walk.read.limited = true;
+            break;
+        }
         if input == "-" {
             walk.read.articles.push(read_stdin());
             continue;
@@ -266,8 +403,16 @@ pub fn read_inputs(inputs: &[String], out_dir: Option<&Path>) -> Inputs {
         if path.is_dir() {
             walk.directory(path);
         } else if path.exists() {
-            if walk.first_visit(path) {
+            if let Some(glob) = walk.exclude.matching(path) {
+                walk.read.skipped.push(Skipped {
+                    path: path.to_path_buf(),
+                    reason: SkipReason::Excluded {
+                        glob: glob.to_string(),
+                    },
+                });
+            } else if walk.first_visit(path) {
                 read_file(path, &mut walk.read.articles);
+                walk.trim_to_limit();
             }
         } else {
             walk.read.articles.push(Err(InputError::NotFound {
@@ -332,14 +477,28 @@ impl FileKey {
 }
 
 /// The state of reading one run's inputs.
-struct Walk {
+struct Walk<'a> {
     out_dir: Option<FileKey>,
+    exclude: &'a Exclude,
+    limit: usize,
     seen_dirs: HashSet<FileKey>,
     seen_files: HashSet<FileKey>,
     read: Inputs,
 }
 
-impl Walk {
+impl Walk<'_> {
+    fn full(&self) -> bool {
+        self.read.articles.len() >= self.limit
+    }
+
+    /// A JSONL file may hold more records than `--limit` leaves room for.
+    fn trim_to_limit(&mut self) {
+        if self.read.articles.len() > self.limit {
+            self.read.articles.truncate(self.limit);
+            self.read.limited = true;
+        }
+    }
+
     /// True the first time a file is met, however it is reached.
     fn first_visit(&mut self, file: &Path) -> bool {
         FileKey::of(file).is_none_or(|key| self.seen_files.insert(key))
@@ -360,6 +519,21 @@ impl Walk {
                 }
             };
             let path = entry.path();
+            if entry.depth() > 0 {
+                let relative = path.strip_prefix(root).unwrap_or(path);
+                if let Some(glob) = self.exclude.matching(relative) {
+                    self.read.skipped.push(Skipped {
+                        path: path.to_path_buf(),
+                        reason: SkipReason::Excluded {
+                            glob: glob.to_string(),
+                        },
+                    });
+                    if entry.file_type().is_dir() {
+                        entries.skip_current_dir();
+                    }
+                    continue;
+                }
+            }
             if entry.file_type().is_dir() {
                 let key = FileKey::of(path);
                 let is_output = entry.depth() > 0
@@ -384,11 +558,21 @@ impl Walk {
                 } else if self.first_visit(path) {
                     files.push(path.to_path_buf());
                 }
+            } else {
+                self.read.skipped.push(Skipped {
+                    path: path.to_path_buf(),
+                    reason: SkipReason::NotAnArticle,
+                });
             }
         }
         files.sort();
         for file in files {
+            if self.full() {
+                self.read.limited = true;
+                break;
+            }
             read_file(&file, &mut self.read.articles);
+            self.trim_to_limit();
         }
     }
 

@@ -42,7 +42,7 @@ impl fmt::Display for ManualDownload {
             f,
             "to run without the hub, download the files on a machine that can reach it:\n    \
              huggingface-cli download {} --revision {}{wanted} --local-dir {local_dir}\n\
-             then copy that directory here and pass `./{local_dir}` instead of the model's name",
+             then copy that directory here and run with `--model ./{local_dir}`",
             self.repo, self.revision
         )
     }

@@ -172,6 +172,24 @@ impl DirSource {
         }
     }
 
+    /// `dir` with `gguf` as its only `.gguf` file: a model named by its
+    /// weights file, whose folder may hold other `.gguf` models.
+    pub(crate) fn with_only_gguf(dir: PathBuf, gguf: &str) -> Self {
+        let only = fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|entry| entry.ok())
+                    .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                    .filter(|name| name == gguf || !name.ends_with(".gguf"))
+                    .collect()
+            })
+            .unwrap_or_else(|_| vec![gguf.to_string()]);
+        Self {
+            dir: Some(dir),
+            only: Some(only),
+        }
+    }
+
     fn allowed(&self, name: &str) -> bool {
         self.only
             .as_ref()

@@ -234,7 +234,15 @@ pub fn resolve_chat(spec: &str, opts: &ResolveOptions) -> Result<ResolvedChat, R
 
 fn resolve_as<L: Layout>(spec: &str, opts: &ResolveOptions) -> Result<Resolved<L>, ResolveError> {
     match ModelSpec::parse(spec)? {
-        ModelSpec::LocalDir(dir) => resolve_local_dir(&dir, opts),
+        ModelSpec::LocalDir(dir) => resolve_local_dir(&dir, None, opts),
+        ModelSpec::LocalGguf(file) => {
+            let dir = match file.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+            resolve_local_dir(&dir, name, opts)
+        }
         ModelSpec::Preset { preset, revision } => {
             if preset.kind != L::KIND {
                 return Err(ResolveError::WrongKind {
@@ -323,17 +331,50 @@ pub fn resolve_any(name: &str, options: &ResolveOptions) -> Result<AnyModel, Res
 // ---------------------------------------------------------------------------
 // Local directories
 
+/// A model in a local directory; with `gguf`, that file of the directory
+/// is the weights (`--model path/model.gguf`).
 fn resolve_local_dir<L: Layout>(
     dir: &Path,
+    gguf: Option<String>,
     opts: &ResolveOptions,
 ) -> Result<Resolved<L>, ResolveError> {
     let dir = fs::canonicalize(dir).map_err(|source| ResolveError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
-    let layout = match L::discover(&mut DirSource::new(Some(dir.clone())))? {
+    let source = || match &gguf {
+        Some(file) => DirSource::with_only_gguf(dir.clone(), file),
+        None => DirSource::new(Some(dir.clone())),
+    };
+    let layout = match L::discover(&mut source())? {
         Discovery::Complete(layout) => layout,
         Discovery::Incomplete(missing) => {
+            let name = match &gguf {
+                Some(file) => dir.join(file).display().to_string(),
+                None => dir.display().to_string(),
+            };
+            // A chat model given to --model (or the reverse) is a common
+            // slip; name the right flag rather than the files "missing".
+            let other_kind = match L::KIND {
+                ModelKind::Translation => ModelKind::Chat,
+                ModelKind::Chat => ModelKind::Translation,
+            };
+            let is_other_kind = match other_kind {
+                ModelKind::Chat => matches!(
+                    ChatLayout::discover(&mut source()),
+                    Ok(Discovery::Complete(_))
+                ),
+                ModelKind::Translation => matches!(
+                    ModelLayout::discover(&mut source()),
+                    Ok(Discovery::Complete(_))
+                ),
+            };
+            if is_other_kind {
+                return Err(ResolveError::WrongKind {
+                    name,
+                    kind: other_kind,
+                });
+            }
             return Err(ResolveError::IncompleteModelDir { dir, missing });
         }
     };
@@ -344,10 +385,13 @@ fn resolve_local_dir<L: Layout>(
         opts.cache_dir.as_deref(),
         &mut warnings,
     )?;
-    let name = dir
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| dir.display().to_string());
+    let name = match gguf.as_deref().and_then(|file| file.strip_suffix(".gguf")) {
+        Some(stem) => stem.to_string(),
+        None => dir
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| dir.display().to_string()),
+    };
     Ok(Resolved {
         dir,
         name,

@@ -1,5 +1,5 @@
-//! The syntax of a `--model` spec: a local directory, a preset name or a hub
-//! id, each optionally `@REVISION`.
+//! The syntax of a `--model` spec: a local directory or `.gguf` file, a
+//! preset name or a hub id, each of the last two optionally `@REVISION`.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +12,9 @@ use super::ResolveError;
 pub(crate) enum ModelSpec {
     /// An existing directory on this machine.
     LocalDir(PathBuf),
+    /// An existing `.gguf` file: the model is its folder, with this file as
+    /// the weights (other `.gguf` files beside it are not looked at).
+    LocalGguf(PathBuf),
     /// A preset; `revision` replaces its pinned commit when given (`NAME@REV`).
     Preset {
         preset: Box<Preset>,
@@ -25,7 +28,8 @@ pub(crate) enum ModelSpec {
 }
 
 impl ModelSpec {
-    /// Classifies `spec`: existing directory, then preset name, then hub id.
+    /// Classifies `spec`: existing directory or `.gguf` file, then preset
+    /// name, then hub id.
     pub(crate) fn parse(spec: &str) -> Result<Self, ResolveError> {
         let trimmed = spec.trim();
         if trimmed.is_empty() {
@@ -37,6 +41,13 @@ impl ModelSpec {
         let as_path = Path::new(trimmed);
         if as_path.is_dir() {
             return Ok(ModelSpec::LocalDir(as_path.to_path_buf()));
+        }
+        if as_path.is_file()
+            && as_path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+        {
+            return Ok(ModelSpec::LocalGguf(as_path.to_path_buf()));
         }
         let (base, revision) = match trimmed.split_once('@') {
             Some((base, revision)) => {
@@ -59,14 +70,14 @@ impl ModelSpec {
         }
         let preset_names: Vec<String> = presets().into_iter().map(|p| p.name).collect();
         let directory_note = if as_path.exists() {
-            "it exists but is not a directory"
+            "it exists but is neither a directory nor a .gguf file"
         } else {
-            "no such directory"
+            "no such directory or file"
         };
         Err(ResolveError::UnrecognisedSpec {
             spec: spec.to_string(),
             tried: format!(
-                "as a local directory: {directory_note}; as a preset: none is called `{base}` \
+                "as a local path: {directory_note}; as a preset: none is called `{base}` \
                  (presets: {}); as a hub id: not of the form owner/name[@revision]",
                 preset_names.join(", ")
             ),

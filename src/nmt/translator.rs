@@ -76,8 +76,11 @@ pub enum TranslatorError {
         #[source]
         source: GenerationConfigError,
     },
-    #[error("device {0:?} is not available: {1}")]
-    Device(DeviceChoice, String),
+    #[error("--device {} is not available: {reason}", format!("{choice:?}").to_lowercase())]
+    Device {
+        choice: DeviceChoice,
+        reason: String,
+    },
     #[error("translation failed")]
     Run(#[source] candle_core::Error),
     #[error("tokenization failed")]
@@ -85,9 +88,22 @@ pub enum TranslatorError {
 }
 
 pub fn select_device(choice: DeviceChoice) -> Result<Device, TranslatorError> {
-    let unavailable = |e: candle_core::Error| TranslatorError::Device(choice, e.to_string());
+    let unavailable = |e: candle_core::Error| TranslatorError::Device {
+        choice,
+        reason: e.to_string(),
+    };
+    let not_built = |feature: &str| TranslatorError::Device {
+        choice,
+        reason: format!(
+            "this anubad was built without {feature} support; build it with \
+             `cargo install --path . --features {feature}` (or `cargo build --release \
+             --features {feature}`)"
+        ),
+    };
     match choice {
         DeviceChoice::Cpu => Ok(Device::Cpu),
+        DeviceChoice::Cuda if !cfg!(feature = "cuda") => Err(not_built("cuda")),
+        DeviceChoice::Metal if !cfg!(feature = "metal") => Err(not_built("metal")),
         DeviceChoice::Cuda => Device::new_cuda(0).map_err(unavailable),
         DeviceChoice::Metal => Device::new_metal(0).map_err(unavailable),
         DeviceChoice::Auto => {

@@ -47,12 +47,15 @@ pub(crate) fn fingerprint(parts: &[&str]) -> String {
 }
 
 pub(crate) fn prepare(
-    article: Article,
+    mut article: Article,
     id: String,
     model: &ModelContext,
     settings: &str,
 ) -> Prepared {
     let story = extract_page(&article.text, &article.hints);
+    // A run holds every prepared article until it is translated; the page
+    // itself is not needed again once its story is out.
+    article.text = String::new();
     let title = story.title.clone().unwrap_or_default();
     let title_segments: Vec<String> = model
         .engine

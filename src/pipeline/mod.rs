@@ -30,7 +30,7 @@ use crate::output::{
 use crate::text;
 use crate::text::extractive_summary::DEFAULT_SUMMARY_SENTENCES;
 
-use crate::pipeline::assemble::{assemble, english, prepare, Prepared};
+use crate::pipeline::assemble::{assemble, prepare, Prepared};
 use crate::pipeline::summaries::digest_intro;
 pub use segments::{Engine, EngineError, SegmentTranslator};
 
@@ -46,23 +46,45 @@ pub struct ModelContext<'a> {
 }
 
 /// What the pipeline reports while it works; the binary draws progress from it.
+///
+/// A run reports `Started`, then one `ArticleDone` or `ArticleFailed` per
+/// input whose fate is known without the model (unchanged outputs, unusable
+/// inputs), then `Planned` with the sentences of the whole job. The
+/// articles to translate follow in windows: `Window` (its sentences, each
+/// occurrence counted), `Lookup` (its distinct segments and the cache's
+/// share of them), a `Batch` per model call, and an `ArticleDone` per
+/// article written.
 #[derive(Debug)]
 pub enum Event<'a> {
     Started {
         articles: usize,
     },
-    /// Segments of the current group of articles, and how many the cache had.
+    /// Every input is read and segmented: the job's sentences, those of
+    /// unchanged articles included.
+    Planned {
+        sentences: usize,
+    },
+    /// A group of articles translated together: their sentences.
     Window {
+        sentences: usize,
+    },
+    /// Distinct segments newly looked up in the cache, and how many it had.
+    /// A lookup repeated just before a batch (another run may have stored
+    /// it meanwhile) reports no new segments, only what it found.
+    Lookup {
         segments: usize,
         cached: usize,
     },
+    /// Distinct segments the model translated, and the tokens it wrote.
     Batch {
         sentences: usize,
         tokens: usize,
     },
     ArticleDone {
         id: &'a str,
+        /// Its outputs were up to date and kept; nothing was translated.
         unchanged: bool,
+        sentences: usize,
     },
     ArticleFailed {
         error: &'a str,
@@ -86,11 +108,22 @@ pub enum RunError {
 
 #[derive(Debug, Default, Clone)]
 pub struct RunReport {
+    /// Articles written or kept (`unchanged` of them kept).
     pub ok: usize,
     pub unchanged: usize,
     pub failed: usize,
+    /// Sentences of the articles done, each occurrence counted:
+    /// `translated + cached + unchanged`.
     pub segments: usize,
+    /// Sentences whose English the model wrote in this run.
+    pub sentences_translated: usize,
+    /// Sentences whose English came from the cache.
+    pub sentences_cached: usize,
+    /// Sentences of unchanged articles, whose outputs were kept.
+    pub sentences_unchanged: usize,
+    /// Distinct segments found in the cache (unchanged articles' included).
     pub cache_hits: u64,
+    /// Distinct segments the model was asked for.
     pub cache_misses: u64,
     pub(crate) generated_tokens: usize,
     /// Warnings written into the articles (numbers lost in translation,
@@ -183,9 +216,10 @@ pub fn run(
             options.summary_sentences
         ),
     };
+    // Every input is segmented before any is translated (cheap next to
+    // translating), so that progress covers the whole job from the start.
     let mut ids = IdAllocator::new();
-    let mut window: Vec<Prepared> = Vec::new();
-    let mut window_segments = 0;
+    let mut to_translate: Vec<Prepared> = Vec::new();
     for input in inputs {
         if run.stop_requested() {
             break;
@@ -207,12 +241,27 @@ pub fn run(
             );
             run.fail(prepared.article.input.clone(), message);
         } else if !run.reuse_unchanged(&prepared) {
-            window_segments += prepared.segments().count();
-            window.push(prepared);
-            if window_segments >= WINDOW_SEGMENTS {
-                run.flush(std::mem::take(&mut window))?;
-                window_segments = 0;
-            }
+            to_translate.push(prepared);
+        }
+    }
+    (run.observe)(Event::Planned {
+        sentences: run.report.sentences_unchanged
+            + to_translate
+                .iter()
+                .map(|p| p.segments().count())
+                .sum::<usize>(),
+    });
+    let mut window: Vec<Prepared> = Vec::new();
+    let mut window_segments = 0;
+    for prepared in to_translate {
+        if run.stop_requested() {
+            break;
+        }
+        window_segments += prepared.segments().count();
+        window.push(prepared);
+        if window_segments >= WINDOW_SEGMENTS {
+            run.flush(std::mem::take(&mut window))?;
+            window_segments = 0;
         }
     }
     run.flush(window)?;
@@ -285,13 +334,16 @@ impl Run<'_, '_> {
         let Some(previous) = output::read_article(out_dir, &prepared.id) else {
             return false;
         };
+        let sentences = prepared.segments().count();
         (self.observe)(Event::ArticleDone {
             id: &previous.id,
             unchanged: true,
+            sentences,
         });
         self.report.unchanged += 1;
         self.report.warnings += previous.warnings.len();
-        self.report.segments += prepared.segments().count();
+        self.report.segments += sentences;
+        self.report.sentences_unchanged += sentences;
         // Served from the up-to-date output instead of a lookup: no model
         // call, so it counts as a hit.
         let distinct: HashSet<&String> = prepared.segments().collect();
@@ -305,6 +357,9 @@ impl Run<'_, '_> {
         if window.is_empty() {
             return Ok(());
         }
+        (self.observe)(Event::Window {
+            sentences: window.iter().map(|p| p.segments().count()).sum(),
+        });
         let units: Vec<&[String]> = window
             .iter()
             .flat_map(|p| {
@@ -330,6 +385,10 @@ impl Run<'_, '_> {
             }
             let article_started = Instant::now();
             let count = prepared.segments().count();
+            let cached_occurrences = prepared
+                .segments()
+                .filter(|s| translations.cached(s))
+                .count();
             let distinct: HashSet<&String> = prepared.segments().collect();
             let cached = distinct.iter().filter(|s| translations.cached(s)).count();
             let translated = distinct.len() - cached;
@@ -355,12 +414,15 @@ impl Run<'_, '_> {
             article.timings.total_ms =
                 article.timings.translate_ms + article_started.elapsed().as_millis() as u64;
             self.report.segments += count;
+            self.report.sentences_cached += cached_occurrences;
+            self.report.sentences_translated += count - cached_occurrences;
             self.report.warnings += article.warnings.len();
             match output::write_article(&self.options.out_dir, &article) {
                 Ok(()) => {
                     (self.observe)(Event::ArticleDone {
                         id: &article.id,
                         unchanged: false,
+                        sentences: count,
                     });
                     self.report.ok += 1;
                     self.written.push(article);
@@ -372,6 +434,16 @@ impl Run<'_, '_> {
     }
 }
 
+/// One line of `anubad translate`, translated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranslatedLine {
+    pub english: String,
+    /// Every sentence of it came from the cache (an empty line too).
+    pub cache_hit: bool,
+    /// Numbers lost in translation, answers cut off at the token limit.
+    pub warnings: Vec<String>,
+}
+
 /// `anubad translate`: one output line per input line. With `whole_lines`
 /// a line is split only where it exceeds the model's input limit (an NMT
 /// model then gets each piece as one segment).
@@ -380,7 +452,7 @@ pub fn translate_lines(
     whole_lines: bool,
     segments: &mut SegmentTranslator,
     observe: &mut dyn FnMut(Event),
-) -> Result<Vec<String>, EngineError> {
+) -> Result<Vec<TranslatedLine>, EngineError> {
     let engine = segments.model.engine;
     let count = |s: &str| engine.token_count(s);
     let split: Vec<Vec<Vec<String>>> = lines
@@ -405,11 +477,29 @@ pub fn translate_lines(
     Ok(split
         .iter()
         .map(|line_units| {
-            line_units
-                .iter()
-                .map(|unit| english(&translations, unit))
-                .collect::<Vec<_>>()
-                .join(" ")
+            let mut warnings = Vec::new();
+            let mut english = Vec::new();
+            let mut sentence = 0;
+            for unit in line_units {
+                if translations.cut_off(unit) {
+                    warnings.push("the translation was cut off at the token limit".to_string());
+                }
+                for pair in translations.pairs(unit) {
+                    sentence += 1;
+                    for missing in text::numbers::check_numbers(&pair.bn, &pair.en) {
+                        warnings.push(format!(
+                            "sentence {sentence}: number {} ({}) is not in the translation",
+                            missing.source, missing.value
+                        ));
+                    }
+                    english.push(pair.en);
+                }
+            }
+            TranslatedLine {
+                english: english.join(" "),
+                cache_hit: line_units.iter().flatten().all(|s| translations.cached(s)),
+                warnings,
+            }
         })
         .collect())
 }

@@ -250,7 +250,7 @@ impl<'a> SegmentTranslator<'a> {
         self.hits += cached as u64;
         self.misses += (unique.len() - cached) as u64;
         // Progress counts sentences, as for NMT models.
-        observe(Event::Window {
+        observe(Event::Lookup {
             segments: unique.iter().map(|u| u.len()).sum(),
             cached: unique
                 .iter()
@@ -337,7 +337,7 @@ impl<'a> SegmentTranslator<'a> {
         }
         self.hits += done.len() as u64;
         self.misses += missing.len() as u64;
-        observe(Event::Window {
+        observe(Event::Lookup {
             segments: unique.len(),
             cached: done.len(),
         });
@@ -417,9 +417,9 @@ impl<'a> SegmentTranslator<'a> {
             let late = stored.len() as u64;
             self.hits += late;
             self.misses -= late;
-            observe(Event::Batch {
-                sentences: stored.len(),
-                tokens: 0,
+            observe(Event::Lookup {
+                segments: 0,
+                cached: stored.len(),
             });
         }
         stored

@@ -52,7 +52,10 @@ fn run_fixtures(
             .join("tests/fixtures/articles")
             .to_string_lossy()
             .into_owned()],
-        Some(out),
+        &crate::ingest::ReadOptions {
+            out_dir: Some(out.to_path_buf()),
+            ..Default::default()
+        },
     )
     .articles;
     let options = RunOptions {
@@ -234,7 +237,7 @@ fn sentences_another_run_stored_after_the_window_lookup_are_not_translated() {
     let mut observe = |event: Event| {
         // Between the window's lookup and its first batch, the other run
         // stores every sentence.
-        if let Event::Window { .. } = event {
+        if matches!(event, Event::Lookup { segments, .. } if segments > 0) {
             let entries: Vec<_> = lines
                 .iter()
                 .map(|line| {
@@ -245,7 +248,11 @@ fn sentences_another_run_stored_after_the_window_lookup_are_not_translated() {
             other_run.put_many(&identity, &entries).unwrap();
         }
     };
-    let english = translate_lines(&lines, true, &mut segments, &mut observe).unwrap();
+    let english: Vec<String> = translate_lines(&lines, true, &mut segments, &mut observe)
+        .unwrap()
+        .into_iter()
+        .map(|line| line.english)
+        .collect();
     let expected: Vec<String> = lines
         .iter()
         .map(|line| format!("stored by another run: {line}"))
@@ -268,7 +275,10 @@ fn a_stop_request_ends_the_run_after_the_batch_in_flight_without_a_digest() {
             .join("tests/fixtures/articles")
             .to_string_lossy()
             .into_owned()],
-        Some(&out),
+        &crate::ingest::ReadOptions {
+            out_dir: Some(out.clone()),
+            ..Default::default()
+        },
     )
     .articles;
     let stop = Arc::new(AtomicBool::new(false));
