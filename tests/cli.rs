@@ -390,7 +390,9 @@ fn jsonl_and_stdin_inputs() {
 fn unresolvable_model_is_a_configuration_error() {
     let work = tempfile::tempdir().unwrap();
     let output = anubad(work.path())
-        .args(["run", "x.txt", "--out"])
+        .arg("run")
+        .arg(articles_dir())
+        .arg("--out")
         .arg(work.path().join("out"))
         .args(["--model", "no-such-preset-or-dir", "--offline"])
         .output()

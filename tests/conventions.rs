@@ -307,12 +307,13 @@ fn models_info_describes_a_preset_offline_and_list_has_json() {
 #[test]
 fn every_offline_flag_has_help() {
     let work = tempfile::tempdir().unwrap();
+    // `-h` puts each flag's help on its line.
     for command in [
-        &["run", "--help"][..],
-        &["translate", "--help"],
-        &["models", "pull", "--help"],
-        &["models", "info", "--help"],
-        &["models", "quantize", "--help"],
+        &["run", "-h"][..],
+        &["translate", "-h"],
+        &["models", "pull", "-h"],
+        &["models", "info", "-h"],
+        &["models", "quantize", "-h"],
     ] {
         let help = stdout(&anubad(work.path()).args(command).output().unwrap());
         let line = help
