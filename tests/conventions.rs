@@ -27,7 +27,10 @@ fn stdout(output: &Output) -> String {
 fn assert_usage_error(output: &Output) -> String {
     let err = stderr(output);
     assert_eq!(output.status.code(), Some(2), "{err}");
-    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
     err
 }
 
@@ -44,7 +47,10 @@ fn a_missing_input_is_exit_2_before_the_model_loads_and_creates_nothing() {
         .unwrap();
     let err = assert_usage_error(&output);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("no-such-folder: no such file or directory"), "{err}");
+    assert!(
+        err.contains("no-such-folder: no such file or directory"),
+        "{err}"
+    );
     assert!(!out.exists(), "--out was created");
 }
 
@@ -128,10 +134,7 @@ fn the_default_model_unreachable_names_the_flag_and_each_cause_once() {
     assert!(err.contains("--model ./opus-mt-bn-en"), "{err}");
     let lines: Vec<&str> = err.lines().map(str::trim).collect();
     for (i, line) in lines.iter().enumerate() {
-        assert!(
-            !lines[..i].contains(line),
-            "printed twice: {line}\n{err}"
-        );
+        assert!(!lines[..i].contains(line), "printed twice: {line}\n{err}");
     }
 }
 
@@ -202,7 +205,11 @@ fn a_gguf_file_is_a_model_as_its_folder_is() {
     assert!(by_file.status.success(), "{}", stderr(&by_file));
     assert_eq!(stdout(&by_file).lines().count(), 2);
     let folder = translate(&quantized);
-    assert_eq!(folder.status.code(), Some(2), "two .gguf files in the folder");
+    assert_eq!(
+        folder.status.code(),
+        Some(2),
+        "two .gguf files in the folder"
+    );
     std::fs::remove_file(quantized.join("other.gguf")).unwrap();
     let folder = translate(&quantized);
     assert!(folder.status.success(), "{}", stderr(&folder));
@@ -238,7 +245,10 @@ fn a_gguf_file_is_a_summarizer() {
 #[test]
 fn anubad_model_sets_the_default_model_and_help_says_so() {
     let work = tempfile::tempdir().unwrap();
-    let help = anubad(work.path()).args(["run", "--help"]).output().unwrap();
+    let help = anubad(work.path())
+        .args(["run", "--help"])
+        .output()
+        .unwrap();
     let help = stdout(&help);
     assert!(help.contains("ANUBAD_MODEL"), "{help}");
     assert!(help.contains("ANUBAD_SUMMARIZER"), "{help}");
@@ -294,7 +304,10 @@ fn models_info_describes_a_preset_offline_and_list_has_json() {
     assert_eq!(defaults.len(), 1);
     assert_eq!(defaults[0]["name"], "opus-mt-bn-en");
     assert!(records.iter().all(|r| r["licence"].is_string()));
-    let table = anubad(work.path()).args(["models", "list"]).output().unwrap();
+    let table = anubad(work.path())
+        .args(["models", "list"])
+        .output()
+        .unwrap();
     assert!(
         stdout(&table)
             .lines()
@@ -320,7 +333,10 @@ fn every_offline_flag_has_help() {
             .lines()
             .find(|l| l.trim_start().starts_with("--offline"))
             .unwrap_or_else(|| panic!("{command:?}: {help}"));
-        assert!(line.split("--offline").nth(1).unwrap().trim().len() > 10, "{line}");
+        assert!(
+            line.split("--offline").nth(1).unwrap().trim().len() > 10,
+            "{line}"
+        );
     }
 }
 
@@ -413,7 +429,12 @@ fn translate_reads_stdin_as_dash_and_writes_jsonl_records_or_a_file() {
     assert_eq!(broken.status.code(), Some(1));
     assert!(stderr(&broken).contains("stdin:1:"), "{}", stderr(&broken));
     assert_eq!(stdout(&broken).lines().count(), 1);
-    let help = stdout(&anubad(work.path()).args(["translate", "--help"]).output().unwrap());
+    let help = stdout(
+        &anubad(work.path())
+            .args(["translate", "--help"])
+            .output()
+            .unwrap(),
+    );
     assert!(help.contains("256 at a time"), "{help}");
 }
 
@@ -428,7 +449,10 @@ fn completions_are_printed_for_each_shell() {
         assert!(output.status.success(), "{shell}: {}", stderr(&output));
         let script = stdout(&output);
         assert!(script.contains("anubad"), "{shell}");
-        assert!(script.contains("summarizer"), "{shell}: flags are completed");
+        assert!(
+            script.contains("summarizer"),
+            "{shell}: flags are completed"
+        );
     }
 }
 
@@ -469,7 +493,11 @@ fn limit_and_exclude_choose_a_sample() {
     .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(ids(&out), ["kim-troops", "self-defence"]);
-    assert!(stderr(&output).contains("--exclude drafts"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--exclude drafts"),
+        "{}",
+        stderr(&output)
+    );
 
     let out = work.path().join("out-limited");
     let output = run_command(work.path(), &[&inputs], &out, &["--limit", "2"])
@@ -497,9 +525,14 @@ fn the_closing_line_adds_up_and_json_summary_says_the_same() {
     let out = work.path().join("out");
     let summary_file = work.path().join("summary.json");
     let summary_arg = summary_file.to_str().unwrap().to_string();
-    let first = run_command(work.path(), &[&inputs], &out, &["--json-summary", &summary_arg])
-        .output()
-        .unwrap();
+    let first = run_command(
+        work.path(),
+        &[&inputs],
+        &out,
+        &["--json-summary", &summary_arg],
+    )
+    .output()
+    .unwrap();
     assert!(first.status.success(), "{}", stderr(&first));
     let first_summary: Value =
         serde_json::from_str(&std::fs::read_to_string(&summary_file).unwrap()).unwrap();
@@ -537,5 +570,8 @@ fn the_closing_line_adds_up_and_json_summary_says_the_same() {
         sentences["total"], sentences["translated"], sentences["cached"], sentences["unchanged"]
     );
     assert!(line.contains(&expected), "{line}\nexpected: {expected}");
-    assert!(line.contains("3 articles ok (2 unchanged), 0 failed"), "{line}");
+    assert!(
+        line.contains("3 articles ok (2 unchanged), 0 failed"),
+        "{line}"
+    );
 }

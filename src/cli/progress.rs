@@ -49,7 +49,10 @@ impl Window {
         }
         let share = |n: usize| self.sentences * n.min(self.segments) / self.segments;
         let cached = share(self.segments_cached);
-        (share(self.segments_cached + self.segments_translated), cached)
+        (
+            share(self.segments_cached + self.segments_translated),
+            cached,
+        )
     }
 }
 
@@ -88,10 +91,7 @@ impl Progress {
     /// the current window's share included.
     fn position(&self) -> (usize, usize) {
         let (window_done, window_cached) = self.window.progress();
-        (
-            self.window.base + window_done,
-            self.instant + window_cached,
-        )
+        (self.window.base + window_done, self.instant + window_cached)
     }
 
     /// Time left at the model's pace so far: `None` until it has done some.

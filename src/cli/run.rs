@@ -32,7 +32,10 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     report_skipped(&inputs.skipped, args.model.quiet, args.model.verbose);
     inputs.check_not_empty(names).map_err(config)?;
     if inputs.limited && args.model.verbose {
-        eprintln!("--limit {}: the rest of the inputs are not read", inputs.articles.len());
+        eprintln!(
+            "--limit {}: the rest of the inputs are not read",
+            inputs.articles.len()
+        );
     }
     let mut loaded = load(&args.model)?;
     let summarizer = load_summarizer(&args.summary, &args.model, &loaded)?;
@@ -104,7 +107,10 @@ fn closing_counts(report: &RunReport, with_summarizer: bool, seconds: f64) -> St
         report.sentences_unchanged,
         report.warnings,
         if with_summarizer {
-            format!(" ({} unfaithful summaries)", report.unfaithful_summaries)
+            format!(
+                " ({} unfaithful summaries rejected)",
+                report.unfaithful_summaries
+            )
         } else {
             String::new()
         },

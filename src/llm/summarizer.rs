@@ -56,6 +56,9 @@ pub(crate) struct Headline {
     /// Whether the model stopped at the token limit within it: it may be
     /// incomplete.
     pub(crate) cut_off: bool,
+    /// Numbers and names of the headline that neither the article nor the
+    /// summary has: when any, the headline must not be shown.
+    pub(crate) unsupported: Vec<String>,
 }
 
 /// How the cache holds an answer the model stopped at the token limit, as
@@ -210,21 +213,20 @@ impl Summarizer {
         // leaves it whole.
         let cut_off = answer.cut_off() && !answer.text.contains('\n');
         let source = format!("{}\n{summary}", article.full_text());
-        Ok(
-            (!headline.is_empty() && unsupported_terms(&headline, &source).is_empty()).then_some(
-                Headline {
-                    text: headline,
-                    cut_off,
-                },
-            ),
-        )
+        Ok((!headline.is_empty()).then(|| Headline {
+            unsupported: unsupported_terms(&headline, &source),
+            text: headline,
+            cut_off,
+        }))
     }
 
     /// A short introduction to a digest of `stories` (as many as fit half
-    /// the model's context, in the order given), or `None` when the model's
-    /// names anything the stories do not. One the model stopped writing at
-    /// the token limit is [`SummaryError::CutOff`]: a digest opening with a
-    /// broken sentence is worse than one without an introduction.
+    /// the model's context, in the order given); `None` when the model
+    /// wrote nothing. One that names anything the stories do not is
+    /// [`SummaryError::Unsupported`], and one the model stopped writing at
+    /// the token limit [`SummaryError::CutOff`]: a digest opening with an
+    /// invented claim or a broken sentence is worse than one without an
+    /// introduction.
     pub(crate) fn digest_intro(
         &self,
         stories: &[StoryBrief],
@@ -259,14 +261,18 @@ impl Summarizer {
             return Err(SummaryError::CutOff);
         }
         let intro = intro.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if intro.is_empty() {
+            return Ok(None);
+        }
         let source: Vec<String> = included
             .iter()
             .map(|s| format!("{}\n{}", s.title, s.summary))
             .collect();
-        Ok(
-            (!intro.is_empty() && unsupported_terms(&intro, &source.join("\n")).is_empty())
-                .then_some(intro),
-        )
+        let unsupported = unsupported_terms(&intro, &source.join("\n"));
+        if !unsupported.is_empty() {
+            return Err(SummaryError::Unsupported { terms: unsupported });
+        }
+        Ok(Some(intro))
     }
 
     /// Every setting that can change a summary, headline or introduction, as
@@ -428,7 +434,7 @@ mod tests {
     }
 
     #[test]
-    fn headlines_and_introductions_that_invent_names_or_numbers_are_dropped() {
+    fn headlines_and_introductions_that_invent_names_or_numbers_are_flagged() {
         let calls = PromptLog::default();
         let faithful = summarizer(
             "Headline: \"Kim Jong Un visits Moscow.\"",
@@ -447,7 +453,8 @@ mod tests {
                 .unwrap(),
             Some(Headline {
                 text: "Kim Jong Un visits Moscow".into(),
-                cut_off: false
+                cut_off: false,
+                unsupported: Vec::new(),
             })
         );
         let stories = [StoryBrief {
@@ -467,22 +474,28 @@ mod tests {
             Prompts::load(None).unwrap(),
             &calls,
         );
-        assert_eq!(
-            inventive
-                .headline(
-                    &article(),
-                    summary,
-                    &mut RunCache::new(None),
-                    &mut unexpected
-                )
-                .unwrap(),
-            None
+        let headline = inventive
+            .headline(
+                &article(),
+                summary,
+                &mut RunCache::new(None),
+                &mut unexpected,
+            )
+            .unwrap()
+            .unwrap();
+        assert!(
+            headline.unsupported.iter().any(|t| t == "300"),
+            "{headline:?}"
         );
-        assert_eq!(
-            inventive
-                .digest_intro(&stories, None, &mut RunCache::new(None), &mut unexpected)
-                .unwrap(),
-            None
+        assert!(
+            headline.unsupported.iter().any(|t| t.contains("Pyongyang")),
+            "{headline:?}"
+        );
+        let intro =
+            inventive.digest_intro(&stories, None, &mut RunCache::new(None), &mut unexpected);
+        assert!(
+            matches!(&intro, Err(SummaryError::Unsupported { terms }) if terms.iter().any(|t| t == "300")),
+            "{intro:?}"
         );
     }
 
@@ -586,7 +599,8 @@ mod tests {
                 .unwrap(),
             Some(Headline {
                 text: "Kim Jong Un visits Moscow".into(),
-                cut_off: false
+                cut_off: false,
+                unsupported: Vec::new(),
             })
         );
     }

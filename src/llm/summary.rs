@@ -120,6 +120,10 @@ pub(crate) enum SummaryError {
     /// stopped at the token limit.
     #[error("the chat model stopped at the token limit before finishing")]
     CutOff,
+    /// The answer names what its sources do not (the digest introduction:
+    /// the stories' summaries).
+    #[error("it names {}, which the stories' summaries do not", terms.join(", "))]
+    Unsupported { terms: Vec<String> },
 }
 
 /// A summary of `article` in at most `options.sentences` sentences, checked

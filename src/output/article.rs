@@ -28,6 +28,34 @@ pub(crate) struct Summary {
     /// that keeps to the translation; it heads the story in the digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) headline: Option<String>,
+    /// The chat model's summary, when the check rejected it: kept for
+    /// inspection, never shown as the story's summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rejected: Option<RejectedText>,
+    /// The chat model's headline, when the check rejected it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rejected_headline: Option<RejectedText>,
+}
+
+impl Summary {
+    /// Sentences picked from the translation, with no chat model's text.
+    pub(crate) fn extractive(text: String) -> Self {
+        Summary {
+            text,
+            method: SummaryMethod::Extractive,
+            headline: None,
+            rejected: None,
+            rejected_headline: None,
+        }
+    }
+}
+
+/// A chat model's text that names what its source does not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RejectedText {
+    pub(crate) text: String,
+    /// The numbers and names of `text` its source lacks.
+    pub(crate) unsupported: Vec<String>,
 }
 
 /// How a summary was made; written as its lowercase name (`"extractive"`,
@@ -121,11 +149,7 @@ impl ArticleOutput {
             source: None,
             byline: None,
             paragraphs: Vec::new(),
-            summary: Summary {
-                text: format!("summary {id}"),
-                method: SummaryMethod::Extractive,
-                headline: None,
-            },
+            summary: Summary::extractive(format!("summary {id}")),
             model: ModelInfo {
                 name: "m".to_string(),
                 revision: None,

@@ -31,7 +31,9 @@ use crate::output::atomic::{ensure_dir, write_if_changed};
 use crate::output::html::render_digest_html;
 use crate::output::markdown::{render_article_markdown, render_digest};
 pub use article::ModelInfo;
-pub(crate) use article::{ArticleOutput, Bilingual, SentencePair, Summary, SummaryMethod, Timings};
+pub(crate) use article::{
+    ArticleOutput, Bilingual, RejectedText, SentencePair, Summary, SummaryMethod, Timings,
+};
 pub(crate) use ids::safe_id;
 pub use ids::IdAllocator;
 pub(crate) use view::{article_date, digest_order};

@@ -61,11 +61,7 @@ fn article(id: &str, published: Option<&str>) -> ArticleOutput {
             ],
             vec![pair("১২৩ জন আটকা পড়েছেন।", "123 people were stranded.")],
         ],
-        summary: Summary {
-            text: "It rained in Dhaka.".to_string(),
-            method: SummaryMethod::Extractive,
-            headline: None,
-        },
+        summary: Summary::extractive("It rained in Dhaka.".to_string()),
         model: ModelInfo {
             name: "Helsinki-NLP/opus-mt-bn-en".to_string(),
             revision: Some("abc123".to_string()),

@@ -23,8 +23,12 @@ pub(crate) enum Warning {
     },
     /// The page had a title but no story text.
     NoStoryText,
-    /// Numbers and names of the LLM summary the translation does not have.
-    UnsupportedSummaryTerms { terms: Vec<String> },
+    /// The LLM summary named numbers or names the translation does not
+    /// have, also after the strict retry; the extractive summary is shown.
+    SummaryRejected { terms: Vec<String> },
+    /// The LLM headline named numbers or names the translation does not
+    /// have; the translated title heads the story.
+    HeadlineRejected { terms: Vec<String> },
     /// The chat model gave no usable headline, for `reason`.
     NoLlmHeadline { reason: String },
     /// The chat model gave no summary, for `reason`; the extractive one stays.
@@ -45,7 +49,14 @@ pub(crate) enum Warning {
 }
 
 const NO_STORY_TEXT: &str = "no story text found on the page; only the title was translated";
-const UNSUPPORTED_SUMMARY_TERMS: &str = "summary mentions terms not found in the translation: ";
+const SUMMARY_REJECTED: (&str, &str) = (
+    "the LLM summary was rejected: it names ",
+    ", which the translation does not; the summary is extractive",
+);
+const HEADLINE_REJECTED: (&str, &str) = (
+    "the LLM headline was rejected: it names ",
+    ", which the translation does not; the translated title heads the story",
+);
 const NO_LLM_HEADLINE: (&str, &str) = (
     "no LLM headline (",
     "); the translated title heads the story",
@@ -67,8 +78,13 @@ impl fmt::Display for Warning {
                  the translation"
             ),
             Warning::NoStoryText => f.write_str(NO_STORY_TEXT),
-            Warning::UnsupportedSummaryTerms { terms } => {
-                write!(f, "{UNSUPPORTED_SUMMARY_TERMS}{}", terms.join(", "))
+            Warning::SummaryRejected { terms } => {
+                let (before, after) = SUMMARY_REJECTED;
+                write!(f, "{before}{}{after}", terms.join(", "))
+            }
+            Warning::HeadlineRejected { terms } => {
+                let (before, after) = HEADLINE_REJECTED;
+                write!(f, "{before}{}{after}", terms.join(", "))
             }
             Warning::NoLlmHeadline { reason } => {
                 write!(f, "{}{reason}{}", NO_LLM_HEADLINE.0, NO_LLM_HEADLINE.1)
@@ -108,15 +124,18 @@ fn parse(text: &str) -> Option<Warning> {
     if text == NO_STORY_TEXT {
         return Some(Warning::NoStoryText);
     }
-    if let Some(terms) = text.strip_prefix(UNSUPPORTED_SUMMARY_TERMS) {
-        let terms = terms.split(", ").map(str::to_string).collect();
-        return Some(Warning::UnsupportedSummaryTerms { terms });
-    }
     let between = |(before, after): (&str, &str)| {
         text.strip_prefix(before)?
             .strip_suffix(after)
             .map(str::to_string)
     };
+    let terms = |list: String| list.split(", ").map(str::to_string).collect();
+    if let Some(list) = between(SUMMARY_REJECTED) {
+        return Some(Warning::SummaryRejected { terms: terms(list) });
+    }
+    if let Some(list) = between(HEADLINE_REJECTED) {
+        return Some(Warning::HeadlineRejected { terms: terms(list) });
+    }
     if let Some(reason) = between(NO_LLM_HEADLINE) {
         return Some(Warning::NoLlmHeadline { reason });
     }
@@ -185,10 +204,18 @@ mod tests {
                 "no story text found on the page; only the title was translated",
             ),
             (
-                Warning::UnsupportedSummaryTerms {
+                Warning::SummaryRejected {
                     terms: vec!["98765".into(), "Rahim Uddin".into()],
                 },
-                "summary mentions terms not found in the translation: 98765, Rahim Uddin",
+                "the LLM summary was rejected: it names 98765, Rahim Uddin, which the \
+                 translation does not; the summary is extractive",
+            ),
+            (
+                Warning::HeadlineRejected {
+                    terms: vec!["Seoul".into()],
+                },
+                "the LLM headline was rejected: it names Seoul, which the translation does \
+                 not; the translated title heads the story",
             ),
             (
                 Warning::NoLlmHeadline {
@@ -243,6 +270,8 @@ mod tests {
             "paragraph 01, sentence 1: number ১ (1) is not in the translation",
             "paragraph x, sentence 1: number ১ (1) is not in the translation",
             "no LLM summary (reason",
+            // What earlier versions wrote about a summary they still showed.
+            "summary mentions terms not found in the translation: 98765",
             "paragraph three: translation cut off at the token limit; it may be incomplete",
         ] {
             let warning: Warning = serde_json::from_value(text.into()).unwrap();
@@ -256,7 +285,8 @@ mod tests {
         for text in [
             "no LLM headline (the chat model failed (twice)); the translated title heads the story",
             "paragraph 3, sentence 4: number (৫) (5) is not in the translation",
-            "summary mentions terms not found in the translation: 10,000, Dhaka (North)",
+            "the LLM summary was rejected: it names 10,000, Dhaka (North), which the \
+             translation does not; the summary is extractive",
         ] {
             let warning = Warning::from(text);
             assert!(!matches!(warning, Warning::Other(_)), "{warning:?}");

@@ -8,9 +8,7 @@ use crate::cache::SCHEMA_VERSION;
 use crate::extract::{extract_page, Extracted};
 use crate::hash;
 use crate::ingest::Article;
-use crate::output::{
-    ArticleOutput, Bilingual, SentencePair, Summary, SummaryMethod, Timings, Warning,
-};
+use crate::output::{ArticleOutput, Bilingual, SentencePair, Summary, Timings, Warning};
 use crate::text::extractive_summary::extractive_summary;
 use crate::text::numbers::check_numbers;
 
@@ -162,11 +160,7 @@ pub(crate) fn assemble(
         source: prepared.story.source,
         byline: prepared.story.byline,
         paragraphs,
-        summary: Summary {
-            text: summary,
-            method: SummaryMethod::Extractive,
-            headline: None,
-        },
+        summary: Summary::extractive(summary),
         model: model.info.clone(),
         generation: model.engine.settings_json(),
         warnings,

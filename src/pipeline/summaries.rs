@@ -5,13 +5,18 @@
 use crate::cache::RunCache;
 use crate::llm::summarizer::{StoryBrief, Summarizer};
 use crate::llm::summary::ArticleText;
-use crate::output::{article_date, digest_order, ArticleOutput, Summary, SummaryMethod, Warning};
+use crate::output::{
+    article_date, digest_order, ArticleOutput, RejectedText, Summary, SummaryMethod, Warning,
+};
 
 use crate::pipeline::{report_cache_failure, with_causes, Event, Run};
 
 impl Run<'_, '_> {
     /// Replaces the extractive summary by the chat model's. A model that
-    /// fails leaves the extractive one, with a warning saying why.
+    /// fails, or whose summary names what the translation does not (after
+    /// the strict retry), leaves the extractive one, with a warning saying
+    /// why; a rejected summary or headline is kept in the record, never
+    /// shown.
     pub(super) fn summarize(&mut self, summarizer: &Summarizer, article: &mut ArticleOutput) {
         let text = ArticleText {
             title: article.title.en.clone(),
@@ -29,19 +34,38 @@ impl Run<'_, '_> {
         let cache = &mut self.segments.cache;
         let mut on_cache_failure = report_cache_failure(&mut *self.observe);
         match summarizer.summarize(&text, cache, &mut on_cache_failure) {
+            // Still naming what the translation lacks after the strict
+            // retry: a reader who knows no Bengali could not tell, so the
+            // extractive summary stays, and no headline is written from it.
+            Ok((record, _cached)) if !record.unsupported.is_empty() => {
+                self.report.unfaithful_summaries += 1;
+                article.warnings.push(Warning::SummaryRejected {
+                    terms: record.unsupported.clone(),
+                });
+                article.summary.rejected = Some(RejectedText {
+                    text: record.text,
+                    unsupported: record.unsupported,
+                });
+                record_summarizer(summarizer, article);
+            }
             Ok((record, _cached)) => {
-                if !record.unsupported.is_empty() {
-                    self.report.unfaithful_summaries += 1;
-                    article.warnings.push(Warning::UnsupportedSummaryTerms {
-                        terms: record.unsupported.clone(),
-                    });
-                }
                 if record.cut_off {
                     article.warnings.push(Warning::SummaryCutOff);
                 }
                 let headline =
                     summarizer.headline(&text, &record.text, cache, &mut on_cache_failure);
+                let mut rejected_headline = None;
                 let headline = match headline {
+                    Ok(Some(headline)) if !headline.unsupported.is_empty() => {
+                        article.warnings.push(Warning::HeadlineRejected {
+                            terms: headline.unsupported.clone(),
+                        });
+                        rejected_headline = Some(RejectedText {
+                            text: headline.text,
+                            unsupported: headline.unsupported,
+                        });
+                        None
+                    }
                     Ok(Some(headline)) => {
                         if headline.cut_off {
                             article.warnings.push(Warning::HeadlineCutOff);
@@ -60,18 +84,25 @@ impl Run<'_, '_> {
                     text: record.text,
                     method: SummaryMethod::Llm,
                     headline,
+                    rejected: None,
+                    rejected_headline,
                 };
-                if let (Some(generation), Ok(settings)) = (
-                    article.generation.as_object_mut(),
-                    serde_json::from_str::<serde_json::Value>(summarizer.settings()),
-                ) {
-                    generation.insert("summarizer".into(), settings);
-                }
+                record_summarizer(summarizer, article);
             }
             Err(e) => article.warnings.push(Warning::NoLlmSummary {
                 reason: with_causes(&e),
             }),
         }
+    }
+}
+
+/// The summarizer's settings in the article's record of how it was made.
+fn record_summarizer(summarizer: &Summarizer, article: &mut ArticleOutput) {
+    if let (Some(generation), Ok(settings)) = (
+        article.generation.as_object_mut(),
+        serde_json::from_str::<serde_json::Value>(summarizer.settings()),
+    ) {
+        generation.insert("summarizer".into(), settings);
     }
 }
 

@@ -19,6 +19,16 @@ fn scripted() -> ScriptedChat {
 }
 
 fn run_fixture_articles(out: &Path, cache: &Cache, summarizer: &Summarizer) -> RunReport {
+    run_fixture_articles_observed(out, cache, summarizer, &mut |_| {})
+}
+
+/// The fixture articles through the fixture NMT model and `summarizer`.
+fn run_fixture_articles_observed(
+    out: &Path,
+    cache: &Cache,
+    summarizer: &Summarizer,
+    observe: &mut dyn FnMut(Event),
+) -> RunReport {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let resolved = resolve(
         &root.join("tests/fixtures/marian-tiny").to_string_lossy(),
@@ -36,7 +46,7 @@ fn run_fixture_articles(out: &Path, cache: &Cache, summarizer: &Summarizer) -> R
         identity: resolved.identity.clone(),
         summarizer: Some(summarizer),
     };
-    run_fixtures(out, cache, &model, &mut |_| {})
+    run_fixtures(out, cache, &model, observe)
 }
 
 /// The articles of `tests/fixtures/articles` run through `model` into `out`.
@@ -68,7 +78,7 @@ fn run_fixtures(
 }
 
 #[test]
-fn llm_summaries_are_written_flagged_and_cached_with_the_translations() {
+fn rejected_llm_summaries_are_kept_for_inspection_never_shown_and_cached() {
     let work = tempfile::tempdir().unwrap();
     let cache = Cache::open(&work.path().join("cache")).unwrap();
     let out = work.path().join("out");
@@ -81,14 +91,28 @@ fn llm_summaries_are_written_flagged_and_cached_with_the_translations() {
     assert_eq!(first.ok, 3);
     assert_eq!(first.unfaithful_summaries, 3);
     let article = output::read_article(&out, "kim-troops").unwrap();
-    assert_eq!(article.summary.method, SummaryMethod::Llm);
-    assert_eq!(article.summary.text, "It happened 98765 times.");
-    assert!(article
-        .warnings
-        .iter()
-        .map(Warning::to_string)
-        .any(|w| w.contains("summary mentions terms not found") && w.contains("98765")));
+    // The story keeps its extractive summary, labelled so; the model's
+    // rejected text is in the record, with what it invented.
+    assert_eq!(article.summary.method, SummaryMethod::Extractive);
+    assert!(!article.summary.text.contains("98765"));
+    let rejected = article.summary.rejected.as_ref().unwrap();
+    assert_eq!(rejected.text, UNFAITHFUL_ANSWER);
+    assert_eq!(rejected.unsupported, ["98765"]);
+    assert_eq!(
+        article.summary.headline, None,
+        "no headline from a rejected summary"
+    );
+    assert!(article.warnings.contains(&Warning::SummaryRejected {
+        terms: vec!["98765".into()]
+    }));
     assert!(article.generation["summarizer"]["prompts"]["summarize"].is_string());
+    // No digest shows the rejected summary (its warning may name what it
+    // invented), and no introduction is written from rejected summaries.
+    for digest in ["digest.md", "digest.html"] {
+        let text = std::fs::read_to_string(out.join(digest)).unwrap();
+        assert!(!text.contains("It happened 98765"), "{digest}");
+        assert!(!text.contains("Introduction written by"), "{digest}");
+    }
 
     // Same settings: nothing changes.
     let second = run_fixture_articles(&out, &cache, &summarizer);
@@ -113,6 +137,61 @@ fn llm_summaries_are_written_flagged_and_cached_with_the_translations() {
     );
     let third = run_fixture_articles(&out, &cache, &summarizer);
     assert_eq!((third.ok, third.unchanged, third.cache_misses), (3, 0, 0));
+}
+
+#[test]
+fn a_rejected_headline_and_introduction_are_not_shown() {
+    let work = tempfile::tempdir().unwrap();
+    let cache = Cache::open(&work.path().join("cache")).unwrap();
+    let out = work.path().join("out");
+    // Summaries that name nothing (faithful to anything); headlines and an
+    // introduction naming someone no article mentions.
+    let invented = "Zanzibar Oblonsky resigns";
+    let faithful = "the rain went on.";
+    let chat = ScriptedChat::answering(faithful)
+        .first(&[
+            faithful,
+            invented,
+            faithful,
+            invented,
+            faithful,
+            invented,
+            "Zanzibar Oblonsky leads the news of the day.",
+        ])
+        .with_context_length(8192);
+    let summarizer = Summarizer::new(
+        crate::chat::shared(chat),
+        Prompts::load(None).unwrap(),
+        SummaryOptions::default(),
+    );
+    let mut events = Vec::new();
+    let report = run_fixture_articles_observed(&out, &cache, &summarizer, &mut |event| {
+        if let Event::Warning { message } = event {
+            events.push(message);
+        }
+    });
+    assert_eq!((report.ok, report.unfaithful_summaries), (3, 0));
+    let article = output::read_article(&out, "kim-troops").unwrap();
+    assert_eq!(article.summary.method, SummaryMethod::Llm);
+    assert_eq!(article.summary.text, faithful);
+    assert_eq!(article.summary.headline, None);
+    let rejected = article.summary.rejected_headline.as_ref().unwrap();
+    assert_eq!(rejected.text, invented);
+    assert!(article.warnings.iter().any(|w| matches!(
+        w,
+        Warning::HeadlineRejected { terms } if terms.iter().any(|t| t.contains("Zanzibar"))
+    )));
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].starts_with("no digest introduction: it names ")
+            && events[0].contains("Zanzibar"),
+        "{events:?}"
+    );
+    for digest in ["digest.md", "digest.html"] {
+        let text = std::fs::read_to_string(out.join(digest)).unwrap();
+        assert!(!text.contains(invented), "{digest}");
+        assert!(!text.contains("leads the news"), "{digest}");
+    }
 }
 
 #[test]
