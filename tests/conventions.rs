@@ -575,3 +575,53 @@ fn the_closing_line_adds_up_and_json_summary_says_the_same() {
         "{line}"
     );
 }
+
+#[test]
+fn a_summarizer_run_says_where_the_time_goes_and_estimates_the_rest_early() {
+    let work = tempfile::tempdir().unwrap();
+    let inputs = work.path().join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    for entry in std::fs::read_dir(articles_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, inputs.join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::copy(
+        articles_dir().join("kim-troops.txt"),
+        inputs.join("kim-troops-again.txt"),
+    )
+    .unwrap();
+    let chat = root().join("tests/fixtures/chat-tiny/model.gguf");
+    let out = work.path().join("out");
+    let output = run_command(
+        work.path(),
+        &[&inputs],
+        &out,
+        &[
+            "--summarizer",
+            chat.to_str().unwrap(),
+            "--json-summary",
+            "-",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let err = stderr(&output);
+    // After three of the four articles: an estimate for the last one.
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("note: summaries take") && l.contains("for the 1 left")),
+        "{err}"
+    );
+    let closing = err.lines().last().unwrap();
+    assert!(
+        closing.contains("(translating ") && closing.contains(", summarizing "),
+        "{closing}"
+    );
+    let summary: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(
+        summary["seconds_summarizing"].as_f64().unwrap() > 0.0,
+        "{summary}"
+    );
+    assert!(summary["seconds_translating"].as_f64().is_some());
+}

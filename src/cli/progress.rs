@@ -168,6 +168,22 @@ impl Progress {
                     self.bar.suspend(|| eprintln!("warning: {message}"));
                 }
             }
+            Event::SummaryCost {
+                per_article,
+                articles_left,
+            } => {
+                if !self.quiet && articles_left > 0 {
+                    let left = per_article * articles_left as u32;
+                    self.bar.suspend(|| {
+                        eprintln!(
+                            "note: summaries take {:.1}s an article so far: about {} for the \
+                             {articles_left} left",
+                            per_article.as_secs_f64(),
+                            format_duration(left)
+                        )
+                    });
+                }
+            }
             Event::CacheDisabled { reason } => {
                 if !self.quiet {
                     self.bar

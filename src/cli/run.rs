@@ -95,9 +95,18 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
 /// The closing line's counts, which add up: articles ok + failed is every
 /// input, sentences = translated + from the cache + unchanged.
 fn closing_counts(report: &RunReport, with_summarizer: bool, seconds: f64) -> String {
+    let model_time = if with_summarizer {
+        format!(
+            " (translating {:.1}s, summarizing {:.1}s)",
+            report.translating.as_secs_f64(),
+            report.summarizing.as_secs_f64()
+        )
+    } else {
+        String::new()
+    };
     format!(
         "{} articles ok ({} unchanged), {} failed; {} sentences: {} translated, {} from the \
-         cache, {} unchanged; {} warnings{}; {seconds:.1}s",
+         cache, {} unchanged; {} warnings{}; {seconds:.1}s{model_time}",
         report.ok + report.unchanged,
         report.unchanged,
         report.failed,
@@ -127,6 +136,9 @@ struct JsonSummary {
     warnings: usize,
     unfaithful_summaries: usize,
     seconds: f64,
+    /// Model time translating, and the chat model's on summaries and headlines.
+    seconds_translating: f64,
+    seconds_summarizing: f64,
     /// Stopped by a signal; the digest was not rewritten.
     interrupted: bool,
     out: String,
@@ -175,12 +187,18 @@ impl JsonSummary {
             },
             warnings: report.warnings,
             unfaithful_summaries: report.unfaithful_summaries,
-            seconds: (seconds * 10.0).round() / 10.0,
+            seconds: tenths(seconds),
+            seconds_translating: tenths(report.translating.as_secs_f64()),
+            seconds_summarizing: tenths(report.summarizing.as_secs_f64()),
             interrupted: report.interrupted,
             out: out.display().to_string(),
             digest: (!report.interrupted).then(|| out.join("digest.md").display().to_string()),
         }
     }
+}
+
+fn tenths(seconds: f64) -> f64 {
+    (seconds * 10.0).round() / 10.0
 }
 
 /// Writes the summary to `path` (`-`: stdout) in one piece: a scheduler

@@ -96,6 +96,12 @@ pub enum Event<'a> {
     Warning {
         message: String,
     },
+    /// The chat model's summaries so far, for a run that will spend hours
+    /// on them: said once, after the first few.
+    SummaryCost {
+        per_article: Duration,
+        articles_left: usize,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +139,10 @@ pub struct RunReport {
     /// LLM summaries whose numbers or names are not in the translation.
     pub unfaithful_summaries: usize,
     pub elapsed: Duration,
+    /// Model time spent translating (cache lookups and writing aside).
+    pub translating: Duration,
+    /// Chat model time spent on summaries and headlines.
+    pub summarizing: Duration,
     /// Stopped on request before every article was done; the digest was
     /// not rewritten.
     pub interrupted: bool,
@@ -199,6 +209,8 @@ pub fn run(
         written: Vec::new(),
         failed: Vec::new(),
         observe,
+        articles_planned: 0,
+        articles_summarized: 0,
     };
     // An article's outputs change with the translation settings and, when
     // there is one, the summarizer's (model, prompt hashes, sampling).
@@ -251,6 +263,7 @@ pub fn run(
                 .map(|p| p.segments().count())
                 .sum::<usize>(),
     });
+    run.articles_planned = to_translate.len();
     let mut window: Vec<Prepared> = Vec::new();
     let mut window_segments = 0;
     for prepared in to_translate {
@@ -305,7 +318,13 @@ struct Run<'a, 'o> {
     written: Vec<ArticleOutput>,
     failed: Vec<FailedInput>,
     observe: &'o mut dyn FnMut(Event),
+    /// Articles the run will translate and summarize, and those done.
+    articles_planned: usize,
+    articles_summarized: usize,
 }
+
+/// Summaries timed before [`Event::SummaryCost`] estimates the rest.
+const SUMMARIES_BEFORE_ESTIMATE: usize = 3;
 
 impl Run<'_, '_> {
     fn stop_requested(&self) -> bool {
@@ -375,6 +394,7 @@ impl Run<'_, '_> {
             Err(EngineError::Stopped) => return Ok(()),
             result => result?,
         };
+        self.report.translating += started.elapsed();
         let translate_ms = started.elapsed().as_millis() as u64;
         let window_misses = (self.segments.misses - misses_before).max(1);
         for prepared in window {
@@ -409,7 +429,16 @@ impl Run<'_, '_> {
                 timings,
             );
             if let Some(summarizer) = self.model.summarizer {
+                let started = Instant::now();
                 self.summarize(summarizer, &mut article);
+                self.report.summarizing += started.elapsed();
+                self.articles_summarized += 1;
+                if self.articles_summarized == SUMMARIES_BEFORE_ESTIMATE {
+                    (self.observe)(Event::SummaryCost {
+                        per_article: self.report.summarizing / SUMMARIES_BEFORE_ESTIMATE as u32,
+                        articles_left: self.articles_planned - self.articles_summarized,
+                    });
+                }
             }
             article.timings.total_ms =
                 article.timings.translate_ms + article_started.elapsed().as_millis() as u64;
