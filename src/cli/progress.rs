@@ -197,7 +197,7 @@ impl Progress {
 
 /// `8s`, `4m05s`, `2h07m`: short enough for the progress line.
 fn format_duration(duration: Duration) -> String {
-    let seconds = duration.as_secs_f64().round() as u64;
+    let seconds = duration.as_secs();
     match seconds {
         0..60 => format!("{seconds}s"),
         60..3600 => format!("{}m{:02}s", seconds / 60, seconds % 60),
