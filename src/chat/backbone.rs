@@ -9,12 +9,11 @@ use std::path::{Path, PathBuf};
 use candle_core::quantized::gguf_file;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::{
-    llama, quantized_llama, quantized_qwen2, quantized_qwen3, qwen2, qwen3,
-};
+use candle_transformers::models::{llama, quantized_llama, quantized_qwen3, qwen2, qwen3};
 use serde_json::Value as Json;
 
 use super::gemma3::{Gemma3, Gemma3Config, TensorNames};
+use super::qwen2::Qwen2;
 use super::BoxError;
 use crate::models::weights::Weights;
 use crate::models::WeightFiles;
@@ -36,7 +35,8 @@ pub(crate) const SUPPORTED_SAFETENSORS_MODEL_TYPES: &[&str] =
 /// The network underneath: candle's implementations, and our own Gemma 3
 /// (see [`super::gemma3`] for why) for GGUF and safetensors alike.
 pub(crate) enum Backbone {
-    QuantizedQwen2(quantized_qwen2::ModelWeights),
+    /// Our own (see [`super::qwen2`]): its KV cache can be cut back.
+    QuantizedQwen2(Qwen2),
     QuantizedQwen3(quantized_qwen3::ModelWeights),
     QuantizedLlama(quantized_llama::ModelWeights),
     Qwen2(qwen2::ModelForCausalLM),
@@ -104,6 +104,21 @@ impl Backbone {
         }
     }
 
+    /// Keeps the first `positions` of the KV cache, for a prompt that
+    /// starts with the tokens fed there; false when this network can only
+    /// drop its cache whole (candle's keep theirs private), and then it is
+    /// dropped.
+    pub(crate) fn keep_kv(&mut self, positions: usize) -> candle_core::Result<bool> {
+        match self {
+            Self::QuantizedQwen2(model) => model.keep_kv(positions).map(|()| true),
+            Self::Gemma3(model) => model.keep_kv(positions).map(|()| true),
+            _ => {
+                self.clear_kv_cache();
+                Ok(false)
+            }
+        }
+    }
+
     /// The network in a GGUF file (`content` is its header, read from
     /// `file`), by `general.architecture`, and the context it takes.
     pub(crate) fn from_gguf(
@@ -123,9 +138,7 @@ impl Backbone {
                 .ok_or_else(|| format!("no {architecture}.context_length in the GGUF metadata"))?;
         let (model, context_length) = match architecture.as_str() {
             "qwen2" => (
-                Backbone::QuantizedQwen2(quantized_qwen2::ModelWeights::from_gguf(
-                    content, file, device,
-                )?),
+                Backbone::QuantizedQwen2(Qwen2::from_gguf(&content, file, device)?),
                 declared_context,
             ),
             "qwen3" => {

@@ -44,6 +44,11 @@ pub struct DecoderChat {
     context_length: usize,
     prefill_chunk_tokens: usize,
     device: Device,
+    /// The tokens whose keys and values the model's cache holds, in order:
+    /// the last prompt and what was generated after it.
+    fed: Vec<u32>,
+    /// Prompt tokens of the last call that came from the cache.
+    last_reused: usize,
 }
 
 impl std::fmt::Debug for DecoderChat {
@@ -253,6 +258,8 @@ impl DecoderChat {
             stop_ids,
             context_length,
             prefill_chunk_tokens: PREFILL_CHUNK_TOKENS,
+            fed: Vec::new(),
+            last_reused: 0,
             device: device.clone(),
         }
     }
@@ -291,15 +298,33 @@ impl DecoderChat {
             return Err(ChatError::Generate("the prompt has no tokens".into()));
         }
         let generate_error = |e: candle_core::Error| ChatError::Generate(Box::new(e));
-        // Each call is a fresh conversation (one article): nothing cached
-        // from the last one may leak into it.
-        self.model.clear_kv_cache();
+        // Prompts often start alike (the same instructions and examples
+        // before each paragraph, the same article before a retry): the
+        // cached positions of the tokens this prompt shares with the last
+        // conversation are kept, the rest dropped, and only the new part is
+        // fed. A position's keys and values depend only on the tokens
+        // before it, so nothing else of the last conversation leaks in. One
+        // token at least is fed, for its logits.
+        let shared = self
+            .fed
+            .iter()
+            .zip(&prompt_ids)
+            .take_while(|(fed, prompt)| fed == prompt)
+            .count()
+            .min(prompt_ids.len() - 1);
+        let position = if self.model.keep_kv(shared).map_err(generate_error)? {
+            shared
+        } else {
+            0
+        };
+        self.fed = prompt_ids[..position].to_vec();
+        self.last_reused = position;
         let mut logits_processor =
             LogitsProcessor::new(sampling.seed, Some(sampling.temperature), None);
 
         let mut generated = Vec::new();
-        let mut input = prompt_ids;
-        let mut position = 0;
+        let mut input = prompt_ids[position..].to_vec();
+        let mut position = position;
         let finish = loop {
             if generated.len() >= sampling.max_new_tokens {
                 break Finish::MaxNewTokens;
@@ -308,9 +333,10 @@ impl DecoderChat {
             if position + input.len() > self.context_length {
                 break Finish::ContextFull;
             }
-            let logits = self
-                .forward_in_chunks(&input, position)
-                .map_err(generate_error)?;
+            let fed = self.forward_in_chunks(&input, position);
+            // A failed forward pass leaves the cache in an unknown state.
+            let logits = fed.inspect_err(|_| self.fed.clear()).map_err(generate_error)?;
+            self.fed.extend_from_slice(&input);
             position += input.len();
             let next = logits_processor.sample(&logits).map_err(generate_error)?;
             if self.stop_ids.contains(&next) {

@@ -395,6 +395,20 @@ impl Gemma3 {
         }
     }
 
+    /// Keeps the first `positions` of the KV cache and drops the rest, so a
+    /// prompt sharing them is fed from there on.
+    pub(crate) fn keep_kv(&mut self, positions: usize) -> candle_core::Result<()> {
+        for layer in &mut self.layers {
+            if let Some((k, v)) = &layer.kv_cache {
+                let keep = positions.min(k.dims()[2]);
+                layer.kv_cache = (keep > 0)
+                    .then(|| Ok::<_, candle_core::Error>((k.narrow(2, 0, keep)?, v.narrow(2, 0, keep)?)))
+                    .transpose()?;
+            }
+        }
+        Ok(())
+    }
+
     /// Logits `[1, 1, vocab]` for the last of `input_ids` (`[1, len]`), which
     /// sit at positions `position..`; positions before them must be in the
     /// KV cache.

@@ -6,6 +6,7 @@
 pub(crate) mod backbone;
 pub mod decoder;
 pub(crate) mod gemma3;
+pub(crate) mod qwen2;
 pub mod prompts;
 #[cfg(test)]
 pub(crate) mod scripted;

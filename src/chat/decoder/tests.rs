@@ -383,6 +383,40 @@ fn greedy_chat_is_deterministic_and_respects_max_new_tokens() {
 }
 
 #[test]
+fn a_prompt_sharing_the_last_ones_start_is_fed_from_where_they_differ() {
+    let (_dir, mut model) = load_tiny_gguf(512);
+    let (_fresh_dir, mut fresh) = load_tiny_gguf(512);
+    let paragraph = |text: &str| {
+        vec![
+            ChatMessage::system("Translate Bengali to English, keeping every number."),
+            ChatMessage::user(text),
+        ]
+    };
+    let tokens = |model: &DecoderChat, messages: &[ChatMessage]| {
+        model.encode(&model.render_prompt(messages).unwrap()).unwrap()
+    };
+    let first = model.chat(&paragraph("আমি ভাত খাই।"), &greedy(8)).unwrap();
+    let second = paragraph("ঢাকায় বৃষ্টি হয়েছে।");
+    let prompt = tokens(&model, &second);
+    let shared = tokens(&model, &paragraph("আমি ভাত খাই।"))
+        .iter()
+        .zip(&prompt)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let reply = model.chat(&second, &greedy(8)).unwrap();
+    // The system turn and the user turn's opening were not fed again.
+    assert!(shared > 10, "{shared}");
+    assert_eq!(model.last_reused, shared);
+    // And the reply is what a model with nothing cached gives.
+    assert_eq!(reply, fresh.chat(&second, &greedy(8)).unwrap());
+    assert_eq!(first, fresh.chat(&paragraph("আমি ভাত খাই।"), &greedy(8)).unwrap());
+    // The same prompt again: everything but its last token is reused.
+    let again = model.chat(&second, &greedy(8)).unwrap();
+    assert_eq!(again, reply);
+    assert_eq!(model.last_reused, prompt.len() - 1);
+}
+
+#[test]
 fn seeded_sampling_is_reproducible_and_depends_on_the_seed() {
     let (_dir, mut model) = load_tiny_gguf(512);
     let sampling = |seed| Sampling {
