@@ -1,14 +1,16 @@
 //! `anubad bench --model qwen2.5-1.5b-q4km`: prompt-processing and
 //! generation speed of a chat model of Qwen2.5-1.5B-Instruct's size with
 //! random weights quantized as the published Q4_K_M file is, written to a
-//! temporary GGUF and loaded through candle-transformers' quantized Qwen2,
-//! the code path `--summarizer` takes for such a file.
+//! temporary GGUF and loaded through the project's own Qwen2
+//! ([`crate::chat::qwen2`]), the code path `--summarizer` takes for such a
+//! file.
 
 use std::time::Instant;
 
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use candle_transformers::models::quantized_qwen2::ModelWeights;
+
+use crate::chat::qwen2::Qwen2;
 
 /// Qwen2.5-1.5B-Instruct's dimensions (its config.json).
 pub struct QwenShape {
@@ -161,7 +163,8 @@ pub fn run(
     let file_bytes = file.as_file().metadata()?.len();
     let mut reader = std::fs::File::open(file.path())?;
     let content = gguf_file::Content::read(&mut reader)?;
-    let mut model = ModelWeights::from_gguf(content, &mut reader, &device)?;
+    let mut model = Qwen2::from_gguf(&content, &mut reader, &device)
+        .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
     let build_seconds = started.elapsed().as_secs_f64();
     log(format!(
         "random Qwen2.5-1.5B-sized Q4_K_M model ({:.2} GB) built in {build_seconds:.1}s",

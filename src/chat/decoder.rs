@@ -335,7 +335,9 @@ impl DecoderChat {
             }
             let fed = self.forward_in_chunks(&input, position);
             // A failed forward pass leaves the cache in an unknown state.
-            let logits = fed.inspect_err(|_| self.fed.clear()).map_err(generate_error)?;
+            let logits = fed
+                .inspect_err(|_| self.fed.clear())
+                .map_err(generate_error)?;
             self.fed.extend_from_slice(&input);
             position += input.len();
             let next = logits_processor.sample(&logits).map_err(generate_error)?;

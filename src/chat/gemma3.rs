@@ -402,7 +402,9 @@ impl Gemma3 {
             if let Some((k, v)) = &layer.kv_cache {
                 let keep = positions.min(k.dims()[2]);
                 layer.kv_cache = (keep > 0)
-                    .then(|| Ok::<_, candle_core::Error>((k.narrow(2, 0, keep)?, v.narrow(2, 0, keep)?)))
+                    .then(|| {
+                        Ok::<_, candle_core::Error>((k.narrow(2, 0, keep)?, v.narrow(2, 0, keep)?))
+                    })
                     .transpose()?;
             }
         }

@@ -6,8 +6,8 @@
 pub(crate) mod backbone;
 pub mod decoder;
 pub(crate) mod gemma3;
-pub(crate) mod qwen2;
 pub mod prompts;
+pub(crate) mod qwen2;
 #[cfg(test)]
 pub(crate) mod scripted;
 pub(crate) mod template;
@@ -54,7 +54,6 @@ impl ChatMessage {
         }
     }
 
-    #[cfg(test)]
     pub(crate) fn assistant(content: impl Into<String>) -> Self {
         Self {
             role: "assistant".into(),

@@ -87,8 +87,9 @@ impl Qwen2 {
         let mut layers = Vec::with_capacity(blocks);
         for index in 0..blocks {
             let mut weight = |name: &str| tensor(&format!("blk.{index}.{name}"));
-            let mut matmul =
-                |name: &str| -> candle_core::Result<QMatMul> { QMatMul::from_qtensor(weight(name)?) };
+            let mut matmul = |name: &str| -> candle_core::Result<QMatMul> {
+                QMatMul::from_qtensor(weight(name)?)
+            };
             let q = matmul("attn_q.weight")?;
             let k = matmul("attn_k.weight")?;
             let v = matmul("attn_v.weight")?;
@@ -158,7 +159,11 @@ impl Qwen2 {
 
     /// The logits of the last of `input` (`(1, tokens)`), fed at `position`
     /// onwards after the `position` tokens the cache holds.
-    pub(crate) fn forward(&mut self, input: &Tensor, position: usize) -> candle_core::Result<Tensor> {
+    pub(crate) fn forward(
+        &mut self,
+        input: &Tensor,
+        position: usize,
+    ) -> candle_core::Result<Tensor> {
         let (_, tokens) = input.dims2()?;
         if position != self.cached_positions() {
             candle_core::bail!(
@@ -181,11 +186,15 @@ impl Qwen2 {
             )?;
             hidden = (attended + &hidden)?;
             let normed = layer.ffn_norm.forward(&hidden)?;
-            let gated =
-                (candle_nn::ops::silu(&layer.gate.forward(&normed)?)? * layer.up.forward(&normed)?)?;
+            let gated = (candle_nn::ops::silu(&layer.gate.forward(&normed)?)?
+                * layer.up.forward(&normed)?)?;
             hidden = (layer.down.forward(&gated)? + &hidden)?;
         }
-        let last = self.norm.forward(&hidden)?.narrow(1, tokens - 1, 1)?.squeeze(1)?;
+        let last = self
+            .norm
+            .forward(&hidden)?
+            .narrow(1, tokens - 1, 1)?
+            .squeeze(1)?;
         self.lm_head.forward(&last)
     }
 }
@@ -225,8 +234,8 @@ impl Layer {
             None => scores,
             Some(mask) => {
                 let mask = mask.broadcast_as(scores.shape())?;
-                let minus_infinity =
-                    Tensor::new(f32::NEG_INFINITY, scores.device())?.broadcast_as(scores.shape())?;
+                let minus_infinity = Tensor::new(f32::NEG_INFINITY, scores.device())?
+                    .broadcast_as(scores.shape())?;
                 mask.where_cond(&minus_infinity, &scores)?
             }
         };
@@ -294,7 +303,10 @@ mod tests {
             values(&candles.forward(&input, 0).unwrap())
         );
         for (step, token) in [5u32, 17, 99].into_iter().enumerate() {
-            let input = Tensor::new(&[token], &Device::Cpu).unwrap().unsqueeze(0).unwrap();
+            let input = Tensor::new(&[token], &Device::Cpu)
+                .unwrap()
+                .unsqueeze(0)
+                .unwrap();
             let position = prompt.len() + step;
             assert_eq!(
                 values(&ours.forward(&input, position).unwrap()),
@@ -307,7 +319,12 @@ mod tests {
     #[test]
     fn a_kept_prefix_gives_the_logits_of_feeding_the_whole_prompt() {
         let (mut ours, _) = load_both();
-        let tokens = |ids: &[u32]| Tensor::new(ids, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
+        let tokens = |ids: &[u32]| {
+            Tensor::new(ids, &Device::Cpu)
+                .unwrap()
+                .unsqueeze(0)
+                .unwrap()
+        };
         let shared: Vec<u32> = (0..30).map(|i| (i * 5 + 1) % 200).collect();
         let first: Vec<u32> = shared.iter().copied().chain([11, 12, 13]).collect();
         let second: Vec<u32> = shared.iter().copied().chain([40, 41]).collect();
@@ -317,7 +334,11 @@ mod tests {
         assert_eq!(ours.cached_positions(), first.len());
         ours.keep_kv(shared.len()).unwrap();
         assert_eq!(ours.cached_positions(), shared.len());
-        let reused = values(&ours.forward(&tokens(&second[shared.len()..]), shared.len()).unwrap());
+        let reused = values(
+            &ours
+                .forward(&tokens(&second[shared.len()..]), shared.len())
+                .unwrap(),
+        );
         let largest_difference = whole
             .iter()
             .zip(&reused)

@@ -8,7 +8,10 @@
 //! make up names, so every number and proper name of the summary must occur
 //! in the translation; if one does not, the model is asked once more with a
 //! stricter prompt naming the offenders, and a summary that still has some
-//! is kept but flagged, so the caller can warn the reader.
+//! is kept but flagged, so the caller can warn the reader. The stricter
+//! prompt follows the first answer in the same conversation, so a model
+//! that keeps its cache (see [`crate::chat::decoder`]) reads the article
+//! once for both.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -144,6 +147,7 @@ pub(crate) fn summarize(
         options,
         title: article.title.trim(),
         used: BTreeSet::new(),
+        last_exchange: None,
     };
 
     let whole = body.join("\n\n");
@@ -182,19 +186,17 @@ pub(crate) fn summarize(
     }
 
     let strict_context = json!({
-        "title": run.title,
-        "text": final_input.text,
         "sentences": options.sentences,
         "terms": first_terms,
     });
-    let strict_prompt = run
+    let follow_up = run
         .prompts
         .render(PromptName::SummarizeStrict, &strict_context)?;
-    if !run.fits(&strict_prompt) {
-        // Naming the offenders made the prompt too long; keep the flag.
+    let Some(conversation) = run.continued(&follow_up) else {
+        // The follow-up made the conversation too long; keep the flag.
         return Ok(run.finish(first, Faithfulness::Flagged(first_terms), chunks, false));
-    }
-    let mut second = run.ask(PromptName::SummarizeStrict, &strict_prompt)?;
+    };
+    let mut second = run.ask_in(PromptName::SummarizeStrict, &conversation)?;
     second.cut_off |= final_input.cut_off;
     let second_terms = unsupported_terms(&second.text, &evidence);
     let (summary, terms) = if second_terms.len() <= first_terms.len() {
@@ -255,6 +257,8 @@ struct Run<'a> {
     options: &'a SummaryOptions,
     title: &'a str,
     used: BTreeSet<PromptName>,
+    /// The last conversation sent and the model's reply, as it wrote it.
+    last_exchange: Option<(Vec<ChatMessage>, String)>,
 }
 
 impl Run<'_> {
@@ -282,10 +286,32 @@ impl Run<'_> {
     }
 
     fn ask(&mut self, template: PromptName, prompt: &str) -> Result<Draft, SummaryError> {
+        self.ask_in(template, &[ChatMessage::user(prompt)])
+    }
+
+    /// The last exchange followed by `follow_up`, when it fits the context.
+    fn continued(&self, follow_up: &str) -> Option<Vec<ChatMessage>> {
+        let (messages, reply) = self.last_exchange.as_ref()?;
+        let mut conversation = messages.clone();
+        conversation.push(ChatMessage::assistant(reply.as_str()));
+        conversation.push(ChatMessage::user(follow_up));
+        let tokens: usize = conversation
+            .iter()
+            .map(|message| self.model.count_tokens(&message.content))
+            .sum();
+        // Each turn has its own role markers.
+        (tokens + conversation.len() * CHAT_FRAMING_TOKENS <= self.prompt_budget())
+            .then_some(conversation)
+    }
+
+    fn ask_in(
+        &mut self,
+        template: PromptName,
+        messages: &[ChatMessage],
+    ) -> Result<Draft, SummaryError> {
         self.used.insert(template);
-        let reply = self
-            .model
-            .chat(&[ChatMessage::user(prompt)], &self.options.sampling)?;
+        let reply = self.model.chat(messages, &self.options.sampling)?;
+        self.last_exchange = Some((messages.to_vec(), reply.text.clone()));
         let answer = clean_answer(&reply.text);
         if answer.is_empty() {
             return Err(SummaryError::EmptyAnswer);
@@ -940,7 +966,10 @@ mod tests {
         assert_eq!(sent.len(), 2);
         let strict = &sent[1];
         assert!(strict.contains("- 300\n"), "{strict}");
-        assert!(strict.contains("killed 30 people"));
+        // The same conversation: the article, the first answer, then the
+        // terms to drop.
+        assert!(strict.starts_with(&sent[0]), "{strict}");
+        assert!(strict.contains("killed 300 people on Tuesday."));
         assert!(summary.retried);
         assert_eq!(summary.faithfulness, Faithfulness::Faithful);
         assert_eq!(

@@ -393,7 +393,9 @@ fn a_prompt_sharing_the_last_ones_start_is_fed_from_where_they_differ() {
         ]
     };
     let tokens = |model: &DecoderChat, messages: &[ChatMessage]| {
-        model.encode(&model.render_prompt(messages).unwrap()).unwrap()
+        model
+            .encode(&model.render_prompt(messages).unwrap())
+            .unwrap()
     };
     let first = model.chat(&paragraph("আমি ভাত খাই।"), &greedy(8)).unwrap();
     let second = paragraph("ঢাকায় বৃষ্টি হয়েছে।");
@@ -409,7 +411,10 @@ fn a_prompt_sharing_the_last_ones_start_is_fed_from_where_they_differ() {
     assert_eq!(model.last_reused, shared);
     // And the reply is what a model with nothing cached gives.
     assert_eq!(reply, fresh.chat(&second, &greedy(8)).unwrap());
-    assert_eq!(first, fresh.chat(&paragraph("আমি ভাত খাই।"), &greedy(8)).unwrap());
+    assert_eq!(
+        first,
+        fresh.chat(&paragraph("আমি ভাত খাই।"), &greedy(8)).unwrap()
+    );
     // The same prompt again: everything but its last token is reused.
     let again = model.chat(&second, &greedy(8)).unwrap();
     assert_eq!(again, reply);
