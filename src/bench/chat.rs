@@ -80,14 +80,52 @@ fn random_tensor(name: &str, shape: &[usize], device: &Device) -> candle_core::R
     QTensor::quantize(&values, dtype)
 }
 
+/// Where the chat benchmark's model comes from.
+pub enum ChatBenchModel<'a> {
+    /// Random weights of `shape`, written to a temporary GGUF, or to
+    /// `save` when given (for peer engines to time the same file).
+    Random {
+        shape: &'a QwenShape,
+        save: Option<&'a std::path::Path>,
+    },
+    /// A Qwen2 GGUF file on disk.
+    File(&'a std::path::Path),
+}
+
 pub fn run(
-    shape: &QwenShape,
+    model: ChatBenchModel,
     prompt_tokens: usize,
     generated_tokens: usize,
     log: &mut dyn FnMut(String),
 ) -> candle_core::Result<ChatBenchRow> {
-    let device = Device::Cpu;
     let started = Instant::now();
+    let (path, _temporary) = match model {
+        ChatBenchModel::File(path) => (path.to_path_buf(), None),
+        ChatBenchModel::Random { shape, save } => {
+            let file = match save {
+                Some(path) => {
+                    write_random_gguf(shape, &mut std::fs::File::create(path)?)?;
+                    (path.to_path_buf(), None)
+                }
+                None => {
+                    let mut file = tempfile::NamedTempFile::new()?;
+                    write_random_gguf(shape, file.as_file_mut())?;
+                    (file.path().to_path_buf(), Some(file))
+                }
+            };
+            log(format!(
+                "random Qwen2.5-1.5B-sized Q4_K_M model written in {:.1}s",
+                started.elapsed().as_secs_f64()
+            ));
+            file
+        }
+    };
+    time_gguf(&path, prompt_tokens, generated_tokens, log)
+}
+
+/// Random weights of `shape`, quantized as Q4_K_M files are, as GGUF.
+fn write_random_gguf(shape: &QwenShape, out: &mut std::fs::File) -> candle_core::Result<()> {
+    let device = Device::Cpu;
     let head_dim = shape.hidden / shape.heads;
     let kv = shape.kv_heads * head_dim;
     let mut names: Vec<(String, Vec<usize>)> = vec![
@@ -147,9 +185,8 @@ pub fn run(
         ),
         ("qwen2.rope.freq_base", gguf_file::Value::F32(1_000_000.0)),
     ];
-    let file = tempfile::NamedTempFile::new()?;
     {
-        let mut writer = std::io::BufWriter::new(file.as_file());
+        let mut writer = std::io::BufWriter::new(out);
         let metadata: Vec<(&str, &gguf_file::Value)> =
             metadata.iter().map(|(k, v)| (*k, v)).collect();
         let tensors: Vec<(&str, &QTensor)> = names
@@ -159,15 +196,25 @@ pub fn run(
             .collect();
         gguf_file::write(&mut writer, &metadata, &tensors)?;
     }
-    drop(tensors);
-    let file_bytes = file.as_file().metadata()?.len();
-    let mut reader = std::fs::File::open(file.path())?;
+    Ok(())
+}
+
+/// Prompt-processing and generation speed of the Qwen2 GGUF at `path`.
+fn time_gguf(
+    path: &std::path::Path,
+    prompt_tokens: usize,
+    generated_tokens: usize,
+    log: &mut dyn FnMut(String),
+) -> candle_core::Result<ChatBenchRow> {
+    let device = Device::Cpu;
+    let file_bytes = std::fs::metadata(path)?.len();
+    let mut reader = std::fs::File::open(path)?;
     let content = gguf_file::Content::read(&mut reader)?;
     let mut model = Qwen2::from_gguf(&content, &mut reader, &device)
         .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-    let build_seconds = started.elapsed().as_secs_f64();
     log(format!(
-        "random Qwen2.5-1.5B-sized Q4_K_M model ({:.2} GB) built in {build_seconds:.1}s",
+        "{} ({:.2} GB) loaded",
+        path.display(),
         file_bytes as f64 / 1e9
     ));
 

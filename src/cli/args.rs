@@ -341,6 +341,14 @@ pub struct BenchArgs {
     /// Generated tokens per sentence (held fixed).
     #[arg(long, default_value_t = 32, value_parser = positive())]
     pub output_tokens: usize,
+    /// Time this Qwen2 GGUF file (prompt processing and generation) instead
+    /// of random weights; scripts/bench_llama_cpp.py times llama.cpp on the
+    /// same file.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["model", "model_dir"])]
+    pub gguf: Option<PathBuf>,
+    /// With `--model qwen2.5-1.5b-q4km`: keep the random model's GGUF file here.
+    #[arg(long, value_name = "PATH")]
+    pub save_gguf: Option<PathBuf>,
     /// Prompt length for chat models (an article and its instructions).
     #[arg(long, default_value_t = 512, value_parser = positive())]
     pub prompt_tokens: usize,

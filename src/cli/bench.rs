@@ -1,15 +1,23 @@
 //! `anubad bench`: translation or chat-model speed on random weights of a
 //! real model's size, or on a model directory with given source ids.
 
+use anubad::bench::chat::ChatBenchModel;
 use anubad::bench::{BenchError, SourceIds};
 
 use super::{config, run_failure, set_threads, BenchArgs, Failure};
 
 pub fn bench(args: BenchArgs) -> Result<u8, Failure> {
     set_threads(args.threads);
-    if args.model == anubad::bench::BenchModel::Qwen25Q4km {
+    if args.model == anubad::bench::BenchModel::Qwen25Q4km || args.gguf.is_some() {
+        let model = match &args.gguf {
+            Some(path) => ChatBenchModel::File(path),
+            None => ChatBenchModel::Random {
+                shape: &anubad::bench::chat::QWEN25_1_5B,
+                save: args.save_gguf.as_deref(),
+            },
+        };
         let row = anubad::bench::chat::run(
-            &anubad::bench::chat::QWEN25_1_5B,
+            model,
             args.prompt_tokens,
             args.output_tokens,
             &mut |line| eprintln!("{line}"),
