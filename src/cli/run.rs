@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use anubad::ingest::{check_out_dir, read_inputs};
+use anubad::output::OutDirReport;
 use anubad::pipeline::{self, ModelContext, RunOptions};
 
 use super::load::{close_cache, load, load_summarizer, report_skipped};
@@ -37,6 +38,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         batch_size: args.model.batch_size,
         summary_sentences: args.summary.summary_sentences.max(1),
         stop: Some(signals.stop.clone()),
+        prune: args.prune,
     };
     let report = pipeline::run(
         inputs.articles,
@@ -84,5 +86,38 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     if report.interrupted {
         return Ok(signals.exit_code().unwrap_or(130));
     }
+    report_out_dir(&report.out_dir, &args);
     Ok(if report.failed > 0 { 1 } else { 0 })
+}
+
+/// What the run removed from `--out` (`--prune`), or left there that the
+/// digest does not cover.
+fn report_out_dir(out_dir: &OutDirReport, args: &RunArgs) {
+    if args.model.quiet {
+        return;
+    }
+    let plural = |n: usize| if n == 1 { ("", "is") } else { ("s", "are") };
+    if args.prune {
+        let files = out_dir.pruned_files.len();
+        eprintln!(
+            "pruned {} older article{} from {} ({files} file{})",
+            out_dir.pruned_articles,
+            plural(out_dir.pruned_articles).0,
+            args.out.display(),
+            plural(files).0
+        );
+        if args.model.verbose {
+            for file in &out_dir.pruned_files {
+                eprintln!("  removed {}", file.display());
+            }
+        }
+    } else if out_dir.older_articles > 0 {
+        let (s, verb) = plural(out_dir.older_articles);
+        eprintln!(
+            "note: {} older article{s} in {} {verb} not in this run's digest (--prune removes \
+             their files)",
+            out_dir.older_articles,
+            args.out.display()
+        );
+    }
 }
