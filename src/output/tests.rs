@@ -829,7 +829,7 @@ fn a_failure_names_its_input_once() {
     assert_eq!(named.reason, "not UTF-8 text");
     let unnamed = FailedInput::new("in/a.txt".to_string(), "cannot write out/a.json");
     assert_eq!(unnamed.reason, "cannot write out/a.json");
-    let md = render_digest(&[], &[named.clone()], None, 0);
+    let md = render_digest(&[], std::slice::from_ref(&named), None, 0);
     assert_eq!(md.matches("a.txt").count(), 1, "{md}");
     let html = render_digest_html(&[], &[named], None, 0);
     assert_eq!(html.matches("a.txt").count(), 1, "{html}");
