@@ -1,6 +1,8 @@
-//! `digest.html` as a reader sees it: the binary runs on the fixture
-//! articles, then headless Chromium loads the page, gives back the DOM it
-//! built and takes phone-sized screenshots in light and dark mode.
+//! `digest.html` and each article's `<id>.html` as a reader sees them: the
+//! binary runs on the fixture articles, then headless Chromium loads a page,
+//! gives back the DOM it built, measures its layout at phone width (a copy
+//! of the page with a measuring script added, since the pages themselves
+//! carry none) and takes phone-sized screenshots in light and dark mode.
 //!
 //! Chromium is found at `ANUBAD_CHROMIUM`, else `chromium`,
 //! `chromium-browser` or `google-chrome` on `PATH`; without one the test
@@ -92,19 +94,13 @@ fn attribute_values<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
-#[test]
-fn a_phone_browser_shows_every_story_with_the_original_folded_away() {
-    let Some(browser) = find_chromium() else {
-        eprintln!(
-            "SKIPPED: no chromium found (install it, or set ANUBAD_CHROMIUM); \
-             digest.html was not rendered"
-        );
-        return;
-    };
-    let work = tempfile::tempdir().unwrap();
-    let out = work.path().join("out");
+/// Runs the binary on the fixture articles, two pages (one without a
+/// story, so the digest lists a failed input) and a feed record whose title
+/// carries markup and whose number the tiny model loses; returns `--out`.
+fn run_fixtures(work: &Path) -> PathBuf {
+    let out = work.join("out");
     // A page title with markup and an ampersand, as a scraped feed may give.
-    let jsonl = work.path().join("feed.jsonl");
+    let jsonl = work.join("feed.jsonl");
     std::fs::write(
         &jsonl,
         "{\"id\": \"hostile\", \"title\": \"<script>alert(1)</script> কিম & পুতিন\", \
@@ -114,7 +110,7 @@ fn a_phone_browser_shows_every_story_with_the_original_folded_away() {
     .unwrap();
     let fixtures = root().join("tests/fixtures");
     let run = Command::new(env!("CARGO_BIN_EXE_anubad"))
-        .env("HF_HOME", work.path().join("hf"))
+        .env("HF_HOME", work.join("hf"))
         .env("HF_HUB_OFFLINE", "1")
         .env_remove("HF_ENDPOINT")
         .stdin(Stdio::null())
@@ -137,6 +133,149 @@ fn a_phone_browser_shows_every_story_with_the_original_folded_away() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
+    out
+}
+
+/// What a script measures of `page` in Chromium at phone width: the
+/// document's width against the viewport's, whether dark mode was on, and
+/// each `selector` box's padding (top, right, bottom, left, in CSS pixels)
+/// and background against the page's. The pages carry no script, and
+/// headless Chromium lays out a window no narrower than 500 pixels, so the
+/// page is loaded into a phone-wide frame of a measuring page instead.
+fn measure(browser: &Path, profile: &Path, page: &Path, selector: &str, dark: bool) -> Value {
+    const MEASURING_PAGE: &str = "<!DOCTYPE html><html><body style=\"margin:0\">\
+        <iframe id=\"phone\" style=\"border:0;width:WIDTHpx;height:HEIGHTpx\" \
+        srcdoc=\"PAGE\"></iframe><script>\
+        const phone = document.getElementById('phone');\
+        phone.onload = () => {\
+          const doc = phone.contentDocument, win = phone.contentWindow;\
+          const boxes = [...doc.querySelectorAll(SELECTOR)].map(b => {\
+            const s = win.getComputedStyle(b);\
+            return {padding: [s.paddingTop, s.paddingRight, s.paddingBottom, s.paddingLeft]\
+              .map(parseFloat), background: s.backgroundColor};});\
+          const measured = {scrollWidth: doc.documentElement.scrollWidth,\
+            innerWidth: win.innerWidth,\
+            dark: win.matchMedia('(prefers-color-scheme: dark)').matches,\
+            pageBackground: win.getComputedStyle(doc.body).backgroundColor, boxes};\
+          const pre = document.createElement('pre');\
+          pre.id = 'measured';\
+          pre.textContent = JSON.stringify(measured);\
+          document.body.appendChild(pre);\
+        };</script></body></html>";
+    let html = std::fs::read_to_string(page).unwrap();
+    let measuring = MEASURING_PAGE
+        .replace("WIDTH", &PHONE_WIDTH.to_string())
+        .replace("HEIGHT", &PHONE_HEIGHT.to_string())
+        .replace("SELECTOR", &format!("{selector:?}"))
+        .replace("PAGE", &escape_html(&html));
+    let measuring_page = page.with_file_name(format!(
+        "measure-{}",
+        page.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&measuring_page, measuring).unwrap();
+    let mut flags = vec![
+        "--dump-dom".to_string(),
+        "--virtual-time-budget=5000".to_string(),
+    ];
+    if dark {
+        flags.push("--force-dark-mode".to_string());
+    }
+    let dumped = chromium(browser, profile, &measuring_page, &flags);
+    assert!(
+        dumped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dumped.stderr)
+    );
+    let dom = String::from_utf8(dumped.stdout).unwrap();
+    let marker = "<pre id=\"measured\">";
+    let start = dom.find(marker).expect("the measuring script ran") + marker.len();
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let json = dom[start..end]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    let measured: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(measured["dark"], dark, "{measured}");
+    assert_eq!(measured["innerWidth"], PHONE_WIDTH, "{measured}");
+    measured
+}
+
+/// Nothing on `page` is wider than a phone, in light and dark mode, and
+/// every `selector` box whose background stands out from the page's keeps
+/// its text off its edges.
+fn check_phone_layout(browser: &Path, profile: &Path, page: &Path, selector: &str) {
+    for dark in [false, true] {
+        let measured = measure(browser, profile, page, selector, dark);
+        assert!(
+            measured["scrollWidth"].as_u64().unwrap() <= u64::from(PHONE_WIDTH),
+            "{} scrolls sideways at phone width (dark: {dark}): {measured}",
+            page.display()
+        );
+        let boxes = measured["boxes"].as_array().unwrap();
+        assert!(!boxes.is_empty(), "no {selector} on {}", page.display());
+        for measured_box in boxes {
+            let background = &measured_box["background"];
+            if background == &measured["pageBackground"] || background == "rgba(0, 0, 0, 0)" {
+                continue;
+            }
+            for side in measured_box["padding"].as_array().unwrap() {
+                assert!(
+                    side.as_f64().unwrap() >= 8.0,
+                    "a {selector} box's text touches its edge (dark: {dark}): {measured_box}"
+                );
+            }
+        }
+    }
+}
+
+/// Phone-sized screenshots of `page` in light and dark mode: both taken,
+/// not blank, and different.
+fn check_screenshots(browser: &Path, profile: &Path, page: &Path, work: &Path) {
+    let stem = page.file_stem().unwrap().to_string_lossy();
+    let light = work.join(format!("{stem}-light.png"));
+    let dark = work.join(format!("{stem}-dark.png"));
+    for (shot, dark_mode) in [(&light, false), (&dark, true)] {
+        let mut flags = vec![
+            format!("--screenshot={}", shot.display()),
+            format!("--window-size={PHONE_WIDTH},{PHONE_HEIGHT}"),
+        ];
+        if dark_mode {
+            // Headless Chromium then reports `prefers-color-scheme: dark`.
+            flags.push("--force-dark-mode".to_string());
+        }
+        let taken = chromium(browser, profile, page, &flags);
+        assert!(
+            taken.status.success(),
+            "{}",
+            String::from_utf8_lossy(&taken.stderr)
+        );
+        let bytes = std::fs::read(shot).expect("screenshot written");
+        assert_eq!(png_size(&bytes), Some((PHONE_WIDTH, PHONE_HEIGHT)));
+        // A blank page of this size compresses to under 3 KB; text makes more.
+        assert!(bytes.len() > 20_000, "{} bytes only", bytes.len());
+        if let Some(keep) = std::env::var_os("ANUBAD_KEEP_SCREENSHOTS") {
+            let name = shot.file_name().unwrap();
+            std::fs::copy(shot, Path::new(&keep).join(name)).unwrap();
+        }
+    }
+    assert_ne!(
+        std::fs::read(&light).unwrap(),
+        std::fs::read(&dark).unwrap(),
+        "dark mode looks the same as light mode"
+    );
+}
+
+#[test]
+fn a_phone_browser_shows_every_story_with_the_original_folded_away() {
+    let Some(browser) = find_chromium() else {
+        eprintln!(
+            "SKIPPED: no chromium found (install it, or set ANUBAD_CHROMIUM); \
+             digest.html was not rendered"
+        );
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let out = run_fixtures(work.path());
     let page = out.join("digest.html");
     let html = std::fs::read_to_string(&page).expect("digest.html written");
     let ids = [
@@ -162,7 +301,7 @@ fn a_phone_browser_shows_every_story_with_the_original_folded_away() {
     assert!(attribute_values(&html, "src").is_empty());
     let article_urls: Vec<&str> = articles.iter().filter_map(|a| a["url"].as_str()).collect();
     for href in attribute_values(&html, "href") {
-        let to_translation = ids.iter().any(|id| href == format!("{id}.md"));
+        let to_translation = ids.iter().any(|id| href == format!("{id}.html"));
         let to_article = article_urls
             .iter()
             .any(|url| escape_html(&url.replace(' ', "%20")) == href);
@@ -179,11 +318,11 @@ fn a_phone_browser_shows_every_story_with_the_original_folded_away() {
     );
     let dom = String::from_utf8(dumped.stdout).unwrap();
     assert!(dom.contains("<h1>Anubad digest</h1>"), "{dom}");
-    assert!(dom.contains("5 stories"), "{dom}");
+    assert!(dom.contains("5 articles from this run."), "{dom}");
     for (id, article) in ids.iter().zip(&articles) {
         let title = escape_html(article["title"]["en"].as_str().unwrap());
         assert!(
-            dom.contains(&format!("<a href=\"{id}.md\">{title}</a>")),
+            dom.contains(&format!("<a href=\"{id}.html\">{title}</a>")),
             "title of {id} ({title}) not shown:\n{dom}"
         );
         let bengali = escape_html(article["title"]["bn"].as_str().unwrap());
@@ -198,37 +337,123 @@ fn a_phone_browser_shows_every_story_with_the_original_folded_away() {
     assert_eq!(dom.matches("lang=\"bn\"").count(), ids.len());
     assert_eq!(dom.matches(">extractive summary</span>").count(), ids.len());
     assert!(dom.contains("<time datetime=\"2025-06-02T18:45:00+06:00\">2 Jun 2025, 18:45</time>"));
-    assert!(dom.contains("<h2>Failed inputs</h2>") && dom.contains("no-body.html"));
-
-    let light = work.path().join("light.png");
-    let dark = work.path().join("dark.png");
-    for (shot, dark_mode) in [(&light, false), (&dark, true)] {
-        let mut flags = vec![
-            format!("--screenshot={}", shot.display()),
-            format!("--window-size={PHONE_WIDTH},{PHONE_HEIGHT}"),
-        ];
-        if dark_mode {
-            // Headless Chromium then reports `prefers-color-scheme: dark`.
-            flags.push("--force-dark-mode".to_string());
-        }
-        let taken = chromium(&browser, &profile, &page, &flags);
-        assert!(
-            taken.status.success(),
-            "{}",
-            String::from_utf8_lossy(&taken.stderr)
-        );
-        let bytes = std::fs::read(shot).expect("screenshot written");
-        assert_eq!(png_size(&bytes), Some((PHONE_WIDTH, PHONE_HEIGHT)));
-        // A blank page of this size compresses to under 3 KB; text makes more.
-        assert!(bytes.len() > 20_000, "{} bytes only", bytes.len());
-        if let Some(keep) = std::env::var_os("ANUBAD_KEEP_SCREENSHOTS") {
-            let name = shot.file_name().unwrap();
-            std::fs::copy(shot, Path::new(&keep).join(name)).unwrap();
-        }
-    }
-    assert_ne!(
-        std::fs::read(&light).unwrap(),
-        std::fs::read(&dark).unwrap(),
-        "dark mode looks the same as light mode"
+    assert!(dom.contains("<h2>Failed inputs</h2>"));
+    assert_eq!(
+        dom.matches("no-body.html").count(),
+        1,
+        "the path once: {dom}"
     );
+
+    check_phone_layout(&browser, &profile, &page, "article");
+    check_screenshots(&browser, &profile, &page, work.path());
+}
+
+/// `(paragraph, sentence, text)` of each warning of `article` about one
+/// sentence ("paragraph 2, sentence 1: number ৫০ (50) is not in the
+/// translation"), as `<id>.json` writes them.
+fn sentence_warnings(article: &Value) -> Vec<(usize, usize, String)> {
+    article["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|warning| {
+            let text = warning.as_str()?;
+            let (paragraph, rest) = text.strip_prefix("paragraph ")?.split_once(", sentence ")?;
+            let (sentence, what) = rest.split_once(": ")?;
+            Some((
+                paragraph.parse().ok()?,
+                sentence.parse().ok()?,
+                what.to_string(),
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn a_phone_browser_shows_an_article_with_its_original_and_warnings_in_place() {
+    let Some(browser) = find_chromium() else {
+        eprintln!(
+            "SKIPPED: no chromium found (install it, or set ANUBAD_CHROMIUM); \
+             no article page was rendered"
+        );
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let out = run_fixtures(work.path());
+    let profile = work.path().join("chromium-profile");
+    let mut warnings_shown = 0;
+    for id in [
+        "kim-troops",
+        "lavrov-visit",
+        "self-defence",
+        "jugantor",
+        "hostile",
+    ] {
+        let article: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join(format!("{id}.json"))).unwrap())
+                .unwrap();
+        let page = out.join(format!("{id}.html"));
+        let html = std::fs::read_to_string(&page).expect("page written");
+        for loader in ["<script", "<link", "<img", "<iframe", "@import", "url("] {
+            assert!(!html.contains(loader), "{loader} in {id}.html");
+        }
+        assert!(attribute_values(&html, "src").is_empty());
+        assert!(!html.contains("javascript:"));
+        let dumped = chromium(&browser, &profile, &page, &["--dump-dom".to_string()]);
+        assert!(
+            dumped.status.success(),
+            "{}",
+            String::from_utf8_lossy(&dumped.stderr)
+        );
+        let dom = String::from_utf8(dumped.stdout).unwrap();
+        let title = escape_html(article["title"]["en"].as_str().unwrap());
+        assert!(dom.contains(&format!("<h1>{title}</h1>")), "{dom}");
+        assert!(!dom.contains("<script"), "{dom}");
+
+        // Paragraph by paragraph: the English, then the Bengali beside it,
+        // and each warning about a sentence inside that paragraph.
+        let paragraphs = article["paragraphs"].as_array().unwrap();
+        for (p, paragraph) in (1..).zip(paragraphs) {
+            let start = dom
+                .find(&format!("<div class=\"para\" id=\"p{p}\">"))
+                .unwrap_or_else(|| panic!("{id}: no paragraph {p}:\n{dom}"));
+            let block = &dom[start..start + dom[start..].find("</div>").unwrap()];
+            let english = block.find("<p class=\"en\">").expect(block);
+            let bengali = block.find("<p class=\"bn\" lang=\"bn\">").expect(block);
+            assert!(english < bengali, "{block}");
+            for pair in paragraph.as_array().unwrap() {
+                let en = escape_html(pair["en"].as_str().unwrap());
+                let bn = escape_html(pair["bn"].as_str().unwrap());
+                let en_at = block.find(&en).unwrap_or_else(|| panic!("{en} in {block}"));
+                let bn_at = block.find(&bn).unwrap_or_else(|| panic!("{bn} in {block}"));
+                assert!(en_at < bengali && bn_at > bengali, "{block}");
+            }
+            for (_, sentence, what) in sentence_warnings(&article)
+                .into_iter()
+                .filter(|(paragraph, _, _)| *paragraph == p)
+            {
+                let en = escape_html(paragraph[sentence - 1]["en"].as_str().unwrap());
+                let flagged = block
+                    .find(&format!("<span class=\"flagged\">{en}</span>"))
+                    .unwrap_or_else(|| panic!("sentence {sentence} not marked: {block}"));
+                let note = block
+                    .find(&format!("⚠ {}", escape_html(&what)))
+                    .unwrap_or_else(|| panic!("{what} not in paragraph {p}: {block}"));
+                assert!(flagged < note && note < bengali, "{block}");
+                warnings_shown += 1;
+            }
+        }
+        match article["model"]["licence"].as_str() {
+            Some(licence) => assert!(dom.contains(&format!("licence: {}", escape_html(licence)))),
+            None => assert!(dom.contains("licence unknown"), "{dom}"),
+        }
+        assert!(dom.contains(article["model"]["name"].as_str().unwrap()));
+        check_phone_layout(&browser, &profile, &page, ".para, header, footer");
+    }
+    assert!(
+        warnings_shown > 0,
+        "the fixtures gave no warning about a sentence to look for"
+    );
+    // Screenshots of one article with a warning, light and dark.
+    check_screenshots(&browser, &profile, &out.join("jugantor.html"), work.path());
 }

@@ -220,7 +220,7 @@ fn offline_without_cache_fails_with_instructions() {
         message.contains("huggingface-cli download owner/tiny --revision main"),
         "{message}"
     );
-    assert!(message.contains("pass `./tiny`"), "{message}");
+    assert!(message.contains("run with `--model ./tiny`"), "{message}");
     assert_eq!(hub.request_count(), 0, "offline must not send requests");
 }
 

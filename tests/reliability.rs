@@ -71,6 +71,7 @@ fn finish_within(mut child: Child, limit: Duration, what: &str) -> Output {
 }
 
 /// The `.json` outputs in `out`, by file stem, sorted.
+/// The ids of the article records in `out` (every `.json` but the manifest).
 fn json_ids(out: &Path) -> Vec<String> {
     let mut ids: Vec<String> = std::fs::read_dir(out)
         .unwrap()
@@ -78,6 +79,7 @@ fn json_ids(out: &Path) -> Vec<String> {
             let path = e.ok()?.path();
             (path.extension()? == "json").then(|| path.file_stem()?.to_str().map(str::to_string))?
         })
+        .filter(|id| id != "manifest")
         .collect();
     ids.sort();
     ids
@@ -582,10 +584,16 @@ fn check_interrupted(work: &Path, output: &Output, code: i32) {
         std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
         "the cache's WAL was checkpointed on exit"
     );
+    // Only a completed run says what it wrote.
+    assert!(
+        !out.join("manifest.json").exists(),
+        "manifest of an interrupted run"
+    );
     // The work done before the signal is kept: the rerun finishes the batch
     // from the cache.
     let rerun = run_articles(work, &[&work.join("in")], &out, &["--batch-size", "1"]);
     assert!(rerun.status.success(), "{}", stderr(&rerun));
+    assert!(out.join("manifest.json").is_file());
     assert!(
         last_run(work).0 >= 5,
         "the rerun reused the interrupted run's work"

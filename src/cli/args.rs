@@ -18,8 +18,8 @@ use anubad::text::extractive_summary::DEFAULT_SUMMARY_SENTENCES;
     version,
     about = "Translate Bengali news articles into English with local models",
     long_about = "Translate Bengali news articles into English with local models on candle.\n\n\
-                  `anubad run DIR --out OUT` translates every article in DIR, writes one JSON and \
-                  one Markdown file per article and a digest.md; results are cached, so re-runs \
+                  `anubad run DIR --out OUT` translates every article in DIR, writes a JSON, a \
+                  Markdown and an HTML file per article and a digest; results are cached, so re-runs \
                   and interrupted runs cost nothing twice.",
     after_help = "Exit codes: 0 all articles succeeded, 1 some article failed, 2 usage or \
                   configuration error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).\n\
@@ -34,7 +34,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Translate and summarize articles, writing <id>.json, <id>.md and digest.md.
+    /// Translate and summarize articles, writing <id>.json, <id>.md, <id>.html,
+    /// digest.md, digest.html and manifest.json.
     Run(RunArgs),
     /// Translate lines (stdin or files) to stdout: one output line per input line.
     Translate(TranslateArgs),
@@ -152,6 +153,11 @@ pub struct RunArgs {
     /// stdout), for schedulers and scripts.
     #[arg(long, value_name = "FILE")]
     pub json_summary: Option<PathBuf>,
+    /// Once the run completes, remove the files of articles in --out that
+    /// are not in this run (only <id>.json records anubad wrote, with their
+    /// <id>.md and <id>.html).
+    #[arg(long)]
+    pub prune: bool,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]

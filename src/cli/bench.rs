@@ -16,13 +16,11 @@ pub fn bench(args: BenchArgs) -> Result<u8, Failure> {
                 save: args.save_gguf.as_deref(),
             },
         };
-        let row = anubad::bench::chat::run(
-            model,
-            args.prompt_tokens,
-            args.output_tokens,
-            &mut |line| eprintln!("{line}"),
-        )
-        .map_err(run_failure)?;
+        let row =
+            anubad::bench::chat::run(model, args.prompt_tokens, args.output_tokens, &mut |line| {
+                eprintln!("{line}")
+            })
+            .map_err(run_failure)?;
         println!("{}", row.markdown());
         return Ok(0);
     }

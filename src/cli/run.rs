@@ -8,6 +8,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use anubad::ingest::{check_inputs_exist, check_out_dir, read_inputs, Exclude, ReadOptions};
+use anubad::output::OutDirReport;
 use anubad::pipeline::{self, ModelContext, RunOptions, RunReport};
 
 use super::load::{close_cache, load, load_summarizer, report_skipped};
@@ -54,6 +55,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         batch_size: args.model.batch_size,
         summary_sentences: args.summary.summary_sentences,
         stop: Some(signals.stop.clone()),
+        prune: args.prune,
     };
     let report = pipeline::run(
         inputs.articles,
@@ -89,6 +91,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     if report.interrupted {
         return Ok(signals.exit_code().unwrap_or(130));
     }
+    report_out_dir(&report.out_dir, &args);
     Ok(if report.failed > 0 { 1 } else { 0 })
 }
 
@@ -221,4 +224,36 @@ fn write_json_summary(path: &Path, summary: &JsonSummary) -> anyhow::Result<()> 
     file.persist(path)
         .with_context(|| format!("cannot write --json-summary {}", path.display()))?;
     Ok(())
+}
+
+/// What the run removed from `--out` (`--prune`), or left there that the
+/// digest does not cover.
+fn report_out_dir(out_dir: &OutDirReport, args: &RunArgs) {
+    if args.model.quiet {
+        return;
+    }
+    let plural = |n: usize| if n == 1 { ("", "is") } else { ("s", "are") };
+    if args.prune {
+        let files = out_dir.pruned_files.len();
+        eprintln!(
+            "pruned {} older article{} from {} ({files} file{})",
+            out_dir.pruned_articles,
+            plural(out_dir.pruned_articles).0,
+            args.out.display(),
+            plural(files).0
+        );
+        if args.model.verbose {
+            for file in &out_dir.pruned_files {
+                eprintln!("  removed {}", file.display());
+            }
+        }
+    } else if out_dir.older_articles > 0 {
+        let (s, verb) = plural(out_dir.older_articles);
+        eprintln!(
+            "note: {} older article{s} in {} {verb} not in this run's digest (--prune removes \
+             their files)",
+            out_dir.older_articles,
+            args.out.display()
+        );
+    }
 }

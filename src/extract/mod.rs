@@ -14,12 +14,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::{Article, PageHints};
+use crate::output::sources::english_source_name;
 use crate::text::dates::{parse_dateline, BENGALI_CALENDAR_MONTHS, BENGALI_MONTHS};
 use crate::text::english;
 use crate::text::normalize;
 
 /// One line of `anubad extract`: what [`extract_page`] found in `article`,
-/// with the id and input that name it.
+/// with the id and input that name it. Like `<id>.json`, it has every field
+/// on every line, `null` when unknown.
 pub fn story_record(id: &str, article: &Article, story: &Extracted) -> serde_json::Value {
     serde_json::json!({
         "id": id,
@@ -29,6 +31,7 @@ pub fn story_record(id: &str, article: &Article, story: &Extracted) -> serde_jso
         "published": story.published,
         "updated": story.updated,
         "source": story.source,
+        "source_en": story.source.as_deref().and_then(english_source_name),
         "byline": story.byline,
         "body": story.body,
         "dropped": story.dropped,

@@ -326,9 +326,9 @@ pub enum OutDirConflict {
 
 /// Refuses an output folder that is one of the input folders (however
 /// spelled: the same device and inode), or that holds an input file named
-/// as an output would be (`<id>.md`, `digest.md`, `digest.html`). Other
-/// input files may sit in `--out`: `a.txt` gives `a.json` and `a.md` beside
-/// it.
+/// as an output would be (`<id>.md`, `<id>.html`, `digest.md`,
+/// `digest.html`). Other input files may sit in `--out`: `a.txt` gives
+/// `a.json`, `a.md` and `a.html` beside it.
 pub fn check_out_dir(inputs: &[String], out: &Path) -> Result<(), OutDirConflict> {
     if out.exists() && !out.is_dir() {
         return Err(OutDirConflict::NotAFolder {
@@ -361,12 +361,13 @@ pub fn check_out_dir(inputs: &[String], out: &Path) -> Result<(), OutDirConflict
             .and_then(FileKey::of)
             .as_ref()
             == Some(&out_key);
-        let named_like_an_output = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("json"))
-            || path.file_name().is_some_and(|name| {
-                name.eq_ignore_ascii_case("digest.md") || name.eq_ignore_ascii_case("digest.html")
-            });
+        let named_like_an_output = path.extension().is_some_and(|e| {
+            ["md", "json", "html"]
+                .iter()
+                .any(|o| e.eq_ignore_ascii_case(o))
+        }) || path.file_name().is_some_and(|name| {
+            name.eq_ignore_ascii_case("digest.md") || name.eq_ignore_ascii_case("digest.html")
+        });
         if in_out && named_like_an_output {
             return Err(OutDirConflict::InputFile {
                 out: out.to_path_buf(),

@@ -634,7 +634,10 @@ fn offline_without_files_explains_how_to_get_them() {
         "{message}"
     );
     assert!(message.contains("--local-dir opus-mt-bn-en"), "{message}");
-    assert!(message.contains("pass `./opus-mt-bn-en`"), "{message}");
+    assert!(
+        message.contains("run with `--model ./opus-mt-bn-en`"),
+        "{message}"
+    );
     assert!(message.contains("pytorch_model.bin"), "{message}");
 }
 
@@ -747,7 +750,7 @@ fn manual_download_lists_files_or_patterns() {
         ..known
     };
     assert!(unknown.to_string().contains("--include \"*.json\""));
-    assert!(unknown.to_string().contains("pass `./name`"));
+    assert!(unknown.to_string().contains("run with `--model ./name`"));
 }
 
 #[test]

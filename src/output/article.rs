@@ -1,5 +1,9 @@
 //! What anubad writes about one article: the data model behind `<id>.json`,
 //! read back on a re-run, and rendered as Markdown and HTML.
+//!
+//! Every optional field is written, as `null` when unknown, so that a reader
+//! of the JSON sees one shape in every file (as in `anubad extract`'s lines);
+//! fields missing from files of earlier versions read as unknown.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,14 +30,14 @@ pub(crate) struct Summary {
     pub(crate) method: SummaryMethod,
     /// A headline the chat model wrote from the summary, when it wrote one
     /// that keeps to the translation; it heads the story in the digest.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) headline: Option<String>,
     /// The chat model's summary, when the check rejected it: kept for
     /// inspection, never shown as the story's summary.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) rejected: Option<RejectedText>,
     /// The chat model's headline, when the check rejected it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) rejected_headline: Option<RejectedText>,
 }
 
@@ -102,22 +106,44 @@ pub(crate) struct Timings {
     pub(crate) translated_segments: usize,
 }
 
+/// The version of the JSON this build writes (`<id>.json` and
+/// `manifest.json`). An `<id>.json` of another version (earlier files have
+/// none, read as 0) is out of date and written again, even when its article
+/// did not change.
+///
+/// 2: `schema_version`, `anubad_version` and `source_en` added; optional
+/// fields written as `null` instead of left out; `manifest.json`.
+pub(crate) const SCHEMA_VERSION: u32 = 2;
+
+/// The anubad release that writes the outputs.
+pub(crate) const ANUBAD_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Everything written for one article; `<id>.json` is this, serialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct ArticleOutput {
+    /// [`SCHEMA_VERSION`] when written by this build.
+    #[serde(default)]
+    pub(crate) schema_version: u32,
+    /// [`ANUBAD_VERSION`] of the build that wrote the file.
+    #[serde(default)]
+    pub(crate) anubad_version: String,
     pub(crate) id: String,
     /// Input path, `"stdin"`, or `"file.jsonl#line"`.
     pub(crate) input: String,
     pub(crate) title: Bilingual,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) published: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) updated: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The outlet or agency as the page names it, usually in Bengali.
+    #[serde(default)]
     pub(crate) source: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Its English name, when [`crate::output::sources`] knows the outlet.
+    #[serde(default)]
+    pub(crate) source_en: Option<String>,
+    #[serde(default)]
     pub(crate) byline: Option<String>,
     pub(crate) paragraphs: Vec<Vec<SentencePair>>,
     pub(crate) summary: Summary,
@@ -137,16 +163,20 @@ impl ArticleOutput {
     /// no dates, source or paragraphs, an extractive summary.
     pub(crate) fn bare(id: &str) -> Self {
         ArticleOutput {
+            schema_version: SCHEMA_VERSION,
+            anubad_version: ANUBAD_VERSION.to_string(),
             id: id.to_string(),
             input: format!("{id}.txt"),
             title: Bilingual {
-                bn: "শিরোনাম".to_string(),
+                // Articles of equal text are one story in the digest.
+                bn: format!("শিরোনাম {id}"),
                 en: format!("title {id}"),
             },
             url: None,
             published: None,
             updated: None,
             source: None,
+            source_en: None,
             byline: None,
             paragraphs: Vec::new(),
             summary: Summary::extractive(format!("summary {id}")),

@@ -1,19 +1,21 @@
-//! `digest.html`: one self-contained page (styles inlined, no scripts) for
-//! reading the digest in a browser or on a phone.
+//! `digest.html` and each article's `<id>.html`: self-contained pages
+//! (styles inlined, no scripts, fonts or images) for reading in a browser or
+//! on a phone, in light or dark mode. Both are built from the same style
+//! sheet, page frame and escaping.
 
-use crate::output::sources::display_source_name;
-
-use crate::output::article::ArticleOutput;
+use crate::output::article::{ArticleOutput, SentencePair};
 use crate::output::view::{
-    article_date, digest_groups, english_title, group_heading, is_extractive, known, single_line,
-    INTRO_LABEL,
+    article_date, english_title, group_heading, is_extractive, known, model_line, single_line,
+    source_name, DigestStories, INTRO_LABEL,
 };
-use crate::output::FailedInput;
+use crate::output::warning::{Place, Warning};
+use crate::output::{FailedInput, DIGEST_HTML_FILE_NAME};
 use crate::text::english;
 
-/// Inline style sheet of `digest.html`: system fonts only, one readable
-/// column on any width, and colours that follow the reader's dark mode.
-const DIGEST_CSS: &str = "\
+/// Inline style sheet of every page: system fonts only, one readable column
+/// on any width (an article's Bengali beside its English on a wide screen,
+/// below it on a phone), and colours that follow the reader's dark mode.
+const PAGE_CSS: &str = "\
 :root{color-scheme:light dark;--bg:#fdfdfc;--fg:#1c1c1e;--muted:#5f6368;--rule:#dcdcdc;\
 --link:#0b57d0;--warn-bg:#fff4e0;--warn-fg:#7a4a00;--card:#ffffff}\
 @media (prefers-color-scheme:dark){:root{--bg:#121214;--fg:#e8e8ea;--muted:#a0a4aa;\
@@ -29,7 +31,7 @@ h1{font-size:1.6rem;line-height:1.2;margin:.5rem 0}\
 h2.group{font-size:.95rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);\
 margin:2rem 0 .5rem;padding-bottom:.25rem;border-bottom:1px solid var(--rule)}\
 section.group>article{border-left:3px solid var(--rule);padding-left:.85rem}\
-article{background:var(--card);margin:0 0 1.5rem}\
+article{background:var(--card);margin:0 0 1.5rem;padding:.75rem 1rem;border-radius:.5rem}\
 article h2,article h3{font-size:1.25rem;line-height:1.3;margin:0 0 .25rem}\
 a{color:var(--link);text-underline-offset:.15em}\
 h2 a,h3 a{text-decoration:none}h2 a:hover,h3 a:hover{text-decoration:underline}\
@@ -45,10 +47,24 @@ summary{cursor:pointer;color:var(--link);font-size:.95rem}\
 Vrinda,\"Nirmala UI\",system-ui,sans-serif;line-height:1.8}\
 .bn-title{font-weight:600}\
 .failed li{overflow-wrap:anywhere}\
-footer{color:var(--muted);font-size:.85rem;border-top:1px solid var(--rule);margin-top:2rem;padding-top:.75rem}";
+.inputs{color:var(--muted);font-size:.85rem;margin:.25rem 0 .5rem;overflow-wrap:anywhere}\
+.inputs code,footer code{overflow-wrap:anywhere}\
+.back{font-size:.9rem;margin:.25rem 0}\
+h2.part{font-size:1.1rem;color:var(--muted);margin:1.75rem 0 .5rem}\
+.para{margin:0 0 1.25rem;padding-bottom:.75rem;border-bottom:1px solid var(--rule)}\
+.para p{margin:.25rem 0;overflow-wrap:anywhere}\
+.para .bn{color:var(--muted);font-size:1rem}\
+.flagged{text-decoration:underline wavy var(--warn-fg);text-underline-offset:.2em}\
+.flag{display:inline;background:var(--warn-bg);color:var(--warn-fg);border-radius:.25rem;\
+padding:0 .3rem;font-size:.85rem;margin:0 .15rem}\
+p.flag{display:block;padding:.2rem .5rem;margin:.35rem 0}\
+@media (min-width:64rem){main.article{max-width:68rem}\
+.para{display:grid;grid-template-columns:1fr 1fr;column-gap:2rem}.para p.flag{grid-column:1/-1}}\
+footer{color:var(--muted);font-size:.85rem;border-top:1px solid var(--rule);margin-top:2rem;padding-top:.75rem}\
+footer p{margin:.35rem 0}";
 
 /// Escapes text for HTML element content and double-quoted attributes.
-fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
@@ -154,78 +170,129 @@ fn date_range(articles: &[ArticleOutput]) -> Option<String> {
     })
 }
 
-fn render_story_html(html: &mut String, article: &ArticleOutput, heading: &str) {
-    html.push_str(&format!(
-        "<article id=\"story-{}\">\n<{heading}><a href=\"{}\">{}</a></{heading}>\n",
-        escape_html(&article.id),
-        escape_html(&format!("{}.md", article.id)),
-        escape_html(&english_title(article))
-    ));
+/// Everything of a page before its content: the head with the inline
+/// style sheet, then `<main class="{class}">`.
+fn page_start(title: &str, class: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"color-scheme\" content=\"light dark\">\n\
+         <title>{}</title>\n<style>{PAGE_CSS}</style>\n</head>\n<body>\n<main class=\"{class}\">\n",
+        escape_html(title)
+    )
+}
 
+const PAGE_END: &str = "</main>\n</body>\n</html>\n";
+
+/// The date, and the source linked to the article's own page: "1 Dec 2024,
+/// 12:43 · Prothom Alo".
+fn meta_parts(article: &ArticleOutput) -> Vec<String> {
     let mut meta: Vec<String> = Vec::new();
     match (known(&article.published), known(&article.updated)) {
         (Some(published), _) => meta.push(html_time(published)),
         (None, Some(updated)) => meta.push(format!("updated {}", html_time(updated))),
         (None, None) => {}
     }
-    let source = known(&article.source).map(display_source_name);
-    match (source.as_deref(), known(&article.url).and_then(web_link)) {
+    match (source_name(article), known(&article.url).and_then(web_link)) {
         (Some(source), Some(url)) => meta.push(format!(
             "<a href=\"{}\" rel=\"noreferrer\">{}</a>",
             escape_html(&url),
-            escape_html(source)
+            escape_html(&source)
         )),
-        (Some(source), None) => meta.push(escape_html(source)),
+        (Some(source), None) => meta.push(escape_html(&source)),
         (None, Some(url)) => meta.push(format!(
             "<a href=\"{}\" rel=\"noreferrer\">original</a>",
             escape_html(&url)
         )),
         (None, None) => {}
     }
+    meta
+}
+
+/// The summary, labelled with how it was made.
+fn summary_html(article: &ArticleOutput) -> String {
+    let summary = single_line(&article.summary.text);
+    if summary.is_empty() {
+        return "<p class=\"summary\"><em>No summary.</em></p>\n".to_string();
+    }
+    format!(
+        "<p class=\"summary\"><span class=\"method\" title=\"{}\">{}</span>{}</p>\n",
+        if is_extractive(&article.summary) {
+            "Sentences selected from the translation"
+        } else {
+            "How this summary was made"
+        },
+        escape_html(&format!("{} summary", article.summary.method)),
+        escape_html(&summary)
+    )
+}
+
+/// A list of warnings, as the digest shows an article's.
+fn warnings_list<'w>(warnings: impl IntoIterator<Item = &'w Warning>) -> String {
+    let items: Vec<String> = warnings
+        .into_iter()
+        .map(|warning| {
+            format!(
+                "<li>{}</li>\n",
+                escape_html(&single_line(&warning.to_string()))
+            )
+        })
+        .collect();
+    if items.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<ul class=\"warnings\" aria-label=\"Warnings\">\n{}</ul>\n",
+        items.concat()
+    )
+}
+
+/// The file name of an article's page, which the digest links to.
+pub(crate) fn article_page_name(id: &str) -> String {
+    format!("{id}.html")
+}
+
+fn render_story_html(
+    html: &mut String,
+    article: &ArticleOutput,
+    same_text: &[&ArticleOutput],
+    heading: &str,
+) {
+    html.push_str(&format!(
+        "<article id=\"story-{}\">\n<{heading}><a href=\"{}\">{}</a></{heading}>\n",
+        escape_html(&article.id),
+        escape_html(&article_page_name(&article.id)),
+        escape_html(&english_title(article))
+    ));
+    let meta = meta_parts(article);
     if !meta.is_empty() {
         html.push_str(&format!("<p class=\"meta\">{}</p>\n", meta.join(" · ")));
     }
-
-    let summary = single_line(&article.summary.text);
-    let label = format!("{} summary", article.summary.method);
-    if summary.is_empty() {
-        html.push_str("<p class=\"summary\"><em>No summary.</em></p>\n");
-    } else {
+    if !same_text.is_empty() {
+        let inputs: Vec<String> = same_text
+            .iter()
+            .map(|copy| {
+                format!(
+                    "<a href=\"{}\"><code>{}</code></a>",
+                    escape_html(&article_page_name(&copy.id)),
+                    escape_html(&single_line(&copy.input))
+                )
+            })
+            .collect();
         html.push_str(&format!(
-            "<p class=\"summary\"><span class=\"method\" title=\"{}\">{}</span>{}</p>\n",
-            if is_extractive(&article.summary) {
-                "Sentences selected from the translation"
-            } else {
-                "How this summary was made"
-            },
-            escape_html(&label),
-            escape_html(&summary)
+            "<p class=\"inputs\">Same text in {} inputs: {}</p>\n",
+            same_text.len(),
+            inputs.join(", ")
         ));
     }
-
-    if !article.warnings.is_empty() {
-        html.push_str("<ul class=\"warnings\" aria-label=\"Warnings\">\n");
-        for warning in &article.warnings {
-            html.push_str(&format!(
-                "<li>{}</li>\n",
-                escape_html(&single_line(&warning.to_string()))
-            ));
-        }
-        html.push_str("</ul>\n");
-    }
+    html.push_str(&summary_html(article));
+    html.push_str(&warnings_list(&article.warnings));
 
     let bengali_title = single_line(&article.title.bn);
     let bengali_paragraphs: Vec<String> = article
         .paragraphs
         .iter()
-        .map(|paragraph| {
-            let sentences: Vec<String> = paragraph
-                .iter()
-                .map(|pair| single_line(&pair.bn))
-                .filter(|s| !s.is_empty())
-                .collect();
-            sentences.join(" ")
-        })
+        .map(|paragraph| paragraph_text(paragraph, |pair| &pair.bn))
         .filter(|p| !p.is_empty())
         .collect();
     if !bengali_title.is_empty() || !bengali_paragraphs.is_empty() {
@@ -246,31 +313,36 @@ fn render_story_html(html: &mut String, article: &ArticleOutput, heading: &str) 
     html.push_str("</article>\n");
 }
 
+/// A paragraph's sentences in one language as one line of text.
+fn paragraph_text(sentences: &[SentencePair], pick: fn(&SentencePair) -> &str) -> String {
+    let joined: Vec<String> = sentences
+        .iter()
+        .map(|pair| single_line(pick(pair)))
+        .filter(|s| !s.is_empty())
+        .collect();
+    joined.join(" ")
+}
+
 /// `digest.html`: the digest as one self-contained page (no scripts, fonts
 /// or other files), readable on a phone and in dark mode, with each
-/// story's Bengali original behind a toggle.
+/// story's Bengali original behind a toggle and its title linking to the
+/// article's page. `older_articles` counts the article files in the folder
+/// that this run did not write, which the digest leaves out.
 pub(crate) fn render_digest_html(
     articles: &[ArticleOutput],
     failed: &[FailedInput],
     intro: Option<&str>,
+    older_articles: usize,
 ) -> String {
-    let mut html = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"color-scheme\" content=\"light dark\">\n\
-         <title>Anubad digest</title>\n",
-    );
-    html.push_str(&format!(
-        "<style>{DIGEST_CSS}</style>\n</head>\n<body>\n<main>\n"
-    ));
-
+    let stories = DigestStories::new(articles);
+    let mut html = page_start("Anubad digest", "digest");
     html.push_str("<header>\n<h1>Anubad digest</h1>\n");
-    let count = articles.len();
-    if count == 0 {
-        html.push_str("<p class=\"batch\">No articles were translated.</p>\n");
-    } else {
-        let noun = if count == 1 { "story" } else { "stories" };
-        let mut batch = vec![format!("{count} {noun}")];
+    html.push_str(&format!(
+        "<p class=\"scope\">{}</p>\n",
+        escape_html(&stories.scope_line(older_articles))
+    ));
+    if !articles.is_empty() {
+        let mut batch = Vec::new();
         if let Some(range) = date_range(articles) {
             batch.push(escape_html(&range));
         }
@@ -297,20 +369,20 @@ pub(crate) fn render_digest_html(
     }
     html.push_str("</header>\n");
 
-    for group in digest_groups(articles) {
-        if group.stories.len() > 1 {
+    for group in &stories.groups {
+        let grouped = group.stories.len() > 1;
+        if grouped {
             html.push_str(&format!(
                 "<section class=\"group\">\n<h2 class=\"group\">{}</h2>\n",
-                escape_html(&group_heading(&group))
+                escape_html(&group_heading(group))
             ));
-            for article in &group.stories {
-                render_story_html(&mut html, article, "h3");
-            }
+        }
+        for article in &group.stories {
+            let heading = if grouped { "h3" } else { "h2" };
+            render_story_html(&mut html, article, stories.same_text_as(article), heading);
+        }
+        if grouped {
             html.push_str("</section>\n");
-        } else {
-            for article in &group.stories {
-                render_story_html(&mut html, article, "h2");
-            }
         }
     }
 
@@ -328,12 +400,161 @@ pub(crate) fn render_digest_html(
         html.push_str("</ul>\n</section>\n");
     }
 
-    if count > 0 {
+    if !articles.is_empty() {
         html.push_str(
             "<footer>Machine translation: names and numbers may be wrong; \
              each title opens the full translation with its Bengali original.</footer>\n",
         );
     }
-    html.push_str("</main>\n</body>\n</html>\n");
+    html.push_str(PAGE_END);
+    html
+}
+
+/// One sentence of a paragraph in `<id>.html`, underlined when a warning
+/// concerns it, with the warning right after it in the English.
+fn sentence_html(text: &str, warnings: &[&Warning], show_warnings: bool) -> String {
+    let text = escape_html(&single_line(text));
+    if warnings.is_empty() {
+        return text;
+    }
+    let mut html = format!("<span class=\"flagged\">{text}</span>");
+    if show_warnings {
+        for warning in warnings {
+            html.push_str(&format!(
+                "<span class=\"flag\" role=\"note\">⚠ {}</span>",
+                escape_html(&single_line(&warning.text_at_place()))
+            ));
+        }
+    }
+    html
+}
+
+/// `<id>.html`: one article for a reader, as self-contained as the digest:
+/// English title, summary, the translation paragraph by paragraph with the
+/// Bengali beside or below each, every warning next to what it concerns
+/// (the article's own at the top), source, date, byline, input, model and
+/// licence.
+pub(crate) fn render_article_html(article: &ArticleOutput) -> String {
+    let title = english_title(article);
+    let mut html = page_start(&title, "article");
+    html.push_str(&format!(
+        "<p class=\"back\"><a href=\"{DIGEST_HTML_FILE_NAME}\">← Digest</a></p>\n"
+    ));
+
+    // Warnings whose place is gone (an article edited by hand, or one of an
+    // older version) are shown with the article's own.
+    let paragraph_count = article.paragraphs.len();
+    let in_paragraph = |p: usize| (1..=paragraph_count).contains(&p);
+    let has_sentence =
+        |p: usize, s: usize| in_paragraph(p) && (1..=article.paragraphs[p - 1].len()).contains(&s);
+    let at_top: Vec<&Warning> = article
+        .warnings
+        .iter()
+        .filter(|w| match w.place() {
+            Place::Article => true,
+            Place::Title => false,
+            Place::Paragraph(p) => !in_paragraph(p),
+            Place::Sentence {
+                paragraph,
+                sentence,
+            } => !has_sentence(paragraph, sentence),
+        })
+        .collect();
+    let at = |place: Place| -> Vec<&Warning> {
+        article
+            .warnings
+            .iter()
+            .filter(|w| w.place() == place)
+            .collect()
+    };
+
+    html.push_str(&format!("<header>\n<h1>{}</h1>\n", escape_html(&title)));
+    let translated_title = single_line(&article.title.en);
+    if article.summary.headline.is_some() && !translated_title.is_empty() {
+        html.push_str(&format!(
+            "<p class=\"meta\">Translated title: {}</p>\n",
+            escape_html(&translated_title)
+        ));
+    }
+    for warning in at(Place::Title) {
+        html.push_str(&format!(
+            "<p class=\"flag\" role=\"note\">⚠ Title: {}</p>\n",
+            escape_html(&single_line(&warning.text_at_place()))
+        ));
+    }
+    let bengali_title = single_line(&article.title.bn);
+    if !bengali_title.is_empty() {
+        html.push_str(&format!(
+            "<p class=\"bn bn-title\" lang=\"bn\">{}</p>\n",
+            escape_html(&bengali_title)
+        ));
+    }
+    let mut meta = meta_parts(article);
+    if let Some(byline) = known(&article.byline) {
+        meta.push(format!(
+            "<span class=\"byline\" lang=\"bn\">{}</span>",
+            escape_html(&single_line(byline))
+        ));
+    }
+    if !meta.is_empty() {
+        html.push_str(&format!("<p class=\"meta\">{}</p>\n", meta.join(" · ")));
+    }
+    html.push_str("</header>\n");
+    html.push_str(&warnings_list(at_top));
+
+    html.push_str("<h2 class=\"part\">Summary</h2>\n");
+    html.push_str(&summary_html(article));
+
+    html.push_str("<h2 class=\"part\">Translation</h2>\n");
+    if article.paragraphs.is_empty() {
+        html.push_str("<p><em>Only the title was translated.</em></p>\n");
+    }
+    for (p, paragraph) in (1..).zip(&article.paragraphs) {
+        let sentence_warnings: Vec<Vec<&Warning>> = (1..=paragraph.len())
+            .map(|s| {
+                at(Place::Sentence {
+                    paragraph: p,
+                    sentence: s,
+                })
+            })
+            .collect();
+        let side = |pick: fn(&SentencePair) -> &str, show_warnings: bool| -> String {
+            paragraph
+                .iter()
+                .zip(&sentence_warnings)
+                .map(|(pair, warnings)| sentence_html(pick(pair), warnings, show_warnings))
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        html.push_str(&format!(
+            "<div class=\"para\" id=\"p{p}\">\n<p class=\"en\">{}</p>\n\
+             <p class=\"bn\" lang=\"bn\">{}</p>\n",
+            side(|pair| &pair.en, true),
+            side(|pair| &pair.bn, false)
+        ));
+        for warning in at(Place::Paragraph(p)) {
+            html.push_str(&format!(
+                "<p class=\"flag\" role=\"note\">⚠ Paragraph {p}: {}</p>\n",
+                escape_html(&single_line(&warning.text_at_place()))
+            ));
+        }
+        html.push_str("</div>\n");
+    }
+
+    html.push_str("<footer>\n");
+    html.push_str(&format!(
+        "<p>Input: <code>{}</code></p>\n",
+        escape_html(&single_line(&article.input))
+    ));
+    html.push_str(&format!(
+        "<p class=\"model\">{}</p>\n",
+        model_line(&article.model, escape_html)
+    ));
+    html.push_str(
+        "<p>Machine translation: names and numbers may be wrong; the Bengali original \
+         goes with each paragraph.</p>\n</footer>\n",
+    );
+    html.push_str(PAGE_END);
     html
 }

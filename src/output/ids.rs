@@ -23,7 +23,7 @@ const FALLBACK_ID: &str = "article";
 /// virama), `-`, `_` and `.` are kept; anything else becomes `-`, runs of
 /// `-` are collapsed, and leading or trailing `.`/`-` are removed. The result
 /// is never empty, at most [`MAX_ID_CHARS`] characters, never a Windows
-/// device name, and never clashes with the digest. Applying it twice changes
+/// device name, and never clashes with the digest or the manifest. Applying it twice changes
 /// nothing.
 pub(crate) fn safe_id(raw: &str) -> String {
     let mut id = String::new();
@@ -65,11 +65,11 @@ fn trim_id_edges(id: &str) -> &str {
     id.trim_matches(|c| c == '.' || c == '-')
 }
 
-/// Names that would clash with the digest or that Windows refuses as file
-/// names, whatever the extension.
+/// Names that would clash with the digest or the manifest, or that Windows
+/// refuses as file names, whatever the extension.
 fn is_reserved(id: &str) -> bool {
     let lower = id.to_lowercase();
-    if lower == "digest" {
+    if lower == "digest" || lower == "manifest" {
         return true;
     }
     let stem = lower.split('.').next().unwrap_or("");

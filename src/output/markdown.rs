@@ -1,9 +1,9 @@
 //! `<id>.md` and `digest.md`.
 
-use crate::output::article::{ArticleOutput, ModelInfo, SentencePair};
-use crate::output::sources::display_source_name;
+use crate::output::article::{ArticleOutput, SentencePair};
 use crate::output::view::{
-    digest_groups, english_title, group_heading, is_extractive, known, single_line, INTRO_LABEL,
+    english_title, group_heading, is_extractive, known, model_line, single_line, source_name,
+    DigestStories, INTRO_LABEL,
 };
 use crate::output::FailedInput;
 
@@ -130,21 +130,28 @@ pub(crate) fn render_article_markdown(article: &ArticleOutput) -> String {
     }
 
     md.push_str("---\n\n");
-    md.push_str(&format!("_{}_\n", model_line(&article.model)));
+    md.push_str(&format!(
+        "_{}_\n",
+        model_line(&article.model, escape_markdown)
+    ));
     md
 }
 
+/// `digest.md`; `older_articles` counts the article files in the folder that
+/// this run did not write, which the digest leaves out.
 pub(crate) fn render_digest(
     articles: &[ArticleOutput],
     failed: &[FailedInput],
     intro: Option<&str>,
+    older_articles: usize,
 ) -> String {
+    let stories = DigestStories::new(articles);
     let mut md = String::from("# Anubad digest\n\n");
-
-    let count = articles.len();
-    if count == 0 {
-        md.push_str("No articles were translated.\n\n");
-    } else {
+    md.push_str(&format!(
+        "{}\n\n",
+        escape_markdown(&stories.scope_line(older_articles))
+    ));
+    if !articles.is_empty() {
         let mut models: Vec<String> = articles
             .iter()
             .map(|a| {
@@ -158,11 +165,7 @@ pub(crate) fn render_digest(
             .collect();
         models.sort();
         models.dedup();
-        let noun = if count == 1 { "article" } else { "articles" };
-        md.push_str(&format!(
-            "{count} {noun} translated with {}.\n\n",
-            models.join(", ")
-        ));
+        md.push_str(&format!("Translated with {}.\n\n", models.join(", ")));
     }
     if let Some(intro) = intro.map(single_line).filter(|i| !i.is_empty()) {
         md.push_str(&format!(
@@ -171,11 +174,11 @@ pub(crate) fn render_digest(
         ));
     }
 
-    for group in digest_groups(articles) {
+    for group in &stories.groups {
         let story_level = if group.stories.len() > 1 {
             md.push_str(&format!(
                 "## {}\n\n",
-                escape_markdown(&group_heading(&group))
+                escape_markdown(&group_heading(group))
             ));
             "###"
         } else {
@@ -189,6 +192,19 @@ pub(crate) fn render_digest(
             ));
             if let Some(line) = date_and_source(article) {
                 md.push_str(&format!("{line}\n\n"));
+            }
+            let same_text = stories.same_text_as(article);
+            if !same_text.is_empty() {
+                md.push_str(&format!("Same text in {} inputs:\n\n", same_text.len()));
+                for copy in same_text {
+                    md.push_str(&format!(
+                        "- {} ([{}]({}))\n",
+                        escape_markdown(&copy.input),
+                        escape_markdown(&copy.id),
+                        link_destination(&format!("{}.md", copy.id))
+                    ));
+                }
+                md.push('\n');
             }
             let summary = single_line(&article.summary.text);
             if !summary.is_empty() {
@@ -229,23 +245,11 @@ pub(crate) fn date_and_source(article: &ArticleOutput) -> Option<String> {
         (None, Some(updated)) => Some(format!("updated {updated}")),
         (None, None) => None,
     };
-    let source = known(&article.source).map(display_source_name);
+    let source = source_name(article);
     let parts: Vec<String> = [date.as_deref(), source.as_deref()]
         .into_iter()
         .flatten()
         .map(escape_markdown)
         .collect();
     (!parts.is_empty()).then(|| parts.join(" · "))
-}
-
-pub(crate) fn model_line(model: &ModelInfo) -> String {
-    let mut line = format!("Translated by {}", escape_markdown(&model.name));
-    if let Some(revision) = known(&model.revision) {
-        line.push_str(&format!(" (revision {})", escape_markdown(revision)));
-    }
-    match known(&model.licence) {
-        Some(licence) => line.push_str(&format!(", licence: {}.", escape_markdown(licence))),
-        None => line.push_str(", licence unknown."),
-    }
-    line
 }

@@ -1,7 +1,8 @@
-//! Per-article outputs (`<id>.json`, `<id>.md`) and the run's digest, as
-//! `digest.md` and as a self-contained `digest.html` for reading in a
-//! browser or on a phone. Both show stories about one event together
-//! ([`crate::output::digest_groups`]).
+//! Per-article outputs (`<id>.json`, `<id>.md`, and `<id>.html` for reading
+//! in a browser or on a phone), the run's digest as `digest.md` and as a
+//! self-contained `digest.html`, and `manifest.json` listing what the run
+//! wrote. Both digests show stories about one event together
+//! ([`crate::output::digest_groups`]) and articles of the same text once.
 //!
 //! Every file is written to a temporary file in the output directory and then
 //! renamed over the target, so a reader or a killed run never sees a
@@ -13,6 +14,7 @@
 mod article;
 mod atomic;
 pub(crate) mod digest_groups;
+mod folder;
 mod html;
 mod ids;
 mod markdown;
@@ -28,15 +30,20 @@ use thiserror::Error;
 
 pub(crate) use crate::output::atomic::remove_stale_temp_files;
 use crate::output::atomic::{ensure_dir, write_if_changed};
-use crate::output::html::render_digest_html;
+use crate::output::html::{render_article_html, render_digest_html};
 use crate::output::markdown::{render_article_markdown, render_digest};
 pub use article::ModelInfo;
 pub(crate) use article::{
     ArticleOutput, Bilingual, RejectedText, SentencePair, Summary, SummaryMethod, Timings,
+    ANUBAD_VERSION, SCHEMA_VERSION,
 };
+pub(crate) use folder::finish_run;
+pub use folder::OutDirReport;
 pub(crate) use ids::safe_id;
 pub use ids::IdAllocator;
-pub(crate) use view::{article_date, digest_order};
+#[cfg(test)]
+pub(crate) use view::digest_order;
+pub(crate) use view::{article_date, same_text_sets};
 pub(crate) use warning::Warning;
 
 /// File name of the digest inside the output directory.
@@ -68,14 +75,27 @@ pub enum OutputError {
     },
     #[error("article id {id:?} is not a safe file name (use safe_id or IdAllocator)")]
     UnsafeId { id: String },
+    #[error("cannot remove {path}")]
+    Remove {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
 }
 
-fn json_path(out_dir: &Path, id: &str) -> PathBuf {
-    out_dir.join(format!("{id}.json"))
+/// The names of the files written for article `id`: `<id>.json`,
+/// `<id>.md`, `<id>.html`.
+fn article_file_names(id: &str) -> [String; 3] {
+    [
+        format!("{id}.json"),
+        format!("{id}.md"),
+        html::article_page_name(id),
+    ]
 }
 
-fn markdown_path(out_dir: &Path, id: &str) -> PathBuf {
-    out_dir.join(format!("{id}.md"))
+/// [`article_file_names`] in `out_dir`.
+fn article_paths(out_dir: &Path, id: &str) -> [PathBuf; 3] {
+    article_file_names(id).map(|name| out_dir.join(name))
 }
 
 /// The article previously written as `<id>.json`, or `None` when it is
@@ -84,25 +104,27 @@ pub(crate) fn read_article(out_dir: &Path, id: &str) -> Option<ArticleOutput> {
     if safe_id(id) != id {
         return None;
     }
-    let text = fs::read_to_string(json_path(out_dir, id)).ok()?;
+    let [json, ..] = article_paths(out_dir, id);
+    let text = fs::read_to_string(json).ok()?;
     serde_json::from_str(&text).ok()
 }
 
-/// The fingerprint of the outputs already on disk for `id`, when both
-/// `<id>.json` (readable) and `<id>.md` exist. `None` means the article must
-/// be written again.
+/// The fingerprint of the outputs already on disk for `id`, when
+/// `<id>.json` (readable, of this [`SCHEMA_VERSION`]), `<id>.md` and
+/// `<id>.html` all exist. `None` means the article must be written again.
 pub(crate) fn existing_fingerprint(out_dir: &Path, id: &str) -> Option<String> {
     let article = read_article(out_dir, id)?;
-    if !markdown_path(out_dir, id).is_file() {
+    let [_, markdown, page] = article_paths(out_dir, id);
+    if article.schema_version != SCHEMA_VERSION || !markdown.is_file() || !page.is_file() {
         return None;
     }
     Some(article.fingerprint)
 }
 
-/// Writes `<id>.md` and `<id>.json` for one article, each atomically; files
-/// whose content is unchanged are not touched. The JSON goes last: its
-/// fingerprint says the pair is complete, so after a kill between the two
-/// the next run sees the article as changed and writes both.
+/// Writes `<id>.md`, `<id>.html` and `<id>.json` for one article, each
+/// atomically; files whose content is unchanged are not touched. The JSON
+/// goes last: its fingerprint says the set is complete, so after a kill
+/// before it the next run sees the article as changed and writes them all.
 pub(crate) fn write_article(out_dir: &Path, article: &ArticleOutput) -> Result<(), OutputError> {
     if safe_id(&article.id) != article.id {
         return Err(OutputError::UnsafeId {
@@ -116,52 +138,75 @@ pub(crate) fn write_article(out_dir: &Path, article: &ArticleOutput) -> Result<(
         })?;
     json.push('\n');
     ensure_dir(out_dir)?;
-    let markdown = markdown_path(out_dir, &article.id);
-    let new_article = !markdown.exists();
-    write_if_changed(
+    let [json_file, markdown, page] = article_paths(out_dir, &article.id);
+    let new_pages: Vec<&PathBuf> = [&markdown, &page]
+        .into_iter()
+        .filter(|p| !p.exists())
+        .collect();
+    let written = write_if_changed(
         out_dir,
         &markdown,
         render_article_markdown(article).as_bytes(),
-    )?;
-    let written = write_if_changed(out_dir, &json_path(out_dir, &article.id), json.as_bytes());
-    if written.is_err() && new_article {
-        // A failed article leaves nothing behind; a replaced Markdown stays,
-        // and the old JSON's fingerprint has the next run rewrite both.
-        let _ = fs::remove_file(&markdown);
+    )
+    .and_then(|()| write_if_changed(out_dir, &page, render_article_html(article).as_bytes()))
+    .and_then(|()| write_if_changed(out_dir, &json_file, json.as_bytes()));
+    if written.is_err() {
+        // A failed article leaves nothing behind; replaced pages stay, and
+        // the old JSON's fingerprint has the next run rewrite them all.
+        for new_page in new_pages {
+            let _ = fs::remove_file(new_page);
+        }
     }
     written
 }
 
 /// An input that gave no article, and why; the digest lists these last.
 /// Fields are in sort order: by input, then reason, as the digest lists them.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub(crate) struct FailedInput {
     /// Input path, `"stdin"`, or `"file.jsonl#line"`.
     pub(crate) input: String,
+    /// Why, without the input (which error messages start with).
     pub(crate) reason: String,
 }
 
-/// Writes `digest.md` and `digest.html`: the introduction a chat model
-/// wrote (if any), every article, stories about the same event grouped,
-/// groups newest first, then the inputs that failed with their reasons. The
-/// order of `articles` and `failed` does not matter; the same set gives the
-/// same bytes.
+impl FailedInput {
+    /// The failure of `input` with `message`; a message naming the input
+    /// first ("a.txt: empty", as errors are written for the terminal) keeps
+    /// only the reason, so that the digest names each input once.
+    pub(crate) fn new(input: String, message: &str) -> Self {
+        let reason = message
+            .strip_prefix(input.as_str())
+            .and_then(|rest| rest.strip_prefix(": "))
+            .unwrap_or(message)
+            .to_string();
+        FailedInput { input, reason }
+    }
+}
+
+/// Writes `digest.md` and `digest.html`: a line saying what they cover
+/// (this run's articles; `older_articles` counts the other article files
+/// left in the folder), the introduction a chat model wrote (if any), every
+/// story once, stories about the same event grouped, groups newest first,
+/// then the inputs that failed with their reasons. The order of `articles`
+/// and `failed` does not matter; the same set gives the same bytes.
 pub(crate) fn write_digest(
     out_dir: &Path,
     articles: &[ArticleOutput],
     failed: &[FailedInput],
     intro: Option<&str>,
+    older_articles: usize,
 ) -> Result<(), OutputError> {
     ensure_dir(out_dir)?;
     write_if_changed(
         out_dir,
         &out_dir.join(DIGEST_FILE_NAME),
-        render_digest(articles, failed, intro).as_bytes(),
+        render_digest(articles, failed, intro, older_articles).as_bytes(),
     )?;
     write_if_changed(
         out_dir,
         &out_dir.join(DIGEST_HTML_FILE_NAME),
-        render_digest_html(articles, failed, intro).as_bytes(),
+        render_digest_html(articles, failed, intro, older_articles).as_bytes(),
     )
 }
 

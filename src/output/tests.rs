@@ -18,7 +18,12 @@ fn readers_see_outlets_by_their_english_names_and_llm_headlines_first() {
     let mut a = article("a", Some("2024-05-01"));
     a.source = Some("আল জাজিরা".to_string());
     a.summary.headline = Some("Rain floods Dhaka streets".to_string());
-    let digest = render_digest(std::slice::from_ref(&a), &[], Some("Rain fell in Dhaka."));
+    let digest = render_digest(
+        std::slice::from_ref(&a),
+        &[],
+        Some("Rain fell in Dhaka."),
+        0,
+    );
     assert!(digest.contains("2024-05-01 · Al Jazeera"), "{digest}");
     assert!(!digest.contains("আল জাজিরা"), "{digest}");
     assert!(
@@ -29,7 +34,12 @@ fn readers_see_outlets_by_their_english_names_and_llm_headlines_first() {
         digest.contains(&format!("Rain fell in Dhaka.\n\n_{INTRO_LABEL}_")),
         "{digest}"
     );
-    let html = render_digest_html(std::slice::from_ref(&a), &[], Some("Rain fell in Dhaka."));
+    let html = render_digest_html(
+        std::slice::from_ref(&a),
+        &[],
+        Some("Rain fell in Dhaka."),
+        0,
+    );
     assert!(html.contains("Al Jazeera"), "{html}");
     assert!(
         html.contains("<p class=\"intro\">Rain fell in Dhaka.</p>"),
@@ -43,16 +53,20 @@ fn readers_see_outlets_by_their_english_names_and_llm_headlines_first() {
 
 fn article(id: &str, published: Option<&str>) -> ArticleOutput {
     ArticleOutput {
+        schema_version: SCHEMA_VERSION,
+        anubad_version: ANUBAD_VERSION.to_string(),
         id: id.to_string(),
         input: format!("news/{id}.txt"),
         title: Bilingual {
-            bn: "ঢাকায় বৃষ্টি".to_string(),
+            // Each its own text: articles of equal text are one story.
+            bn: format!("ঢাকায় বৃষ্টি {id}"),
             en: format!("Rain in Dhaka {id}"),
         },
         url: Some("https://example.com/a (1)".to_string()),
         published: published.map(str::to_string),
         updated: None,
         source: Some("Prothom Alo".to_string()),
+        source_en: None,
         byline: None,
         paragraphs: vec![
             vec![
@@ -96,16 +110,19 @@ fn writing_leaves_only_the_outputs_behind() {
     let mut changed = article("a", Some("2024-05-02"));
     changed.fingerprint = "new".to_string();
     write_article(dir.path(), &changed).unwrap();
-    write_digest(dir.path(), &[changed, article("b", None)], &[], None).unwrap();
+    finish_run(dir.path(), &[changed, article("b", None)], &[], None, false).unwrap();
     assert_eq!(
         dir_entries(dir.path()),
         vec![
+            "a.html",
             "a.json",
             "a.md",
+            "b.html",
             "b.json",
             "b.md",
             "digest.html",
-            "digest.md"
+            "digest.md",
+            "manifest.json"
         ]
     );
 }
@@ -138,15 +155,22 @@ fn unchanged_content_is_not_rewritten() {
     let dir = tempfile::tempdir().unwrap();
     let first = article("a", Some("2024-05-01"));
     write_article(dir.path(), &first).unwrap();
-    write_digest(dir.path(), std::slice::from_ref(&first), &[], None).unwrap();
-    let names = ["a.json", "a.md", "digest.md", "digest.html"];
+    finish_run(dir.path(), std::slice::from_ref(&first), &[], None, false).unwrap();
+    let names = [
+        "a.json",
+        "a.md",
+        "a.html",
+        "digest.md",
+        "digest.html",
+        "manifest.json",
+    ];
     let before: Vec<_> = names
         .iter()
         .map(|n| fs::metadata(dir.path().join(n)).unwrap())
         .collect();
     std::thread::sleep(Duration::from_millis(30));
     write_article(dir.path(), &first).unwrap();
-    write_digest(dir.path(), std::slice::from_ref(&first), &[], None).unwrap();
+    finish_run(dir.path(), std::slice::from_ref(&first), &[], None, false).unwrap();
     for (name, old) in names.iter().zip(&before) {
         let new = fs::metadata(dir.path().join(name)).unwrap();
         assert_eq!(old.modified().unwrap(), new.modified().unwrap(), "{name}");
@@ -161,8 +185,10 @@ fn unchanged_content_is_not_rewritten() {
     slower.timings.total_ms += 1;
     write_article(dir.path(), &slower).unwrap();
     assert_eq!(read_article(dir.path(), "a"), Some(slower));
-    let md_after = fs::metadata(dir.path().join("a.md")).unwrap();
-    assert_eq!(md_after.modified().unwrap(), before[1].modified().unwrap());
+    for (page, old) in [("a.md", &before[1]), ("a.html", &before[2])] {
+        let after = fs::metadata(dir.path().join(page)).unwrap();
+        assert_eq!(after.modified().unwrap(), old.modified().unwrap(), "{page}");
+    }
 }
 
 #[cfg(unix)]
@@ -219,6 +245,7 @@ fn safe_id_avoids_reserved_names() {
     assert_eq!(safe_id("nul.txt"), "nul.txt_");
     assert_eq!(safe_id("com1"), "com1_");
     assert_eq!(safe_id("Digest"), "Digest_");
+    assert_eq!(safe_id("manifest"), "manifest_");
     assert_eq!(safe_id("console"), "console");
     assert_eq!(safe_id("com10"), "com10");
     assert_eq!(safe_id("digest-2"), "digest-2");
@@ -283,15 +310,45 @@ fn json_roundtrips_with_the_agreed_field_names() {
     assert_eq!(value["paragraphs"][0][0]["bn"], "আজ ঢাকায় বৃষ্টি হয়েছে।");
     assert_eq!(value["timings"]["cached_segments"], 1);
 
+    assert_eq!(value["schema_version"], SCHEMA_VERSION);
+    assert_eq!(value["anubad_version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn unknown_fields_are_written_as_null_and_files_without_them_still_read() {
     let mut undated = article("b", None);
     undated.url = None;
     undated.source = None;
     let json = serde_json::to_value(&undated).unwrap();
-    for absent in ["url", "published", "source"] {
-        assert!(json.get(absent).is_none(), "{absent} should be omitted");
+    for unknown in [
+        "url",
+        "published",
+        "updated",
+        "source",
+        "source_en",
+        "byline",
+    ] {
+        assert_eq!(
+            json.get(unknown),
+            Some(&serde_json::Value::Null),
+            "{unknown}"
+        );
     }
-    let back: ArticleOutput = serde_json::from_value(json).unwrap();
+    assert_eq!(json["summary"]["headline"], serde_json::Value::Null);
+    let back: ArticleOutput = serde_json::from_value(json.clone()).unwrap();
     assert_eq!(back, undated);
+
+    // As earlier versions wrote it: no versions, unknown fields left out.
+    let mut old = json;
+    let record = old.as_object_mut().unwrap();
+    record.retain(|_, value| !value.is_null());
+    record.remove("schema_version");
+    record.remove("anubad_version");
+    old["summary"].as_object_mut().unwrap().remove("headline");
+    let read: ArticleOutput = serde_json::from_value(old).unwrap();
+    assert_eq!(read.schema_version, 0);
+    assert_eq!(read.paragraphs, undated.paragraphs);
+    assert_eq!(read.source, None);
 }
 
 #[test]
@@ -320,6 +377,16 @@ fn missing_or_broken_outputs_have_no_fingerprint() {
     );
     fs::remove_file(dir.path().join("a.md")).unwrap();
     assert_eq!(existing_fingerprint(dir.path(), "a"), None);
+    write_article(dir.path(), &article("a", None)).unwrap();
+    fs::remove_file(dir.path().join("a.html")).unwrap();
+    assert_eq!(existing_fingerprint(dir.path(), "a"), None);
+
+    // A record of an earlier layout is out of date whatever its fingerprint.
+    let mut older = article("c", None);
+    older.schema_version = 0;
+    write_article(dir.path(), &older).unwrap();
+    assert!(read_article(dir.path(), "c").is_some());
+    assert_eq!(existing_fingerprint(dir.path(), "c"), None);
 
     fs::write(dir.path().join("b.json"), "{ not json").unwrap();
     fs::write(dir.path().join("b.md"), "# b\n").unwrap();
@@ -348,7 +415,7 @@ fn markdown_has_both_languages_in_order() {
     assert!(md.contains("Extractive summary"));
     assert!(md.contains("\n\nIt rained in Dhaka today. Water collected on the roads.\n\n"));
     assert!(md.contains("\n\n123 people were stranded.\n\n"));
-    assert!(md.contains("**ঢাকায় বৃষ্টি**"));
+    assert!(md.contains("**ঢাকায় বৃষ্টি a**"));
     assert!(md.contains("আজ ঢাকায় বৃষ্টি হয়েছে। রাস্তায় পানি জমেছে।"));
     assert!(md.contains("১২৩ জন আটকা পড়েছেন।"));
     assert!(md.contains("Helsinki-NLP/opus-mt-bn-en (revision abc123), licence: CC-BY-4.0."));
@@ -385,7 +452,7 @@ fn markdown_syntax_in_text_is_shown_literally() {
 
     let mut a = article("a", None);
     a.title.en = "[Update] # Floods\n## Now".to_string();
-    let digest = render_digest(&[a], &[], None);
+    let digest = render_digest(&[a], &[], None, 0);
     assert!(
         digest.contains("## [\\[Update\\] # Floods ## Now](<a.md>)"),
         "{digest}"
@@ -401,13 +468,16 @@ fn digest_orders_newest_first_then_undated_by_id() {
         article("new", Some("2024-05-02T08:00:00+06:00")),
         article("mid", Some("2024-05-01")),
     ];
-    let digest = render_digest(&articles, &[], None);
+    let digest = render_digest(&articles, &[], None, 0);
     let positions: Vec<usize> = ["new.md", "mid.md", "old.md", "b-undated.md", "c-undated.md"]
         .iter()
         .map(|link| digest.find(&format!("(<{link}>)")).unwrap())
         .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{digest}");
-    assert!(digest.contains("5 articles translated with Helsinki-NLP/opus-mt-bn-en (CC-BY-4.0)."));
+    assert!(digest.starts_with(
+        "# Anubad digest\n\n5 articles from this run.\n\n\
+         Translated with Helsinki-NLP/opus-mt-bn-en (CC-BY-4.0).\n\n"
+    ));
 }
 
 fn failed_input(input: &str, reason: &str) -> FailedInput {
@@ -427,14 +497,14 @@ fn digest_is_deterministic_and_independent_of_input_order() {
         failed_input("z.txt", "not UTF-8"),
         failed_input("feed.jsonl#3", "missing body"),
     ];
-    write_digest(dir.path(), &articles, &failed, None).unwrap();
+    write_digest(dir.path(), &articles, &failed, None, 0).unwrap();
     let first = fs::read(dir.path().join(DIGEST_FILE_NAME)).unwrap();
 
     let mut reversed = articles.clone();
     reversed.reverse();
     let mut failed_reversed = failed.clone();
     failed_reversed.reverse();
-    write_digest(dir.path(), &reversed, &failed_reversed, None).unwrap();
+    write_digest(dir.path(), &reversed, &failed_reversed, None, 0).unwrap();
     let second = fs::read(dir.path().join(DIGEST_FILE_NAME)).unwrap();
     assert_eq!(first, second);
 
@@ -449,8 +519,8 @@ fn digest_is_deterministic_and_independent_of_input_order() {
 
 #[test]
 fn empty_digest_says_so() {
-    let digest = render_digest(&[], &[failed_input("x.txt", "empty")], None);
-    assert!(digest.contains("No articles were translated."));
+    let digest = render_digest(&[], &[failed_input("x.txt", "empty")], None, 0);
+    assert!(digest.contains("No articles were translated in this run."));
     assert!(digest.contains("- x.txt: empty"));
 }
 #[test]
@@ -466,6 +536,7 @@ fn html_digest_escapes_everything_from_the_page() {
         &[hostile],
         &[failed_input("<evil>.txt", "bad & worse")],
         None,
+        0,
     );
     assert!(!html.contains("<script"), "{html}");
     assert!(!html.contains("javascript:"), "{html}");
@@ -485,24 +556,24 @@ fn html_digest_shows_each_story_for_a_reader() {
     dated.warnings = vec![Warning::from("number 28 missing")];
     let mut updated_only = article("b", None);
     updated_only.updated = Some("2024-11-30".to_string());
-    let html = render_digest_html(&[updated_only, dated], &[], None);
+    let html = render_digest_html(&[updated_only, dated], &[], None, 0);
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("name=\"viewport\""));
     assert!(html.contains("prefers-color-scheme:dark"));
-    assert!(html.contains("<a href=\"a.md\">Rain in Dhaka a</a>"));
+    assert!(html.contains("<a href=\"a.html\">Rain in Dhaka a</a>"));
     assert!(html.contains("<time datetime=\"2024-12-01T12:43:00+06:00\">1 Dec 2024, 12:43</time>"));
     assert!(html.contains("updated <time datetime=\"2024-11-30\">30 Nov 2024</time>"));
-    assert!(html.contains("2 stories · 30 Nov 2024 – 1 Dec 2024 · translated from Bengali with Helsinki-NLP/opus-mt-bn-en (CC-BY-4.0)"));
+    assert!(html.contains("<p class=\"scope\">2 articles from this run.</p>\n<p class=\"batch\">30 Nov 2024 – 1 Dec 2024 · translated from Bengali with Helsinki-NLP/opus-mt-bn-en (CC-BY-4.0)</p>"));
     assert!(html.contains(">extractive summary</span>It rained in Dhaka."));
     assert!(html.contains("<li>number 28 missing</li>"));
     assert!(
         html.contains("<a href=\"https://example.com/a%20(1)\" rel=\"noreferrer\">Prothom Alo</a>")
     );
     // The original is there, behind a closed toggle, marked as Bengali.
-    assert!(html.contains("<details>\n<summary>Bengali original</summary>\n<div class=\"bn\" lang=\"bn\">\n<p class=\"bn-title\">ঢাকায় বৃষ্টি</p>\n<p>আজ ঢাকায় বৃষ্টি হয়েছে। রাস্তায় পানি জমেছে।</p>"));
+    assert!(html.contains("<details>\n<summary>Bengali original</summary>\n<div class=\"bn\" lang=\"bn\">\n<p class=\"bn-title\">ঢাকায় বৃষ্টি a</p>\n<p>আজ ঢাকায় বৃষ্টি হয়েছে। রাস্তায় পানি জমেছে।</p>"));
     assert!(!html.contains("<details open"));
     // Newest first, as in digest.md.
-    assert!(html.find("a.md").unwrap() < html.find("b.md").unwrap());
+    assert!(html.find("a.html").unwrap() < html.find("b.html").unwrap());
     // Nothing is loaded from elsewhere.
     for external in ["<script", "<link", "<img", "@import", "url("] {
         assert!(!html.contains(external), "{external}");
@@ -542,7 +613,7 @@ fn stories_about_one_event_share_a_heading_in_both_digests() {
     let mut rain = article("rain", Some("2025-01-10"));
     rain.summary.text = "It rained in Dhaka.".to_string();
     let articles = [lavrov, rain, troops];
-    let md = render_digest(&articles, &[], None);
+    let md = render_digest(&articles, &[], None, 0);
     let heading = md
         .find("## 2 stories: Kim Jong Un, North Korea, Russia\n")
         .expect(&md);
@@ -554,8 +625,272 @@ fn stories_about_one_event_share_a_heading_in_both_digests() {
         heading < troops_at && troops_at < lavrov_at && lavrov_at < rain_at,
         "{md}"
     );
-    let html = render_digest_html(&articles, &[], None);
+    let html = render_digest_html(&articles, &[], None, 0);
     assert!(html.contains("<h2 class=\"group\">2 stories: Kim Jong Un, North Korea, Russia</h2>"));
-    assert!(html.contains("<h3><a href=\"troops.md\">"));
-    assert!(html.contains("<h2><a href=\"rain.md\">"));
+    assert!(html.contains("<h3><a href=\"troops.html\">"));
+    assert!(html.contains("<h2><a href=\"rain.html\">"));
+}
+
+/// An article with a warning of every place: a sentence, a paragraph, the
+/// title, the whole article, and a sentence that is not there.
+fn warned_article() -> ArticleOutput {
+    let mut a = article("a", Some("2024-12-01T12:43:00+06:00"));
+    a.source = Some("প্রথম আলো".to_string());
+    a.source_en = Some("Prothom Alo".to_string());
+    a.byline = Some("নিজস্ব প্রতিবেদক".to_string());
+    a.warnings = vec![
+        Warning::NumberMissing {
+            paragraph: 2,
+            sentence: 1,
+            number: "১২৩".to_string(),
+            value: "123".to_string(),
+        },
+        Warning::ParagraphTranslationCutOff { paragraph: 1 },
+        Warning::TitleTranslationCutOff,
+        Warning::SummaryCutOff,
+        Warning::NumberMissing {
+            paragraph: 9,
+            sentence: 1,
+            number: "৯".to_string(),
+            value: "9".to_string(),
+        },
+    ];
+    a
+}
+
+#[test]
+fn an_article_page_shows_each_warning_where_it_applies() {
+    let html = render_article_html(&warned_article());
+    let at = |needle: &str| {
+        html.find(needle)
+            .unwrap_or_else(|| panic!("{needle}:\n{html}"))
+    };
+    // The sentence the number went missing from, then the warning, inside
+    // its paragraph, before the Bengali of that paragraph.
+    let flagged = at("<span class=\"flagged\">123 people were stranded.</span>");
+    let note = at(
+        "<span class=\"flag\" role=\"note\">⚠ number ১২৩ (123) is not in the translation</span>",
+    );
+    let paragraph_2 = at("<div class=\"para\" id=\"p2\">");
+    let bengali_2 = at("<span class=\"flagged\">১২৩ জন আটকা পড়েছেন।</span>");
+    assert!(paragraph_2 < flagged && flagged < note && note < bengali_2);
+    // The paragraph's own warning closes that paragraph.
+    let paragraph_1 = at("<div class=\"para\" id=\"p1\">");
+    let cut_off = at("⚠ Paragraph 1: translation cut off at the token limit");
+    assert!(paragraph_1 < cut_off && cut_off < paragraph_2);
+    // The title's by the title; the article's, and one whose sentence is
+    // not there, at the top, before the summary.
+    let title_note = at("⚠ Title: translation cut off at the token limit");
+    assert!(at("<h1>") < title_note && title_note < at("</header>"));
+    let top = at("<ul class=\"warnings\" aria-label=\"Warnings\">");
+    let summary = at("<h2 class=\"part\">Summary</h2>");
+    for sentence in [
+        "<li>summary cut off at the token limit; it may be incomplete</li>",
+        "<li>paragraph 9, sentence 1: number ৯ (9) is not in the translation</li>",
+    ] {
+        let found = at(sentence);
+        assert!(top < found && found < summary, "{sentence}");
+    }
+    assert_eq!(html.matches("<li>").count(), 2, "{html}");
+}
+
+#[test]
+fn an_article_page_has_the_whole_article_for_a_reader() {
+    let html = render_article_html(&warned_article());
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<title>Rain in Dhaka a</title>"));
+    assert!(html.contains("<h1>Rain in Dhaka a</h1>"));
+    assert!(html.contains("<a href=\"digest.html\">"));
+    assert!(html.contains("<p class=\"bn bn-title\" lang=\"bn\">ঢাকায় বৃষ্টি a</p>"));
+    // Date, the outlet by its English name linked to the page, byline.
+    assert!(html.contains(
+        "<time datetime=\"2024-12-01T12:43:00+06:00\">1 Dec 2024, 12:43</time> · \
+         <a href=\"https://example.com/a%20(1)\" rel=\"noreferrer\">Prothom Alo</a> · \
+         <span class=\"byline\" lang=\"bn\">নিজস্ব প্রতিবেদক</span>"
+    ));
+    // Labelled as the digest labels it.
+    assert!(html.contains(">extractive summary</span>It rained in Dhaka.</p>"));
+    // Every paragraph in English with its Bengali, in order.
+    let first = html
+        .find("<p class=\"en\">It rained in Dhaka today. Water collected on the roads.</p>\n<p class=\"bn\" lang=\"bn\">আজ ঢাকায় বৃষ্টি হয়েছে। রাস্তায় পানি জমেছে।</p>")
+        .expect(&html);
+    let second = html.find("id=\"p2\"").unwrap();
+    assert!(first < second);
+    assert!(html.contains("<code>news/a.txt</code>"));
+    assert!(html.contains(
+        "Translated by Helsinki-NLP/opus-mt-bn-en (revision abc123), licence: CC-BY-4.0."
+    ));
+    for external in ["<script", "<link", "<img", "@import", "url("] {
+        assert!(!html.contains(external), "{external}");
+    }
+    // The digest's style sheet, not a copy.
+    let digest = render_digest_html(&[warned_article()], &[], None, 0);
+    let style = |page: &str| {
+        page[page.find("<style>").unwrap()..page.find("</style>").unwrap()].to_string()
+    };
+    assert_eq!(style(&html), style(&digest));
+}
+
+#[test]
+fn an_article_page_escapes_everything_from_the_page() {
+    let mut hostile = article("x", None);
+    hostile.title.en = "<script>alert(1)</script> & co".to_string();
+    hostile.byline = Some("<b>রিপোর্টার</b>".to_string());
+    hostile.paragraphs = vec![vec![pair("<i>বাক্য</i>", "<img src=x onerror=alert(1)>")]];
+    hostile.url = Some("javascript:alert(1)".to_string());
+    hostile.input = "<evil>.txt".to_string();
+    hostile.model.licence = Some("<u>MIT</u>".to_string());
+    let html = render_article_html(&hostile);
+    for raw in [
+        "<script",
+        "<b>",
+        "<i>",
+        "<img",
+        "<u>",
+        "javascript:",
+        "<evil>",
+    ] {
+        assert!(!html.contains(raw), "{raw} in:\n{html}");
+    }
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+}
+
+#[test]
+fn the_digest_shows_one_story_per_text_listing_every_input() {
+    let original = article("rain", Some("2024-05-01"));
+    let mut copy = original.clone();
+    copy.id = "rain-2".to_string();
+    copy.input = "saved/rain.html".to_string();
+    copy.published = None;
+    // Another rendering of the same normalized text.
+    copy.title.bn = format!("  {}  ", original.title.bn);
+    let other = article("other", Some("2024-04-01"));
+    let articles = [copy, other, original];
+
+    let md = render_digest(&articles, &[], None, 0);
+    assert_eq!(md.matches("## [Rain in Dhaka rain]").count(), 1, "{md}");
+    assert!(!md.contains("## [Rain in Dhaka rain-2]"), "{md}");
+    assert!(
+        md.contains(
+            "Same text in 2 inputs:\n\n- news/rain.txt ([rain](<rain.md>))\n\
+             - saved/rain.html ([rain-2](<rain-2.md>))\n"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("3 articles from this run (1 with the same text as another, shown with it).")
+    );
+
+    let html = render_digest_html(&articles, &[], None, 0);
+    assert_eq!(html.matches("<article ").count(), 2, "{html}");
+    assert!(html.contains(
+        "<p class=\"inputs\">Same text in 2 inputs: <a href=\"rain.html\"><code>news/rain.txt</code></a>, \
+         <a href=\"rain-2.html\"><code>saved/rain.html</code></a></p>"
+    ), "{html}");
+}
+
+#[test]
+fn the_manifest_lists_the_runs_articles_their_files_copies_and_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = article("rain", Some("2024-05-01"));
+    let mut copy = original.clone();
+    copy.id = "rain-2".to_string();
+    copy.input = "saved/rain.txt".to_string();
+    let failed = [FailedInput::new("x.txt".to_string(), "x.txt: empty")];
+    finish_run(dir.path(), &[copy, original], &failed, None, false).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        manifest,
+        serde_json::json!({
+            "schema_version": SCHEMA_VERSION,
+            "anubad_version": env!("CARGO_PKG_VERSION"),
+            "articles": [
+                {"id": "rain", "input": "news/rain.txt",
+                 "files": ["rain.json", "rain.md", "rain.html"], "duplicate_of": null},
+                {"id": "rain-2", "input": "saved/rain.txt",
+                 "files": ["rain-2.json", "rain-2.md", "rain-2.html"], "duplicate_of": "rain"},
+            ],
+            "failed": [{"input": "x.txt", "reason": "empty"}],
+            "digest": ["digest.md", "digest.html"],
+        })
+    );
+}
+
+#[test]
+fn a_failure_names_its_input_once() {
+    let named = FailedInput::new("in/a.txt".to_string(), "in/a.txt: not UTF-8 text");
+    assert_eq!(named.reason, "not UTF-8 text");
+    let unnamed = FailedInput::new("in/a.txt".to_string(), "cannot write out/a.json");
+    assert_eq!(unnamed.reason, "cannot write out/a.json");
+    let md = render_digest(&[], std::slice::from_ref(&named), None, 0);
+    assert_eq!(md.matches("a.txt").count(), 1, "{md}");
+    let html = render_digest_html(&[], &[named], None, 0);
+    assert_eq!(html.matches("a.txt").count(), 1, "{html}");
+}
+
+#[test]
+fn earlier_runs_articles_are_counted_or_pruned_and_nothing_else_is_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    for id in ["kept", "old", "older"] {
+        write_article(out, &article(id, None)).unwrap();
+    }
+    // Not anubad's: a JSON of another shape, a record under another name,
+    // pages without a record, anything else.
+    fs::write(out.join("notes.json"), "{\"id\": \"notes\"}").unwrap();
+    fs::copy(out.join("old.json"), out.join("renamed.json")).unwrap();
+    fs::write(out.join("lonely.md"), "# mine\n").unwrap();
+    fs::write(out.join("lonely.html"), "<p>mine</p>").unwrap();
+    fs::write(out.join("readme.txt"), "mine").unwrap();
+    let run = [article("kept", None)];
+
+    let counted = finish_run(out, &run, &[], None, false).unwrap();
+    assert_eq!(counted.older_articles, 2);
+    assert_eq!(counted.pruned_articles, 0);
+    let digest = fs::read_to_string(out.join(DIGEST_FILE_NAME)).unwrap();
+    assert!(digest.contains("1 article from this run; 2 older articles in this folder are not included (run with --prune to remove them)."), "{digest}");
+    assert!(!digest.contains("old.md"), "{digest}");
+    assert!(out.join("old.json").exists());
+
+    let pruned = finish_run(out, &run, &[], None, true).unwrap();
+    assert_eq!(pruned.pruned_articles, 2);
+    assert_eq!(pruned.older_articles, 0);
+    let mut removed: Vec<String> = pruned
+        .pruned_files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    removed.sort();
+    assert_eq!(
+        removed,
+        [
+            "old.html",
+            "old.json",
+            "old.md",
+            "older.html",
+            "older.json",
+            "older.md"
+        ]
+    );
+    assert_eq!(
+        dir_entries(out),
+        [
+            "digest.html",
+            "digest.md",
+            "kept.html",
+            "kept.json",
+            "kept.md",
+            "lonely.html",
+            "lonely.md",
+            "manifest.json",
+            "notes.json",
+            "readme.txt",
+            "renamed.json",
+        ]
+    );
+    let digest = fs::read_to_string(out.join(DIGEST_FILE_NAME)).unwrap();
+    assert!(digest.contains("1 article from this run.\n"), "{digest}");
 }

@@ -70,12 +70,11 @@ impl fmt::Display for Warning {
             Warning::NumberMissing {
                 paragraph,
                 sentence,
-                number,
-                value,
+                ..
             } => write!(
                 f,
-                "paragraph {paragraph}, sentence {sentence}: number {number} ({value}) is not in \
-                 the translation"
+                "paragraph {paragraph}, sentence {sentence}: {}",
+                self.text_at_place()
             ),
             Warning::NoStoryText => f.write_str(NO_STORY_TEXT),
             Warning::SummaryRejected { terms } => {
@@ -94,11 +93,64 @@ impl fmt::Display for Warning {
             }
             Warning::SummaryCutOff => write!(f, "summary {CUT_OFF}"),
             Warning::HeadlineCutOff => write!(f, "headline {CUT_OFF}"),
-            Warning::TitleTranslationCutOff => write!(f, "title: translation {CUT_OFF}"),
+            Warning::TitleTranslationCutOff => write!(f, "title: {}", self.text_at_place()),
             Warning::ParagraphTranslationCutOff { paragraph } => {
-                write!(f, "paragraph {paragraph}: translation {CUT_OFF}")
+                write!(f, "paragraph {paragraph}: {}", self.text_at_place())
             }
             Warning::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+/// What part of the article a warning is about, for pages that show it
+/// there (1-based positions, as in the warning's sentence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// The whole article, its summary or its headline.
+    Article,
+    Title,
+    Paragraph(usize),
+    Sentence {
+        paragraph: usize,
+        sentence: usize,
+    },
+}
+
+impl Warning {
+    pub(crate) fn place(&self) -> Place {
+        match self {
+            Warning::NumberMissing {
+                paragraph,
+                sentence,
+                ..
+            } => Place::Sentence {
+                paragraph: *paragraph,
+                sentence: *sentence,
+            },
+            Warning::TitleTranslationCutOff => Place::Title,
+            Warning::ParagraphTranslationCutOff { paragraph } => Place::Paragraph(*paragraph),
+            Warning::NoStoryText
+            | Warning::SummaryRejected { .. }
+            | Warning::HeadlineRejected { .. }
+            | Warning::NoLlmHeadline { .. }
+            | Warning::NoLlmSummary { .. }
+            | Warning::SummaryCutOff
+            | Warning::HeadlineCutOff
+            | Warning::Other(_) => Place::Article,
+        }
+    }
+
+    /// The warning's sentence without the place it names, for showing it
+    /// at that place ("number ১০ (10) is not in the translation").
+    pub(crate) fn text_at_place(&self) -> String {
+        match self {
+            Warning::NumberMissing { number, value, .. } => {
+                format!("number {number} ({value}) is not in the translation")
+            }
+            Warning::TitleTranslationCutOff | Warning::ParagraphTranslationCutOff { .. } => {
+                format!("translation {CUT_OFF}")
+            }
+            other => other.to_string(),
         }
     }
 }
@@ -278,6 +330,34 @@ mod tests {
             assert_eq!(warning, Warning::Other(text.to_string()));
             assert_eq!(serde_json::to_value(&warning).unwrap(), text);
         }
+    }
+
+    #[test]
+    fn each_kind_names_its_place_and_reads_the_same_there() {
+        for (warning, _) in every_kind() {
+            let at_place = warning.text_at_place();
+            let expected_prefix = match warning.place() {
+                Place::Article => String::new(),
+                Place::Title => "title: ".to_string(),
+                Place::Paragraph(p) => format!("paragraph {p}: "),
+                Place::Sentence {
+                    paragraph,
+                    sentence,
+                } => format!("paragraph {paragraph}, sentence {sentence}: "),
+            };
+            assert_eq!(warning.to_string(), format!("{expected_prefix}{at_place}"));
+        }
+        assert_eq!(
+            every_kind()[0].0.place(),
+            Place::Sentence {
+                paragraph: 2,
+                sentence: 1
+            }
+        );
+        assert_eq!(
+            Warning::from("paragraph 3, sentence 4: odd").place(),
+            Place::Article
+        );
     }
 
     #[test]

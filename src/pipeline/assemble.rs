@@ -4,11 +4,15 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::cache::SCHEMA_VERSION;
+use crate::cache;
 use crate::extract::{extract_page, Extracted};
 use crate::hash;
 use crate::ingest::Article;
-use crate::output::{ArticleOutput, Bilingual, SentencePair, Summary, Timings, Warning};
+use crate::output::sources::english_source_name;
+use crate::output::{
+    ArticleOutput, Bilingual, SentencePair, Summary, Timings, Warning, ANUBAD_VERSION,
+    SCHEMA_VERSION,
+};
 use crate::text::extractive_summary::extractive_summary;
 use crate::text::numbers::check_numbers;
 
@@ -36,7 +40,7 @@ impl Prepared {
 
 pub(crate) fn fingerprint(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(SCHEMA_VERSION.to_le_bytes());
+    hasher.update(cache::SCHEMA_VERSION.to_le_bytes());
     for part in parts {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part.as_bytes());
@@ -148,6 +152,8 @@ pub(crate) fn assemble(
             .join(" ")
     };
     ArticleOutput {
+        schema_version: SCHEMA_VERSION,
+        anubad_version: ANUBAD_VERSION.to_string(),
         id: prepared.id,
         input: prepared.article.input,
         title: Bilingual {
@@ -157,6 +163,12 @@ pub(crate) fn assemble(
         url: prepared.article.url,
         published: prepared.story.published,
         updated: prepared.story.updated,
+        source_en: prepared
+            .story
+            .source
+            .as_deref()
+            .and_then(english_source_name)
+            .map(str::to_string),
         source: prepared.story.source,
         byline: prepared.story.byline,
         paragraphs,

@@ -25,7 +25,7 @@ use crate::cache::{Cache, CacheError};
 use crate::ingest::{Article, InputError};
 use crate::llm::summarizer::Summarizer;
 use crate::output::{
-    self, ArticleOutput, FailedInput, IdAllocator, ModelInfo, OutputError, Timings,
+    self, ArticleOutput, FailedInput, IdAllocator, ModelInfo, OutDirReport, OutputError, Timings,
 };
 use crate::text;
 use crate::text::extractive_summary::DEFAULT_SUMMARY_SENTENCES;
@@ -146,6 +146,9 @@ pub struct RunReport {
     /// Stopped on request before every article was done; the digest was
     /// not rewritten.
     pub interrupted: bool,
+    /// Earlier runs' articles in `--out`: left out of the digest, or
+    /// removed ([`RunOptions::prune`]). Empty when interrupted.
+    pub out_dir: OutDirReport,
 }
 
 /// "error: cause: deeper cause", for one-line warnings.
@@ -178,6 +181,9 @@ pub struct RunOptions {
     pub summary_sentences: usize,
     /// Once set, the run stops after the batch in flight.
     pub stop: Option<Arc<AtomicBool>>,
+    /// Remove the files of articles in `out_dir` that are not in this run,
+    /// once it completes.
+    pub prune: bool,
 }
 
 /// Segments pooled before translating, so batches can be formed by length
@@ -291,14 +297,21 @@ pub fn run(
     report.cache_misses = segments.misses;
     report.generated_tokens = segments.generated_tokens;
     report.interrupted = interrupted;
-    // The digest is of the whole batch: an interrupted run leaves the last
-    // one in place until the rerun finishes.
+    // The digest and the manifest are of the whole batch, and pruning needs
+    // to know all of it: an interrupted run leaves the folder's last ones in
+    // place until the rerun finishes.
     if !interrupted {
         let intro = match model.summarizer {
             Some(summarizer) => digest_intro(summarizer, &written, &mut segments.cache, observe),
             None => None,
         };
-        output::write_digest(&options.out_dir, &written, &failed, intro.as_deref())?;
+        report.out_dir = output::finish_run(
+            &options.out_dir,
+            &written,
+            &failed,
+            intro.as_deref(),
+            options.prune,
+        )?;
     }
     if let Some(cache) = cache {
         // The counts are informational; a failure to store them is not worth
@@ -336,10 +349,7 @@ impl Run<'_, '_> {
 
     fn fail(&mut self, input: String, message: String) {
         (self.observe)(Event::ArticleFailed { error: &message });
-        self.failed.push(FailedInput {
-            input,
-            reason: message,
-        });
+        self.failed.push(FailedInput::new(input, &message));
     }
 
     /// Keeps the previous output when its fingerprint matches; true if it did.

@@ -6,7 +6,7 @@ use crate::cache::RunCache;
 use crate::llm::summarizer::{StoryBrief, Summarizer};
 use crate::llm::summary::ArticleText;
 use crate::output::{
-    article_date, digest_order, ArticleOutput, RejectedText, Summary, SummaryMethod, Warning,
+    article_date, same_text_sets, ArticleOutput, RejectedText, Summary, SummaryMethod, Warning,
 };
 
 use crate::pipeline::{report_cache_failure, with_causes, Event, Run};
@@ -133,12 +133,13 @@ pub(crate) fn digest_intro(
     }
 }
 
-/// The stories with a chat model's summary, in the order the digest shows
-/// them (newest first), so that the introduction leads with the story the
-/// reader meets first; and their day when they all share one.
+/// The stories with a chat model's summary, once each and in the order the
+/// digest shows them (newest first), so that the introduction leads with
+/// the story the reader meets first; and their day when they all share one.
 fn intro_stories(articles: &[ArticleOutput]) -> (Vec<StoryBrief>, Option<String>) {
-    let ordered: Vec<&ArticleOutput> = digest_order(articles)
+    let ordered: Vec<&ArticleOutput> = same_text_sets(articles)
         .into_iter()
+        .map(|set| set[0])
         .filter(|a| a.summary.method == SummaryMethod::Llm)
         .collect();
     let stories = ordered
@@ -180,6 +181,7 @@ mod tests {
     use crate::chat::prompts::Prompts;
     use crate::chat::scripted::ScriptedChat;
     use crate::llm::summary::SummaryOptions;
+    use crate::output::digest_order;
 
     fn story(id: &str, published: Option<&str>, updated: Option<&str>) -> ArticleOutput {
         let mut story = ArticleOutput::bare(id);
@@ -282,5 +284,15 @@ mod tests {
         let all_undated = vec![story("a", None, None), story("b", Some(" "), None)];
         assert_eq!(intro_stories(&all_undated).1, None);
         assert_eq!(intro_stories(&[]), (Vec::new(), None));
+    }
+
+    #[test]
+    fn a_story_several_inputs_carried_is_introduced_once() {
+        let original = story("a", Some("2024-05-01"), None);
+        let mut copy = original.clone();
+        copy.id = "a-copy".to_string();
+        copy.input = "elsewhere/a.html".to_string();
+        let (stories, _) = intro_stories(&[copy, original, story("b", None, None)]);
+        assert_eq!(titles(&stories), ["title a", "title b"]);
     }
 }

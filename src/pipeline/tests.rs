@@ -73,6 +73,7 @@ fn run_fixtures(
         batch_size: 8,
         summary_sentences: DEFAULT_SUMMARY_SENTENCES,
         stop: None,
+        prune: false,
     };
     run(inputs, model, Some(cache), &options, observe).unwrap()
 }
@@ -366,6 +367,7 @@ fn a_stop_request_ends_the_run_after_the_batch_in_flight_without_a_digest() {
         batch_size: 1,
         summary_sentences: DEFAULT_SUMMARY_SENTENCES,
         stop: Some(Arc::clone(&stop)),
+        prune: false,
     };
     let mut batches = 0;
     let report = run(inputs, &model, Some(&cache), &options, &mut |event| {
