@@ -49,6 +49,9 @@ pub enum Command {
     /// Measure translation speed on a random model of a real model's size,
     /// or on a model directory (--model-dir).
     Bench(BenchArgs),
+    /// Score translations with BLEU, chrF and chrF++ as sacreBLEU does, or
+    /// compare models on a test set (quality, numbers kept, speed, memory).
+    Eval(super::eval::EvalArgs),
     /// Print a shell completion script: `anubad completions bash >
     /// ~/.local/share/bash-completion/completions/anubad`.
     Completions {
@@ -224,9 +227,11 @@ pub enum LineFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Lines are read and translated 256 at a time (so that batches fill), \
+#[command(
+    after_help = "Lines are read and translated 256 at a time (so that batches fill), \
                         and each chunk is printed as soon as it is done; from a terminal, \
-                        each line is translated as soon as it is typed.")]
+                        each line is translated as soon as it is typed."
+)]
 pub struct TranslateArgs {
     /// Input files; `-` or none for stdin.
     pub files: Vec<String>,
