@@ -227,11 +227,9 @@ pub enum LineFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Lines are read and translated 256 at a time (so that batches fill), \
+#[command(after_help = "Lines are read and translated 256 at a time (so that batches fill), \
                         and each chunk is printed as soon as it is done; from a terminal, \
-                        each line is translated as soon as it is typed."
-)]
+                        each line is translated as soon as it is typed.")]
 pub struct TranslateArgs {
     /// Input files; `-` or none for stdin.
     pub files: Vec<String>,
