@@ -246,7 +246,10 @@ struct Row {
 }
 
 pub fn eval(args: EvalArgs) -> Result<u8, Failure> {
-    let (sources, references) = read_inputs(&args)?;
+    let Inputs {
+        sources,
+        references,
+    } = read_inputs(&args)?;
     if let Some(hyp) = &args.hyp {
         let hypotheses = sets::read_lines(hyp).map_err(config)?;
         return score_file(&args, &hypotheses, &references);
@@ -269,13 +272,22 @@ pub fn eval(args: EvalArgs) -> Result<u8, Failure> {
 
 /// The sources (when translating) and reference streams, all checked
 /// before any model loads.
-fn read_inputs(args: &EvalArgs) -> Result<(Option<Vec<String>>, Vec<Vec<String>>), Failure> {
+/// What the command reads: sources only when it translates.
+struct Inputs {
+    sources: Option<Vec<String>>,
+    references: Vec<Vec<String>>,
+}
+
+fn read_inputs(args: &EvalArgs) -> Result<Inputs, Failure> {
     if let Some(set) = &args.set {
         let EvalSet {
             sources,
             references,
         } = sets::read_set(set).map_err(config)?;
-        return Ok((Some(sources), references));
+        return Ok(Inputs {
+            sources: Some(sources),
+            references,
+        });
     }
     if args.refs.is_empty() {
         return Err(config(anyhow::anyhow!(
@@ -291,7 +303,10 @@ fn read_inputs(args: &EvalArgs) -> Result<(Option<Vec<String>>, Vec<Vec<String>>
         Some(path) => Some(sets::read_lines(path).map_err(config)?),
         None => None,
     };
-    Ok((sources, references))
+    Ok(Inputs {
+        sources,
+        references,
+    })
 }
 
 fn entries(args: &EvalArgs) -> Result<Vec<Entry>, Failure> {

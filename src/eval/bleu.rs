@@ -152,15 +152,15 @@ impl Bleu {
         }
         let mut smooth = 1.0;
         let mut orders = MAX_NGRAM_ORDER;
-        for n in 0..MAX_NGRAM_ORDER {
-            let (correct, total) = (stats.correct[n], stats.total[n]);
+        let orders_counted = stats.correct.iter().zip(&stats.total).zip(&mut precisions);
+        for (n, ((&correct, &total), precision)) in orders_counted.enumerate() {
             if total == 0 {
                 break;
             }
             if self.effective_order {
                 orders = n + 1;
             }
-            precisions[n] = if correct == 0 {
+            *precision = if correct == 0 {
                 // mteval-v13a: each order without a match halves what the
                 // previous one got.
                 smooth *= 2.0;
