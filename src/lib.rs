@@ -20,13 +20,15 @@
 //! - [`pipeline`] strings the stages together for a run;
 //! - [`output`] writes per-article files and the digest;
 //! - [`kernels`] holds the arithmetic owned where candle is slow;
-//! - [`bench`] measures speed.
+//! - [`bench`] measures speed;
+//! - [`eval`] scores translations as sacreBLEU does (BLEU, chrF, chrF++).
 //!
 //! Nothing here prints to stdout.
 
 pub mod bench;
 pub mod cache;
 pub mod chat;
+pub mod eval;
 pub mod extract;
 mod hash;
 pub mod ingest;

@@ -41,6 +41,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Models(command) => cli::models::models(command),
         Command::Cache(args) => cli::cache::cache(args),
         Command::Bench(args) => cli::bench::bench(args),
+        Command::Eval(args) => cli::eval::eval(args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "anubad", &mut std::io::stdout());

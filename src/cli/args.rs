@@ -50,6 +50,9 @@ pub enum Command {
     /// Measure translation speed on a random model of a real model's size,
     /// or on a model directory (--model-dir).
     Bench(BenchArgs),
+    /// Score translations with BLEU, chrF and chrF++ as sacreBLEU does, or
+    /// compare models on a test set (quality, numbers kept, speed, memory).
+    Eval(super::eval::EvalArgs),
     /// Print a shell completion script: `anubad completions bash >
     /// ~/.local/share/bash-completion/completions/anubad`.
     Completions {

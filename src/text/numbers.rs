@@ -70,6 +70,18 @@ pub(crate) fn check_numbers(bengali: &str, english: &str) -> Vec<NumberMismatch>
     mismatches
 }
 
+/// How many distinct numbers `bengali` holds: the most [`check_numbers`]
+/// can report for it, so a set's numbers kept can be counted.
+pub(crate) fn count_numbers(bengali: &str) -> usize {
+    let mut distinct: Vec<Expected> = Vec::new();
+    for mention in mentions(bengali) {
+        if !distinct.contains(&mention.expected) {
+            distinct.push(mention.expected);
+        }
+    }
+    distinct.len()
+}
+
 // ---------------------------------------------------------------------------
 // Exact decimal values
 
