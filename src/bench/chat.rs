@@ -177,6 +177,8 @@ fn write_random_gguf(shape: &QwenShape, out: &mut std::fs::File) -> candle_core:
         ("qwen2.attention.head_count", u32_value(shape.heads)),
         ("qwen2.attention.head_count_kv", u32_value(shape.kv_heads)),
         ("qwen2.embedding_length", u32_value(shape.hidden)),
+        // Ours infers it from the weights; llama.cpp requires it.
+        ("qwen2.feed_forward_length", u32_value(shape.intermediate)),
         ("qwen2.context_length", u32_value(shape.context)),
         ("qwen2.block_count", u32_value(shape.layers)),
         (

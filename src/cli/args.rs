@@ -61,9 +61,10 @@ pub enum Command {
     },
 }
 
-/// At least one: a count of zero is a usage error, not a run that fails later.
-fn positive() -> RangedU64ValueParser<usize> {
-    RangedU64ValueParser::new().range(1..)
+/// A count of at least `min`: anything less is a usage error, not a run
+/// that fails later.
+pub(crate) fn at_least(min: u64) -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(min..)
 }
 
 /// The translation model used when neither `--model` nor `ANUBAD_MODEL` names one.
@@ -87,17 +88,17 @@ pub struct ModelArgs {
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     pub device: DeviceChoice,
     /// CPU threads (default: all cores).
-    #[arg(long, value_parser = positive())]
+    #[arg(long, value_parser = at_least(1))]
     pub threads: Option<usize>,
     /// Sentences translated together.
-    #[arg(long, default_value_t = 16, value_parser = positive())]
+    #[arg(long, default_value_t = 16, value_parser = at_least(1))]
     pub batch_size: usize,
     /// Beam width (default: the model's generation_config.json).
-    #[arg(long, value_parser = positive())]
+    #[arg(long, value_parser = at_least(1))]
     pub beams: Option<usize>,
     /// Longest output in tokens, start token included (default: the
     /// model's); at least 2, room for one token after the start token.
-    #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(2..))]
+    #[arg(long, value_parser = at_least(2))]
     pub max_length: Option<usize>,
     /// Forbid repeating any n-gram of this size (NLLB can loop; 3 or 4 helps).
     #[arg(long, value_name = "N")]
@@ -180,7 +181,7 @@ pub struct InputArgs {
     pub exclude: Vec<String>,
     /// Read only the first N articles (in the order they are read: inputs
     /// as given, folders sorted by path), to try a job on a sample.
-    #[arg(long, value_name = "N", value_parser = positive())]
+    #[arg(long, value_name = "N", value_parser = at_least(1))]
     pub limit: Option<usize>,
 }
 
@@ -194,7 +195,7 @@ pub struct SummaryArgs {
     #[arg(long, value_name = "NAME|DIR|FILE", env = "ANUBAD_SUMMARIZER")]
     pub summarizer: Option<String>,
     /// Sentences in each summary, at most.
-    #[arg(long, default_value_t = DEFAULT_SUMMARY_SENTENCES, value_name = "N", value_parser = positive())]
+    #[arg(long, default_value_t = DEFAULT_SUMMARY_SENTENCES, value_name = "N", value_parser = at_least(1))]
     pub summary_sentences: usize,
 }
 
@@ -339,16 +340,16 @@ pub struct BenchArgs {
     #[arg(long, value_enum)]
     pub quantize: Option<Quantization>,
     /// Batch sizes to measure.
-    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 8, 32], value_parser = positive())]
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 8, 32], value_parser = at_least(1))]
     pub batch_sizes: Vec<usize>,
     /// Sentences translated at each batch size.
-    #[arg(long, default_value_t = 64, value_parser = positive())]
+    #[arg(long, default_value_t = 64, value_parser = at_least(1))]
     pub sentences: usize,
     /// Tokens per source sentence.
-    #[arg(long, default_value_t = 30, value_parser = positive())]
+    #[arg(long, default_value_t = 30, value_parser = at_least(1))]
     pub source_tokens: usize,
     /// Generated tokens per sentence (held fixed).
-    #[arg(long, default_value_t = 32, value_parser = positive())]
+    #[arg(long, default_value_t = 32, value_parser = at_least(1))]
     pub output_tokens: usize,
     /// Time this Qwen2 GGUF file (prompt processing and generation) instead
     /// of random weights; scripts/bench_llama_cpp.py times llama.cpp on the
@@ -359,12 +360,12 @@ pub struct BenchArgs {
     #[arg(long, value_name = "PATH")]
     pub save_gguf: Option<PathBuf>,
     /// Prompt length for chat models (an article and its instructions).
-    #[arg(long, default_value_t = 512, value_parser = positive())]
+    #[arg(long, default_value_t = 512, value_parser = at_least(1))]
     pub prompt_tokens: usize,
     /// Beam width.
-    #[arg(long, default_value_t = 1, value_parser = positive())]
+    #[arg(long, default_value_t = 1, value_parser = at_least(1))]
     pub beams: usize,
     /// CPU threads (default: all cores).
-    #[arg(long, value_parser = positive())]
+    #[arg(long, value_parser = at_least(1))]
     pub threads: Option<usize>,
 }

@@ -17,7 +17,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::builder::RangedU64ValueParser;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -32,7 +31,7 @@ use anubad::nmt::translator::{DeviceChoice, Precision};
 use anubad::pipeline::{self, Event, ModelContext, SegmentTranslator};
 
 use super::load::{close_cache, load};
-use super::{config, run_failure, CacheLocation, ChatArgs, Failure, ModelArgs};
+use super::{at_least, config, run_failure, CacheLocation, ChatArgs, Failure, ModelArgs};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Score a file of translations:\n  \
@@ -129,10 +128,6 @@ pub struct DecodingArgs {
     /// Explain what is happening on stderr.
     #[arg(long, short = 'v')]
     pub verbose: bool,
-}
-
-fn at_least(min: u64) -> RangedU64ValueParser<usize> {
-    RangedU64ValueParser::new().range(min..)
 }
 
 /// One model of the comparison, as given and as parsed.
