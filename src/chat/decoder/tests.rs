@@ -386,6 +386,21 @@ fn greedy_chat_is_deterministic_and_respects_max_new_tokens() {
 fn a_prompt_sharing_the_last_ones_start_is_fed_from_where_they_differ() {
     let (_dir, mut model) = load_tiny_gguf(512);
     let (_fresh_dir, mut fresh) = load_tiny_gguf(512);
+    check_prefix_reuse(&mut model, &mut fresh);
+}
+
+#[test]
+fn gemma3_also_feeds_only_what_a_prompt_does_not_share() {
+    // A 16-token window, so the kept prefix crosses sliding-window layers.
+    let (_dir, mut model) = load_tiny_gemma3(256, 16);
+    let (_fresh_dir, mut fresh) = load_tiny_gemma3(256, 16);
+    check_prefix_reuse(&mut model, &mut fresh);
+}
+
+/// Two paragraphs under the same instructions: the second prompt is fed
+/// from where it differs from the first, and every reply is the one a
+/// model with nothing cached (`fresh`) gives.
+fn check_prefix_reuse(model: &mut DecoderChat, fresh: &mut DecoderChat) {
     let paragraph = |text: &str| {
         vec![
             ChatMessage::system("Translate Bengali to English, keeping every number."),
@@ -399,18 +414,19 @@ fn a_prompt_sharing_the_last_ones_start_is_fed_from_where_they_differ() {
     };
     let first = model.chat(&paragraph("আমি ভাত খাই।"), &greedy(8)).unwrap();
     let second = paragraph("ঢাকায় বৃষ্টি হয়েছে।");
-    let prompt = tokens(&model, &second);
-    let shared = tokens(&model, &paragraph("আমি ভাত খাই।"))
+    let prompt = tokens(model, &second);
+    let shared = tokens(model, &paragraph("আমি ভাত খাই।"))
         .iter()
         .zip(&prompt)
         .take_while(|(a, b)| a == b)
         .count();
     let reply = model.chat(&second, &greedy(8)).unwrap();
-    // The system turn and the user turn's opening were not fed again.
+    // The instructions and the user turn's opening were not fed again.
     assert!(shared > 10, "{shared}");
     assert_eq!(model.last_reused, shared);
-    // And the reply is what a model with nothing cached gives.
     assert_eq!(reply, fresh.chat(&second, &greedy(8)).unwrap());
+    fresh.model.clear_kv_cache();
+    fresh.fed.clear();
     assert_eq!(
         first,
         fresh.chat(&paragraph("আমি ভাত খাই।"), &greedy(8)).unwrap()
