@@ -71,10 +71,17 @@ pub enum BenchError {
         line: usize,
         reason: String,
     },
+    /// Boxed: a load error is large, and every function here returns this.
     #[error(transparent)]
-    Load(#[from] TranslatorError),
+    Load(Box<TranslatorError>),
     #[error("benchmark failed")]
     Run(#[from] candle_core::Error),
+}
+
+impl From<TranslatorError> for BenchError {
+    fn from(error: TranslatorError) -> Self {
+        BenchError::Load(Box::new(error))
+    }
 }
 
 /// Source sentences given as token ids, one sentence a line, ids separated
