@@ -8,10 +8,18 @@ vocabulary-only test file, `models/ggml-vocab-qwen2.gguf`, which the
 llama-cpp-python source ships) and Qwen2.5's chat template, then times
 prompt processing and greedy generation on the same token ids with
 `anubad bench --gguf` and with llama.cpp (through llama-cpp-python, built
-from source with -DGGML_NATIVE=ON), each on the same number of threads.
+from source), each on the same number of threads.
 
-    python3 -m venv venv && CMAKE_ARGS=-DGGML_NATIVE=ON venv/bin/pip install \
-        -r scripts/requirements-llama-cpp.txt
+llama.cpp is built for AVX-512 with VNNI and BF16 but without its AMX path:
+built with -DGGML_NATIVE=ON (which turns AMX on), llama-cpp-python 0.3.36
+dies with SIGILL at its first `tilezero` on these machines, even with AMX
+permission granted to the process. pip caches the wheel it builds, hence
+--no-cache-dir:
+
+    python3 -m venv venv && CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON \
+        -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON \
+        -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON" \
+        venv/bin/pip install --no-cache-dir -r scripts/requirements-llama-cpp.txt
     venv/bin/python scripts/bench_llama_cpp.py --anubad target/release/anubad \
         --vocab path/to/ggml-vocab-qwen2.gguf --work /tmp/llama-bench
 
@@ -78,7 +86,14 @@ def prompt_ids(count):
 
 
 def time_llama_cpp(path, prompt_tokens, generated, threads):
+    import llama_cpp
     from llama_cpp import Llama
+
+    def last_logits(llm):
+        # Only the last position's logits are computed (as anubad does);
+        # `Llama.scores` expects every position's.
+        pointer = llama_cpp.llama_get_logits(llm._ctx.ctx)
+        return np.ctypeslib.as_array(pointer, shape=(llm.n_vocab(),))
 
     llm = Llama(model_path=str(path), n_ctx=prompt_tokens + generated + 16,
                 n_batch=512, n_ubatch=512, n_threads=threads,
@@ -89,7 +104,7 @@ def time_llama_cpp(path, prompt_tokens, generated, threads):
     prompt_seconds = time.perf_counter() - started
     started = time.perf_counter()
     for _ in range(generated):
-        next_token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        next_token = int(np.argmax(last_logits(llm)))
         llm.eval([next_token])
     generate_seconds = time.perf_counter() - started
     return prompt_seconds, generate_seconds
