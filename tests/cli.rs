@@ -14,21 +14,7 @@ mod fake_hub;
 
 #[path = "support/binary.rs"]
 mod binary;
-use binary::{anubad, articles_dir, model_dir, root, run_command};
-
-fn run_articles(work: &Path, inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
-    run_command(work, inputs, out, extra)
-        .output()
-        .expect("binary runs")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("file exists")).expect("JSON")
-}
+use binary::{anubad, articles_dir, model_dir, read_json, root, run_articles, stderr};
 
 fn cache_stats(work: &Path) -> String {
     let output = anubad(work)

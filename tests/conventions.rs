@@ -13,15 +13,7 @@ use serde_json::Value;
 
 #[path = "support/binary.rs"]
 mod binary;
-use binary::{anubad, articles_dir, model_dir, root, run_command};
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use binary::{anubad, articles_dir, model_dir, root, run_command, stderr, stdout};
 
 /// A usage or configuration error: exit 2, and no backtrace or panic.
 fn assert_usage_error(output: &Output) -> String {

@@ -5,14 +5,13 @@
 //! directory and cache; none touches the network.
 
 use std::path::Path;
-use std::process::Output;
 use std::time::SystemTime;
 
 use serde_json::Value;
 
 #[path = "support/binary.rs"]
 mod binary;
-use binary::{anubad, articles_dir, root, run_command};
+use binary::{anubad, articles_dir, read_json, root, run_articles, stderr};
 
 const FIXTURE_IDS: [&str; 3] = ["kim-troops", "lavrov-visit", "self-defence"];
 
@@ -25,20 +24,6 @@ const OPTIONAL_FIELDS: [&str; 6] = [
     "source_en",
     "byline",
 ];
-
-fn run_articles(work: &Path, inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
-    run_command(work, inputs, out, extra)
-        .output()
-        .expect("binary runs")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("file exists")).expect("JSON")
-}
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -13,13 +13,7 @@ use serde_json::Value;
 
 #[path = "support/binary.rs"]
 mod binary;
-use binary::{anubad, articles_dir, model_dir, run_command};
-
-fn run_articles(work: &Path, inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
-    run_command(work, inputs, out, extra)
-        .output()
-        .expect("binary runs")
-}
+use binary::{anubad, articles_dir, model_dir, read_json, run_articles, run_command, stderr};
 
 fn cache_command(work: &Path, action: &str) -> Output {
     anubad(work)
@@ -27,14 +21,6 @@ fn cache_command(work: &Path, action: &str) -> Output {
         .arg(work.join("cache"))
         .output()
         .expect("binary runs")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("file exists")).expect("JSON")
 }
 
 /// `(hits, misses)` of the last run, from `anubad cache stats`.

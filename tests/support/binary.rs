@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -43,4 +43,23 @@ pub fn run_command(work: &Path, inputs: &[&Path], out: &Path, extra: &[&str]) ->
         .arg(work.join("cache"))
         .args(extra);
     command
+}
+
+/// [`run_command`], run to the end.
+pub fn run_articles(work: &Path, inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
+    run_command(work, inputs, out, extra)
+        .output()
+        .expect("binary runs")
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("file exists")).expect("JSON")
 }
