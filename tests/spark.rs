@@ -72,7 +72,8 @@ fn bengali_digits(n: usize) -> String {
 
 /// 200 article records from the fixture pages: each gets its own report
 /// number (a paragraph and, for some, the title), some a URL or a date, and
-/// every seventh comes as HTML; the last line is a record that fails.
+/// every seventh comes as HTML; the last two lines fail (a record
+/// without text, a line that is not JSON).
 fn articles_jsonl() -> String {
     let mut pages: Vec<(String, String)> = std::fs::read_dir(articles_dir())
         .unwrap()
@@ -114,7 +115,7 @@ fn articles_jsonl() -> String {
         lines.push_str(&record.to_string());
         lines.push('\n');
     }
-    lines.push_str("{\"id\": \"no-text\"}\n");
+    lines.push_str("{\"id\": \"no-text\"}\nnot JSON\n");
     lines
 }
 
@@ -212,13 +213,19 @@ fn by_id(results: Vec<Value>) -> (BTreeMap<String, Value>, Vec<Value>) {
     (articles, failed)
 }
 
-fn check_failure(failed: &[Value]) {
-    assert_eq!(failed.len(), 1, "{failed:?}");
-    let failure = &failed[0];
-    assert_eq!(failure["input_id"], "no-text");
-    assert_eq!(failure["schema_version"], 2);
-    assert!(failure["input"].as_str().unwrap().starts_with("stdin#"), "{failure}");
-    assert!(failure["error"].as_str().unwrap().contains("text"), "{failure}");
+/// The two inputs that fail, each with its input's id where it had one.
+fn check_failures(failed: &[Value]) {
+    let mut failed = failed.to_vec();
+    failed.sort_by_key(|failure| failure["input_id"].to_string());
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    for failure in &failed {
+        assert_eq!(failure["schema_version"], 2);
+        assert!(failure["input"].as_str().unwrap().starts_with("stdin#"), "{failure}");
+    }
+    assert_eq!(failed[0]["input_id"], "no-text");
+    assert!(failed[0]["error"].as_str().unwrap().contains("`text`"), "{failed:?}");
+    assert_eq!(failed[1]["input_id"], Value::Null);
+    assert!(failed[1]["error"].as_str().unwrap().contains("`id`"), "{failed:?}");
 }
 
 /// Reads Parquet input made from `in.jsonl`, runs the example with Parquet
@@ -290,10 +297,10 @@ fn spark_results_equal_a_plain_run() {
     let mut args: Vec<&OsStr> = vec![script.as_ref(), "in.jsonl".as_ref(), "--output".as_ref(), "out".as_ref()];
     args.extend(anubad_args);
     let (status, log) = spark(&python, work, "jsonl", &args);
-    assert_eq!(status.code(), Some(1), "one input fails; stderr:\n{log}");
-    assert!(log.contains(&format!("{ARTICLES} articles ok, 1 failed")), "{log}");
+    assert_eq!(status.code(), Some(1), "two inputs fail; stderr:\n{log}");
+    assert!(log.contains(&format!("{ARTICLES} articles ok, 2 failed")), "{log}");
     let (got, failed) = by_id(read_parts(&work.join("out")));
-    check_failure(&failed);
+    check_failures(&failed);
     assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
     for (id, result) in &got {
         assert!(result["input"].as_str().unwrap().starts_with("stdin#"), "{result}");
@@ -310,15 +317,15 @@ fn spark_results_equal_a_plain_run() {
     let mut args: Vec<&OsStr> = vec!["-c".as_ref(), PARQUET_ROUND_TRIP.as_ref(), examples.as_ref()];
     args.extend(anubad_args);
     let (status, log) = spark(&python, work, "parquet", &args);
-    assert_eq!(status.code(), Some(1), "one input fails; stderr:\n{log}");
-    assert!(log.contains(&format!("{ARTICLES} articles ok, 1 failed")), "{log}");
+    assert_eq!(status.code(), Some(1), "two inputs fail; stderr:\n{log}");
+    assert!(log.contains(&format!("{ARTICLES} articles ok, 2 failed")), "{log}");
     let lines = std::fs::read_to_string(work.join("parquet.stdout")).unwrap();
     let results = lines
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
     let (got, failed) = by_id(results);
-    check_failure(&failed);
+    check_failures(&failed);
     assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
     for (id, result) in &got {
         for field in ["title", "paragraphs", "summary", "warnings", "published", "url", "model"] {

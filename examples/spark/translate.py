@@ -31,6 +31,7 @@ Requires pyspark (Apache-2.0; examples/spark/requirements.txt) and Java 17.
 """
 
 import argparse
+import itertools
 import json
 import os
 import queue
@@ -78,13 +79,9 @@ def parse_args(argv):
 
 
 def read_articles(spark, path, fmt):
-    """The articles as JSON lines, one a record, as anubad reads them on stdin."""
-    if fmt == "jsonl":
-        # Lines go to anubad as they are, so a bad record fails by anubad's rules.
-        lines = spark.read.text(path).rdd.map(lambda row: row.value)
-        return lines.filter(lambda line: line.strip())
-    articles = spark.read.parquet(path)
-    return articles.select([c for c in FIELDS if c in articles.columns]).toJSON()
+    """The articles, with the fields anubad reads."""
+    articles = spark.read.json(path) if fmt == "jsonl" else spark.read.parquet(path)
+    return articles.select([c for c in FIELDS if c in articles.columns])
 
 
 def input_id(line):
@@ -104,6 +101,10 @@ def pipe_through_anubad(command):
     """
 
     def run(lines):
+        first = next(lines, None)
+        if first is None:
+            return  # an empty partition: nothing to start anubad for
+        lines = itertools.chain([first], lines)
         env = dict(os.environ)
         for name in ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "JOB_COMPLETION_INDEX"):
             env.pop(name, None)  # Spark splits the work; anubad must not shard it again
@@ -129,23 +130,27 @@ def pipe_through_anubad(command):
         # Written from a thread: anubad answers while it reads, and both pipes are bounded.
         feeder = threading.Thread(target=feed, daemon=True)
         feeder.start()
-        for out in proc.stdout:
-            line = out.decode("utf-8").rstrip("\n")
-            if sent.empty():
-                raise RuntimeError(f"{command[0]} answered more lines than it was sent")
-            sent_id = sent.get()
-            result = json.loads(line)
-            if "error" in result:
-                result["input_id"] = sent_id
-                line = json.dumps(result, ensure_ascii=False)
-            yield line
-        code = proc.wait()
-        feeder.join()
-        if feed_error:
-            raise feed_error[0]
-        if code not in (0, 1) or not sent.empty():
-            raise RuntimeError(f"{command[0]} exited with {code} before answering "
-                               f"every article (its stderr is in this executor's log)")
+        try:
+            for out in proc.stdout:
+                if sent.empty():
+                    raise RuntimeError(f"{command[0]} answered more lines than it was sent")
+                sent_id = sent.get()
+                line = out.decode("utf-8").rstrip("\n")
+                result = json.loads(line)
+                if "error" in result:
+                    result["input_id"] = sent_id
+                    line = json.dumps(result, ensure_ascii=False)
+                yield line
+            code = proc.wait()
+            feeder.join()
+            if feed_error:
+                raise feed_error[0]
+            if code not in (0, 1) or not sent.empty():
+                raise RuntimeError(f"{command[0]} exited with {code} before answering "
+                                   f"every article (its stderr is in this executor's log)")
+        finally:
+            if proc.poll() is None:  # the task failed or was cancelled
+                proc.kill()
 
     return run
 
@@ -162,7 +167,10 @@ def main(argv):
     spark = SparkSession.builder.appName("anubad-translate").getOrCreate()
     articles = read_articles(spark, args.input, args.input_format)
     partitions = args.partitions or spark.sparkContext.defaultParallelism
-    results = articles.repartition(partitions).mapPartitions(pipe_through_anubad(command))
+    # One JSON object a line, as anubad reads them on stdin; a line of the
+    # input that is not JSON is a row of nulls, `{}`, which anubad reports.
+    lines = articles.repartition(partitions).toJSON()
+    results = lines.mapPartitions(pipe_through_anubad(command))
     # Kept, so that writing, the Parquet schema and the counts translate once.
     results = results.persist(StorageLevel.MEMORY_AND_DISK)
 
@@ -173,12 +181,13 @@ def main(argv):
     else:
         spark.read.json(results).write.mode(mode).parquet(args.output)
 
-    failed = results.map(json.loads).filter(lambda r: "error" in r).collect()
-    print(f"{results.count() - len(failed)} articles ok, {len(failed)} failed; "
+    failed = results.map(json.loads).filter(lambda result: "error" in result)
+    failures = failed.count()
+    print(f"{results.count() - failures} articles ok, {failures} failed; "
           f"results in {args.output}", file=sys.stderr)
-    for result in failed[:20]:
+    for result in failed.take(20):
         print(f"  {result.get('input_id')}: {result['error']}", file=sys.stderr)
-    return 1 if failed else 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
