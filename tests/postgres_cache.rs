@@ -3,15 +3,18 @@
 //! its own Hugging Face and platform cache directories) share one cache,
 //! runs started together both finish, `cache stats`/`check`/`clear` work on
 //! it, a killed run resumes from it, TLS is verified, and an unreachable
-//! server is a warning, not a failure.
+//! server or a connection lost mid-run is a warning, not a failure.
 //!
 //! Needs `ANUBAD_TEST_POSTGRES` (see `support/postgres.rs`; run
 //! `scripts/with_postgres.sh cargo test`). Without it these tests say what
 //! is missing and pass, except under `CI=true`, where they fail. The
 //! unreachable-server test needs no server and always runs.
 
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -143,9 +146,13 @@ fn a_second_machine_is_served_entirely_from_postgres() {
     let warm = json_summary(&output);
     assert_eq!(warm["cache"]["misses"], 0, "no model call: {warm}");
     assert_eq!(warm["sentences"]["translated"], 0, "{warm}");
+    let looked_up = |summary: &Value| {
+        summary["cache"]["hits"].as_u64().unwrap() + summary["cache"]["misses"].as_u64().unwrap()
+    };
     assert_eq!(
-        warm["cache"]["hits"], cold["cache"]["misses"],
-        "every segment the first machine translated: {warm}"
+        warm["cache"]["hits"].as_u64(),
+        Some(looked_up(&cold)),
+        "every segment from the cache: {warm}"
     );
     assert!(!second.join("xdg/anubad/translations.sqlite3").exists());
     assert_same_articles(&first.join("out"), &second.join("out"));
@@ -338,13 +345,10 @@ fn a_database_of_a_newer_layout_is_refused_and_left_alone() {
     assert!(stderr(&check).contains("newer version"), "{}", stderr(&check));
 }
 
-#[test]
-fn a_run_killed_mid_way_resumes_from_postgres_with_the_same_files() {
-    let Some(db) = TestDatabase::create() else {
-        return;
-    };
-    let work = tempfile::tempdir().unwrap();
-    let inputs = work.path().join("in");
+/// 40 articles of 6 sentences in `work/in`, so that a run with
+/// `--batch-size 1` is still going when a test interrupts it.
+fn many_articles(work: &Path) -> std::path::PathBuf {
+    let inputs = work.join("in");
     std::fs::create_dir(&inputs).unwrap();
     let sentences = [
         "উত্তর কোরিয়া রাশিয়ায় সেনা পাঠিয়েছে।",
@@ -362,27 +366,47 @@ fn a_run_killed_mid_way_resumes_from_postgres_with_the_same_files() {
         )
         .unwrap();
     }
+    inputs
+}
+
+/// Waits until the cache holds `rows` entries (or the run ended, or a
+/// minute passed).
+fn wait_for_rows(client: &mut postgres::Client, rows: i64, run: &mut std::process::Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        // Before the run creates the table, a query naming it fails.
+        let stored: i64 = client
+            .query_one("SELECT to_regclass('anubad_translations') IS NOT NULL", &[])
+            .unwrap()
+            .get::<_, bool>(0)
+            .then(|| {
+                client
+                    .query_one("SELECT COUNT(*) FROM anubad_translations", &[])
+                    .unwrap()
+                    .get(0)
+            })
+            .unwrap_or(0);
+        if stored >= rows || Instant::now() > deadline || run.try_wait().unwrap().is_some() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn a_run_killed_mid_way_resumes_from_postgres_with_the_same_files() {
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let inputs = many_articles(work.path());
     let out = work.path().join("out");
     let mut child = run_with_cache(work.path(), &inputs, &out, &db.url, &["--batch-size", "1"])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut client = db.client();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        std::thread::sleep(Duration::from_millis(20));
-        let rows: i64 = client
-            .query_one(
-                "SELECT CASE WHEN to_regclass('anubad_translations') IS NULL THEN 0
-                        ELSE (SELECT COUNT(*) FROM anubad_translations) END",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if rows >= 5 || Instant::now() > deadline || child.try_wait().unwrap().is_some() {
-            break;
-        }
-    }
+    wait_for_rows(&mut client, 5, &mut child);
     // SIGKILL: nothing is flushed or closed.
     let _ = child.kill();
     let _ = child.wait();
@@ -428,6 +452,99 @@ fn a_run_killed_mid_way_resumes_from_postgres_with_the_same_files() {
         .unwrap()
         .get(0);
     assert_eq!(Some(rows as u64), last["cache"]["hits"].as_u64());
+}
+
+/// A TCP relay to the test server that can be cut: its connections closed
+/// and its port no longer listening, as when the server or the network
+/// goes away in the middle of a run.
+struct Relay {
+    port: u16,
+    cut: Arc<AtomicBool>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Relay {
+    fn to(server: &str) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let open = Arc::new(Mutex::new(Vec::new()));
+        let (server, stop, streams) = (server.to_string(), cut.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stop.load(Ordering::SeqCst) {
+                    // Dropping the listener refuses every later connection.
+                    return;
+                }
+                let Ok(client) = client else { continue };
+                let upstream = TcpStream::connect(&server).unwrap();
+                let mut streams = streams.lock().unwrap();
+                streams.push(client.try_clone().unwrap());
+                streams.push(upstream.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), upstream.try_clone().unwrap()),
+                    (upstream, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Relay { port, cut, open }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        for stream in self.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        // Wakes the accept loop, which sees the flag and stops listening.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+#[test]
+fn a_connection_lost_mid_run_is_one_warning_and_the_run_finishes() {
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    let (_, rest) = db.url.split_once("://").unwrap();
+    let at = rest.rsplit_once('@').map_or(rest, |(_, at)| at);
+    let (server, database) = at.split_once('/').unwrap();
+    let relay = Relay::to(server);
+    let url = format!("postgres://postgres:s3cret@127.0.0.1:{}/{database}", relay.port);
+    let work = tempfile::tempdir().unwrap();
+    let inputs = many_articles(work.path());
+    let out = work.path().join("out");
+    let mut run = run_with_cache(work.path(), &inputs, &out, &url, &["--batch-size", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_rows(&mut db.client(), 5, &mut run);
+    assert!(run.try_wait().unwrap().is_none(), "the run is still going");
+    relay.cut();
+    let output = run.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let err = stderr(&output);
+    let named = format!("PostgreSQL cache at postgres://127.0.0.1:{}/{database}", relay.port);
+    assert_eq!(err.matches(&named).count(), 1, "one warning naming the server: {err}");
+    assert!(err.contains("(3 tries)"), "{err}");
+    assert!(err.contains("continuing without the cache"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    // Every article is written, as without a cache.
+    let clean = work.path().join("clean");
+    let fresh = run_with_cache(work.path(), &inputs, &clean, &db.url, &["--no-cache"])
+        .output()
+        .unwrap();
+    assert!(fresh.status.success(), "{}", stderr(&fresh));
+    for i in 0..40 {
+        let a = read_json(&out.join(format!("n{i:02}.json")));
+        let b = read_json(&clean.join(format!("n{i:02}.json")));
+        assert_eq!(a["paragraphs"], b["paragraphs"], "n{i:02}");
+    }
 }
 
 /// With TLS on, `scripts/with_postgres.sh` lets the role `anubad_tls`
