@@ -39,7 +39,13 @@ fn on_machine(machine: &Path) -> Command {
 }
 
 /// `anubad run INPUTS --out OUT` with the fixture model and `--cache CACHE`.
-fn run_with_cache(machine: &Path, inputs: &Path, out: &Path, cache: &str, extra: &[&str]) -> Command {
+fn run_with_cache(
+    machine: &Path,
+    inputs: &Path,
+    out: &Path,
+    cache: &str,
+    extra: &[&str],
+) -> Command {
     let mut command = on_machine(machine);
     command
         .arg("run")
@@ -124,7 +130,11 @@ fn a_second_machine_is_served_entirely_from_postgres() {
     .unwrap();
     let cold = json_summary(&output);
     assert!(cold["cache"]["misses"].as_u64().unwrap() > 0, "{cold}");
-    assert!(!stderr(&output).contains("warning: cannot"), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("warning: cannot"),
+        "{}",
+        stderr(&output)
+    );
     // Model file hashes describe this machine's files: they stay in its
     // platform cache directory, which holds no SQLite cache.
     let local = first.join("xdg/anubad");
@@ -182,7 +192,11 @@ fn two_runs_started_together_on_one_postgres_cache_both_finish_alike() {
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     let (sa, sb) = (json_summary(&a), json_summary(&b));
     for output in [&a, &b] {
-        assert!(!stderr(output).contains("without the cache"), "{}", stderr(output));
+        assert!(
+            !stderr(output).contains("without the cache"),
+            "{}",
+            stderr(output)
+        );
     }
     assert_same_articles(&work.path().join("a/out"), &work.path().join("b/out"));
     // Each key is stored once, whoever stored it; a third run finds them
@@ -217,7 +231,11 @@ fn cache_stats_check_and_clear_work_on_postgres() {
     // A database with no cache in it yet.
     let check = cache_command(machine, "check", &db.url);
     assert!(check.status.success(), "{}", stderr(&check));
-    assert!(stdout(&check).contains("no cache yet"), "{}", stdout(&check));
+    assert!(
+        stdout(&check).contains("no cache yet"),
+        "{}",
+        stdout(&check)
+    );
     assert_eq!(stats(machine, &db.url), (0, None));
 
     let output = run_with_cache(
@@ -253,7 +271,11 @@ fn cache_stats_check_and_clear_work_on_postgres() {
 
     let clear = cache_command(machine, "clear", &db.url);
     assert!(clear.status.success(), "{}", stderr(&clear));
-    assert!(stderr(&clear).starts_with("cleared postgres://"), "{}", stderr(&clear));
+    assert!(
+        stderr(&clear).starts_with("cleared postgres://"),
+        "{}",
+        stderr(&clear)
+    );
     // Emptied; the last run's counts are kept, as with SQLite.
     assert_eq!(stats(machine, &db.url), (0, Some((hits, misses))));
     let again = run_with_cache(
@@ -342,7 +364,11 @@ fn a_database_of_a_newer_layout_is_refused_and_left_alone() {
     assert_eq!(rows, 0, "nothing written into a layout it does not know");
     let check = cache_command(work.path(), "check", &db.url);
     assert_eq!(check.status.code(), Some(1));
-    assert!(stderr(&check).contains("newer version"), "{}", stderr(&check));
+    assert!(
+        stderr(&check).contains("newer version"),
+        "{}",
+        stderr(&check)
+    );
 }
 
 /// 40 articles of 6 sentences in `work/in`, so that a run with
@@ -376,17 +402,18 @@ fn wait_for_rows(client: &mut postgres::Client, rows: i64, run: &mut std::proces
     loop {
         std::thread::sleep(Duration::from_millis(20));
         // Before the run creates the table, a query naming it fails.
-        let stored: i64 = client
+        let created: bool = client
             .query_one("SELECT to_regclass('anubad_translations') IS NOT NULL", &[])
             .unwrap()
-            .get::<_, bool>(0)
-            .then(|| {
-                client
-                    .query_one("SELECT COUNT(*) FROM anubad_translations", &[])
-                    .unwrap()
-                    .get(0)
-            })
-            .unwrap_or(0);
+            .get(0);
+        let stored: i64 = if created {
+            client
+                .query_one("SELECT COUNT(*) FROM anubad_translations", &[])
+                .unwrap()
+                .get(0)
+        } else {
+            0
+        };
         if stored >= rows || Instant::now() > deadline || run.try_wait().unwrap().is_some() {
             return;
         }
@@ -514,7 +541,10 @@ fn a_connection_lost_mid_run_is_one_warning_and_the_run_finishes() {
     let at = rest.rsplit_once('@').map_or(rest, |(_, at)| at);
     let (server, database) = at.split_once('/').unwrap();
     let relay = Relay::to(server);
-    let url = format!("postgres://postgres:s3cret@127.0.0.1:{}/{database}", relay.port);
+    let url = format!(
+        "postgres://postgres:s3cret@127.0.0.1:{}/{database}",
+        relay.port
+    );
     let work = tempfile::tempdir().unwrap();
     let inputs = many_articles(work.path());
     let out = work.path().join("out");
@@ -529,8 +559,15 @@ fn a_connection_lost_mid_run_is_one_warning_and_the_run_finishes() {
     let output = run.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let err = stderr(&output);
-    let named = format!("PostgreSQL cache at postgres://127.0.0.1:{}/{database}", relay.port);
-    assert_eq!(err.matches(&named).count(), 1, "one warning naming the server: {err}");
+    let named = format!(
+        "PostgreSQL cache at postgres://127.0.0.1:{}/{database}",
+        relay.port
+    );
+    assert_eq!(
+        err.matches(&named).count(),
+        1,
+        "one warning naming the server: {err}"
+    );
     assert!(err.contains("(3 tries)"), "{err}");
     assert!(err.contains("continuing without the cache"), "{err}");
     assert!(!err.contains("s3cret"), "{err}");
@@ -569,9 +606,8 @@ fn sslmode_is_honoured_as_libpq_does_and_verified_tls_works() {
     let by_ip = format!("postgres://anubad_tls@{at}");
     let (hostport, database) = at.split_once('/').unwrap();
     let port = hostport.rsplit_once(':').unwrap().1;
-    let by_other_name = format!(
-        "postgres://anubad_tls@anubad-test.invalid:{port}/{database}?hostaddr=127.0.0.1"
-    );
+    let by_other_name =
+        format!("postgres://anubad_tls@anubad-test.invalid:{port}/{database}?hostaddr=127.0.0.1");
     let with = |url: &str, params: &str| {
         let separator = if url.contains('?') { '&' } else { '?' };
         format!("{url}{separator}{params}")
@@ -587,18 +623,39 @@ fn sslmode_is_honoured_as_libpq_does_and_verified_tls_works() {
         // The test CA is not among Mozilla's roots.
         (with(&by_ip, "sslmode=verify-ca"), false, "certificate"),
         (with(&by_ip, "sslmode=verify-full"), false, "certificate"),
-        (with(&by_ip, &format!("sslmode=verify-full&{root}")), true, ""),
+        (
+            with(&by_ip, &format!("sslmode=verify-full&{root}")),
+            true,
+            "",
+        ),
         // verify-ca checks the chain, verify-full the name too.
-        (with(&by_other_name, &format!("sslmode=verify-ca&{root}")), true, ""),
-        (with(&by_other_name, &format!("sslmode=verify-full&{root}")), false, "certificate"),
+        (
+            with(&by_other_name, &format!("sslmode=verify-ca&{root}")),
+            true,
+            "",
+        ),
+        (
+            with(&by_other_name, &format!("sslmode=verify-full&{root}")),
+            false,
+            "certificate",
+        ),
         // libpq: `require` with a root certificate checks the chain; the
         // server's own certificate (beside the CA's) is not its issuer.
-        (with(&by_ip, &format!("sslmode=require&sslrootcert={wrong_root}")), false, "certificate"),
+        (
+            with(&by_ip, &format!("sslmode=require&sslrootcert={wrong_root}")),
+            false,
+            "certificate",
+        ),
         (with(&by_ip, &format!("sslmode=require&{root}")), true, ""),
     ];
     for (url, succeeds, says) in &cases {
         let output = cache_command(work.path(), "stats", url);
-        assert_eq!(output.status.success(), *succeeds, "{url}: {}", stderr(&output));
+        assert_eq!(
+            output.status.success(),
+            *succeeds,
+            "{url}: {}",
+            stderr(&output)
+        );
         assert!(stderr(&output).contains(says), "{url}: {}", stderr(&output));
     }
     // A run over verified TLS is served like any other.
@@ -613,5 +670,9 @@ fn sslmode_is_honoured_as_libpq_does_and_verified_tls_works() {
     .output()
     .unwrap();
     assert!(json_summary(&output)["cache"]["misses"].as_u64().unwrap() > 0);
-    assert!(!stderr(&output).contains("warning: cannot"), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("warning: cannot"),
+        "{}",
+        stderr(&output)
+    );
 }

@@ -100,7 +100,9 @@ fn without_secrets(url: &str) -> String {
         Some(slash) => rest.split_at(slash),
         None => (rest, ""),
     };
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     format!("{scheme}://{host}{path}")
 }
 
@@ -306,9 +308,7 @@ fn tls_connector(options: &TlsOptions, server: &str) -> Result<MakeRustlsConnect
                 return Err(failed(path, "no PEM certificate in the file".into()));
             }
             for certificate in certificates {
-                roots
-                    .add(certificate)
-                    .map_err(|e| failed(path, e.into()))?;
+                roots.add(certificate).map_err(|e| failed(path, e.into()))?;
             }
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
@@ -412,7 +412,12 @@ impl ServerCertVerifier for Unchecked {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -421,7 +426,12 @@ impl ServerCertVerifier for Unchecked {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -447,9 +457,9 @@ fn is_transient(error: &postgres::Error) -> bool {
     match source.and_then(|e| e.downcast_ref::<std::io::Error>()) {
         // tokio-rustls reports a failed handshake as an I/O error around
         // rustls's own: trying again would fail the same way.
-        Some(io) => !io
+        Some(io) => io
             .get_ref()
-            .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()),
+            .is_none_or(|inner| inner.downcast_ref::<rustls::Error>().is_none()),
         None => false,
     }
 }
@@ -708,7 +718,7 @@ impl Store for PostgresStore {
         // locks in one order and never deadlock. One row per key: the last
         // text given for it, which is what SQLite keeps.
         let mut sorted: Vec<&(CacheKey, String)> = entries.iter().rev().collect();
-        sorted.sort_by(|a, b| a.0 .0.cmp(&b.0 .0));
+        sorted.sort_by_key(|(key, _)| key.0);
         sorted.dedup_by(|a, b| a.0 == b.0);
         let keys: Vec<&[u8]> = sorted.iter().map(|(key, _)| &key.0[..]).collect();
         let texts: Vec<&str> = sorted.iter().map(|(_, text)| text.as_str()).collect();
@@ -817,7 +827,11 @@ mod tests {
         );
         // What does not parse is still shown without its secrets.
         let bad = "postgres://worker:s3cret@db.example:notaport/anubad?password=s3cret";
-        assert!(!redacted_url(bad).contains("s3cret"), "{}", redacted_url(bad));
+        assert!(
+            !redacted_url(bad).contains("s3cret"),
+            "{}",
+            redacted_url(bad)
+        );
         let error = Connection::parse(bad).err().expect("a bad port");
         let message = crate::pipeline::with_causes(&error);
         assert!(!message.contains("s3cret"), "{message}");
@@ -860,7 +874,10 @@ mod tests {
             (&format!("?sslmode=require&sslrootcert={ca}"), Verify::Chain),
             ("?sslmode=verify-ca", Verify::Chain),
             ("?sslmode=verify-full", Verify::Full),
-            (&format!("?sslrootcert={ca}&sslmode=verify-full"), Verify::Full),
+            (
+                &format!("?sslrootcert={ca}&sslmode=verify-full"),
+                Verify::Full,
+            ),
             (&format!("?sslrootcert={ca}"), Verify::Nothing),
         ] {
             let url = format!("postgres://u@127.0.0.1/db{query}");
@@ -901,7 +918,10 @@ ujew/6QyBaBGuWkTmvBTFAw=
             );
             let error = Connection::parse(&url).err().expect("refused");
             let message = error.to_string();
-            assert!(matches!(error, CacheError::PostgresRootCert { .. }), "{message}");
+            assert!(
+                matches!(error, CacheError::PostgresRootCert { .. }),
+                "{message}"
+            );
             assert!(message.contains(&path.display().to_string()), "{message}");
         }
     }
@@ -922,7 +942,10 @@ ujew/6QyBaBGuWkTmvBTFAw=
             matches!(error, CacheError::PostgresConnect { tries: TRIES, .. }),
             "{message}"
         );
-        assert!(message.contains(&format!("127.0.0.1:{port}/anubad")), "{message}");
+        assert!(
+            message.contains(&format!("127.0.0.1:{port}/anubad")),
+            "{message}"
+        );
         assert!(!message.contains("s3cret"), "{message}");
         // The pauses between tries were taken.
         assert!(started.elapsed() >= PAUSES.iter().sum::<Duration>());
@@ -1004,13 +1027,21 @@ ujew/6QyBaBGuWkTmvBTFAw=
         assert!(!store.is_read_only());
         let (a, b, c) = (key("এক"), key("দুই"), key("তিন"));
         store
-            .put_many(MODEL, &[(a, "one".into()), (b, "2".into()), (b, "two".into())])
+            .put_many(
+                MODEL,
+                &[(a, "one".into()), (b, "2".into()), (b, "two".into())],
+            )
             .unwrap();
         // Another writer's text for a stored key does not replace it.
         store.put_many("other model", &[(a, "ONE".into())]).unwrap();
         assert_eq!(
             store.get_many(&[a, c, b, a]).unwrap(),
-            vec![Some("one".into()), None, Some("two".into()), Some("one".into())]
+            vec![
+                Some("one".into()),
+                None,
+                Some("two".into()),
+                Some("one".into())
+            ]
         );
         store.record_run(3, 4).unwrap();
         let stats = store.stats().unwrap();
@@ -1020,7 +1051,10 @@ ujew/6QyBaBGuWkTmvBTFAw=
         assert_eq!(stats.location, Location::Postgres(redacted_url(&db.url)));
         let model: String = db
             .client()
-            .query_one("SELECT model FROM anubad_translations WHERE key = $1", &[&&a.0[..]])
+            .query_one(
+                "SELECT model FROM anubad_translations WHERE key = $1",
+                &[&&a.0[..]],
+            )
             .unwrap()
             .get(0);
         assert_eq!(model, MODEL);
@@ -1029,7 +1063,10 @@ ujew/6QyBaBGuWkTmvBTFAw=
         let store = PostgresStore::open(&db.url).unwrap();
         store.clear().unwrap();
         let stats = store.stats().unwrap();
-        assert_eq!((stats.entries, stats.last_run.map(|r| r.hits)), (0, Some(3)));
+        assert_eq!(
+            (stats.entries, stats.last_run.map(|r| r.hits)),
+            (0, Some(3))
+        );
         assert_eq!(store.get_many(&[a]).unwrap(), vec![None]);
     }
 
@@ -1121,7 +1158,9 @@ ujew/6QyBaBGuWkTmvBTFAw=
             reader.get_many(&[key("এক")]).unwrap(),
             vec![Some("one".to_string())]
         );
-        reader.put_many(MODEL, &[(key("দুই"), "two".into())]).unwrap();
+        reader
+            .put_many(MODEL, &[(key("দুই"), "two".into())])
+            .unwrap();
         reader.record_run(1, 1).unwrap();
         assert!(matches!(
             reader.clear(),

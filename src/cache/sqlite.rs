@@ -495,7 +495,6 @@ fn is_busy(error: &rusqlite::Error) -> bool {
     )
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::super::{cache_file, Cache};
