@@ -175,6 +175,26 @@ pub(crate) fn remove_shard_manifests(out_dir: &Path) -> Result<(), OutputError> 
     Ok(())
 }
 
+/// What `manifest.json` says of a run: its articles' ids and its failed
+/// inputs; `None` when there is none, or it does not read as one.
+pub(crate) fn read_manifest(out_dir: &Path) -> Option<(Vec<String>, Vec<FailedInput>)> {
+    #[derive(Deserialize)]
+    struct Listed {
+        id: String,
+    }
+    #[derive(Deserialize)]
+    struct Written {
+        articles: Vec<Listed>,
+        failed: Vec<FailedInput>,
+    }
+    let text = fs::read_to_string(out_dir.join(MANIFEST_FILE_NAME)).ok()?;
+    let written: Written = serde_json::from_str(&text).ok()?;
+    Some((
+        written.articles.into_iter().map(|a| a.id).collect(),
+        written.failed,
+    ))
+}
+
 /// A shard's part of a sharded run's manifest, `manifest-shard-K-of-N.json`:
 /// the articles it wrote and the inputs that failed, from which
 /// `anubad digest` builds the job's digest and manifest.
