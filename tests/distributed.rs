@@ -148,8 +148,15 @@ fn two_shards_and_a_digest_write_exactly_the_files_of_one_unsharded_run() {
         );
         counts.push(summary["articles"]["ok"].as_u64().unwrap());
     }
-    assert_eq!(counts.iter().sum::<u64>(), 198, "every article in one shard");
-    assert!(counts.iter().all(|&c| c > 60), "both shards work: {counts:?}");
+    assert_eq!(
+        counts.iter().sum::<u64>(),
+        198,
+        "every article in one shard"
+    );
+    assert!(
+        counts.iter().all(|&c| c > 60),
+        "both shards work: {counts:?}"
+    );
     assert!(!shared.join("digest.md").exists());
 
     let output = anubad(work.path())
@@ -200,7 +207,11 @@ fn slurm_and_kubernetes_indexes_pick_the_shard() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stderr(&output).contains("shard 1/3: "), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("shard 1/3: "),
+        "{}",
+        stderr(&output)
+    );
 
     let kubernetes = work.path().join("kubernetes");
     let output = run(work.path(), &input, &kubernetes, "c", &["--shards", "3"])
@@ -219,7 +230,11 @@ fn slurm_and_kubernetes_indexes_pick_the_shard() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("JOB_COMPLETION_INDEX"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("JOB_COMPLETION_INDEX"),
+        "{}",
+        stderr(&output)
+    );
     let output = run(work.path(), &input, &kubernetes, "c", &["--shard", "3/3"])
         .output()
         .unwrap();
@@ -262,7 +277,10 @@ fn emit_jsonl_writes_one_result_a_line_in_input_order_and_nothing_else() {
         .collect();
     assert_eq!(lines.len(), 31, "one line per input");
     assert_eq!(lines[0]["input"], "stdin#1");
-    assert!(lines[0]["error"].as_str().unwrap().contains("bad JSONL record"));
+    assert!(lines[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("bad JSONL record"));
     assert_eq!(lines[5]["input"], "stdin#6");
     assert!(lines[5]["error"].as_str().unwrap().contains("no Bengali"));
     for (i, line) in lines.iter().enumerate() {
@@ -303,16 +321,10 @@ fn a_shard_killed_mid_run_and_restarted_ends_with_the_same_files() {
     let killed = work.path().join("killed");
     // One sentence a batch keeps the model busy long enough to be killed
     // in the middle.
-    let mut child = run(
-        work.path(),
-        &input,
-        &killed,
-        "cache-killed",
-        &flags,
-    )
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
+    let mut child = run(work.path(), &input, &killed, "cache-killed", &flags)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     let written = |dir: &Path| {
         std::fs::read_dir(dir)
