@@ -39,6 +39,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Translate(args) => cli::translate::translate(args),
         Command::Extract(args) => cli::extract::extract(args),
         Command::Models(command) => cli::models::models(command),
+        Command::Digest(args) => cli::digest::digest(args),
         Command::Cache(args) => cli::cache::cache(args),
         Command::Bench(args) => cli::bench::bench(args),
         Command::Eval(args) => cli::eval::eval(args),

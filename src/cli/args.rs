@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use anubad::bench::BenchModel;
 use anubad::cache::CacheTarget;
+use anubad::ingest::Shard;
 use anubad::models::weights::Quantization;
 use anubad::nmt::translator::{DeviceChoice, Precision};
 use anubad::text::extractive_summary::DEFAULT_SUMMARY_SENTENCES;
@@ -46,6 +47,9 @@ pub enum Command {
     /// List, download and inspect models.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Write digest.md, digest.html and manifest.json from the article files
+    /// that runs wrote: the last step of a job split with --shard.
+    Digest(DigestArgs),
     /// Inspect, check or clear the translation cache.
     Cache(CacheArgs),
     /// Measure translation speed on a random model of a real model's size,
@@ -158,12 +162,35 @@ pub struct CacheLocation {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Sharding: `--shard K/N` runs the articles whose id hashes into shard K \
+                     of N (SHA-256 of the id made file-name safe and lower-cased, first 8 bytes \
+                     big-endian, modulo N), so N processes given the same inputs split them with \
+                     no coordination. Without --shard, a Slurm array task \
+                     (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT) or, \
+                     with --shards N, a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) picks its \
+                     shard itself. Each shard writes its articles and a shard manifest; `anubad \
+                     digest OUT` writes the digest once all are done."
+)]
 pub struct RunArgs {
     #[command(flatten)]
     pub inputs: InputArgs,
-    /// Output directory.
-    #[arg(long, short = 'o')]
-    pub out: PathBuf,
+    /// Output directory (optional with --emit).
+    #[arg(long, short = 'o', required_unless_present = "emit")]
+    pub out: Option<PathBuf>,
+    /// Write each input's result to stdout as it finishes, in input order,
+    /// one line each: the article's <id>.json, or {"input", "error"} for an
+    /// input that failed. Nothing else goes to stdout. For Spark's
+    /// RDD.pipe, Ray Data and Beam: `anubad run - --emit jsonl`.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub emit: Option<EmitFormat>,
+    /// Run only shard K of N (0 <= K < N); see below.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+    /// The job's shard count, for a Kubernetes Indexed Job: the shard is
+    /// JOB_COMPLETION_INDEX.
+    #[arg(long, value_name = "N", value_parser = at_least(1), conflicts_with = "shard")]
+    pub shards: Option<usize>,
     /// Also write the closing summary's counts as JSON to FILE (`-` for
     /// stdout), for schedulers and scripts.
     #[arg(long, value_name = "FILE")]
@@ -171,12 +198,38 @@ pub struct RunArgs {
     /// Once the run completes, remove the files of articles in --out that
     /// are not in this run (only <id>.json records anubad wrote, with their
     /// <id>.md and <id>.html).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["shard", "shards"])]
     pub prune: bool,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
     pub summary: SummaryArgs,
+}
+
+/// What `run --emit` writes to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmitFormat {
+    /// One JSON object a line.
+    Jsonl,
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    Shard::parse(text).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    /// Output folders of runs (the shards of one job, on shared storage).
+    #[arg(required = true, value_name = "OUT_DIR")]
+    pub folders: Vec<PathBuf>,
+    /// Where to write the digest (default: the first folder).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+    /// The chat model's settings (the translation model's flags are unused).
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 /// Which articles a command reads.

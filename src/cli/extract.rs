@@ -16,6 +16,7 @@ pub fn extract(args: ExtractArgs) -> Result<u8, Failure> {
         out_dir: None,
         exclude: Exclude::new(&args.inputs.exclude).map_err(config)?,
         limit: args.inputs.limit,
+        shard: None,
     };
     let inputs = read_inputs(names, &options);
     report_skipped(&inputs.skipped, false, args.verbose);

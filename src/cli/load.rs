@@ -231,13 +231,13 @@ pub(crate) fn open_cache(location: &CacheLocation, quiet: bool) -> Option<Cache>
 pub(crate) fn load_summarizer(
     args: &SummaryArgs,
     model: &ModelArgs,
-    loaded: &Loaded,
+    loaded: Option<&Loaded>,
 ) -> Result<Option<Summarizer>, Failure> {
     let prompts = Prompts::load(model.chat.prompts.as_deref()).map_err(config)?;
     let Some(spec) = &args.summarizer else {
         return Ok(None);
     };
-    let chat = match &loaded.chat {
+    let chat = match loaded.and_then(|loaded| loaded.chat.as_ref()) {
         Some((translator_spec, chat)) if translator_spec == spec => chat.clone(),
         _ => load_chat(spec, model)?.0,
     };

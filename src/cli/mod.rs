@@ -7,6 +7,7 @@
 mod args;
 pub mod bench;
 pub mod cache;
+pub mod digest;
 pub mod eval;
 pub mod extract;
 mod load;

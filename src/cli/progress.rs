@@ -18,7 +18,8 @@ use anubad::pipeline::Event;
 pub(crate) struct Progress {
     pub(crate) bar: ProgressBar,
     quiet: bool,
-    articles: usize,
+    /// Inputs of the job, when known before reading them.
+    articles: Option<usize>,
     articles_done: usize,
     /// Sentences done, each occurrence counted (the bar's position).
     done: usize,
@@ -78,7 +79,7 @@ impl Progress {
         Self {
             bar,
             quiet,
-            articles: 0,
+            articles: None,
             articles_done: 0,
             done: 0,
             instant: 0,
@@ -113,10 +114,12 @@ impl Progress {
             None => "-".to_string(),
         };
         self.bar.set_position(self.position().0 as u64);
-        self.bar.set_message(format!(
-            "{}/{} articles  ETA {eta}",
-            self.articles_done, self.articles
-        ));
+        let articles = match self.articles {
+            Some(total) => format!("{}/{total}", self.articles_done),
+            None => self.articles_done.to_string(),
+        };
+        self.bar
+            .set_message(format!("{articles} articles  ETA {eta}"));
     }
 
     /// Closes the current window: all its sentences are done.
@@ -133,10 +136,21 @@ impl Progress {
     pub(crate) fn observe(&mut self, event: Event) {
         match event {
             Event::Started { articles } => self.articles = articles,
-            Event::Planned { sentences } => {
-                self.bar.set_length(sentences as u64);
-                self.planned_at = Some(Instant::now());
-                self.window.base = self.done;
+            Event::Planned {
+                articles,
+                sentences,
+                complete,
+            } => {
+                self.bar.set_length(estimated_sentences(
+                    articles,
+                    sentences,
+                    complete,
+                    self.articles,
+                ) as u64);
+                if self.planned_at.is_none() {
+                    self.planned_at = Some(Instant::now());
+                    self.window.base = self.done;
+                }
             }
             Event::Window { sentences } => {
                 self.close_window();
@@ -195,6 +209,23 @@ impl Progress {
     }
 }
 
+/// The job's sentences: exact once every input is read; until then those
+/// read so far, and the rest of the inputs (when their number is known) at
+/// the mean of the ones read.
+fn estimated_sentences(
+    articles_read: usize,
+    sentences_read: usize,
+    complete: bool,
+    articles: Option<usize>,
+) -> usize {
+    match articles {
+        Some(total) if !complete && articles_read > 0 && total > articles_read => {
+            sentences_read + (total - articles_read) * sentences_read / articles_read
+        }
+        _ => sentences_read,
+    }
+}
+
 /// `8s`, `4m05s`, `2h07m`: short enough for the progress line.
 fn format_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();
@@ -218,13 +249,17 @@ mod tests {
     #[test]
     fn the_bar_covers_the_whole_job_and_moves_with_each_batch() {
         let mut progress = hidden();
-        progress.observe(Event::Started { articles: 3 });
+        progress.observe(Event::Started { articles: Some(3) });
         progress.observe(Event::ArticleDone {
             id: "kept",
             unchanged: true,
             sentences: 10,
         });
-        progress.observe(Event::Planned { sentences: 50 });
+        progress.observe(Event::Planned {
+            articles: 3,
+            sentences: 50,
+            complete: true,
+        });
         assert_eq!(progress.bar.length(), Some(50));
         assert_eq!(progress.bar.position(), 10);
         // Two articles of 40 sentences, 20 distinct; the cache has 5.
@@ -256,8 +291,12 @@ mod tests {
     #[test]
     fn sentences_served_without_the_model_do_not_speed_up_the_eta() {
         let mut progress = hidden();
-        progress.observe(Event::Started { articles: 2 });
-        progress.observe(Event::Planned { sentences: 100 });
+        progress.observe(Event::Started { articles: Some(2) });
+        progress.observe(Event::Planned {
+            articles: 2,
+            sentences: 100,
+            complete: true,
+        });
         progress.observe(Event::Window { sentences: 100 });
         progress.observe(Event::Lookup {
             segments: 100,
@@ -277,6 +316,16 @@ mod tests {
             eta >= Duration::from_millis(700) && eta <= Duration::from_millis(1500),
             "{eta:?}"
         );
+    }
+
+    #[test]
+    fn a_job_read_in_part_is_sized_from_the_articles_read() {
+        // 100 of 1,000 articles read, 2,000 sentences: about 20,000 in all.
+        assert_eq!(estimated_sentences(100, 2000, false, Some(1000)), 20_000);
+        // Once all is read the count is exact, whatever was expected.
+        assert_eq!(estimated_sentences(1000, 19_000, true, Some(1000)), 19_000);
+        // Stdin: nothing to go by but what was read.
+        assert_eq!(estimated_sentences(100, 2000, false, None), 2000);
     }
 
     #[test]

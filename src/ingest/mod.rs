@@ -1,7 +1,13 @@
 //! Reading articles from what the user names: files, directories (walked for
 //! `.txt`, `.md`, `.html` and `.htm`), JSONL files (one `{id, text|html,
-//! title?, url?, published?}` object a line) and `-` for stdin. HTML pages
-//! are reduced to their main-content text and metadata here.
+//! title?, url?, published?}` object a line) and `-` for stdin (JSONL when
+//! its first character is `{`, else one page). HTML pages are reduced to
+//! their main-content text and metadata here.
+//!
+//! [`plan_inputs`] walks what was named without reading an article;
+//! [`InputPlan::articles`] then reads them one at a time (a JSONL file or
+//! stdin a line at a time), so a run's memory does not grow with its
+//! input. A [`Shard`] reads only its share of the articles.
 //!
 //! Every problem with one input becomes an [`InputError`] naming it and the
 //! reason, so that the batch goes on with the others.
@@ -13,11 +19,11 @@
 //! article: the run's own `--out` folder, any folder holding a digest, and
 //! any `<id>.md`/`<id>.html` next to the `<id>.json` anubad wrote for it.
 //!
-//! [`ReadOptions`] narrows what is read: `--exclude` globs and `--limit`.
+//! [`ReadOptions`] narrows what is read: `--exclude` globs, `--limit` and a shard.
 
 use std::collections::HashSet;
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -200,6 +206,8 @@ pub struct ReadOptions {
     pub exclude: Exclude,
     /// Stop after this many articles (failed inputs count: each is one).
     pub limit: Option<usize>,
+    /// Read only the articles of this shard.
+    pub shard: Option<Shard>,
 }
 
 /// `--exclude` globs: a file or folder is left out when its name, or its
@@ -378,26 +386,38 @@ pub fn check_out_dir(inputs: &[String], out: &Path) -> Result<(), OutDirConflict
     Ok(())
 }
 
-/// Reads every article named by `inputs`, in a stable order: inputs as given,
-/// directory entries sorted by path. A walk leaves out `out_dir` (the run's
-/// output folder) and everything anubad wrote; a file reached twice (two
-/// links, or named twice) is read once.
+/// Reads every article named by `inputs` at once: [`plan_inputs`] and its
+/// [`InputPlan::articles`], collected. For commands whose inputs are few;
+/// `run` reads them one at a time.
 pub fn read_inputs(inputs: &[String], options: &ReadOptions) -> Inputs {
+    let plan = plan_inputs(inputs, options);
+    let skipped = plan.skipped.clone();
+    let mut articles = plan.articles();
+    let read: Vec<_> = articles.by_ref().collect();
+    Inputs {
+        articles: read,
+        skipped,
+        limited: articles.limited(),
+    }
+}
+
+/// Walks `inputs` without reading any article: what will be read, in a
+/// stable order (inputs as given, directory entries sorted by path), and
+/// what the walks passed over. A walk leaves out `out_dir` (the run's output
+/// folder) and everything anubad wrote; a file reached twice (two links, or
+/// named twice) is read once.
+pub fn plan_inputs(inputs: &[String], options: &ReadOptions) -> InputPlan {
     let mut walk = Walk {
         out_dir: options.out_dir.as_deref().and_then(FileKey::of),
         exclude: &options.exclude,
-        limit: options.limit.unwrap_or(usize::MAX),
         seen_dirs: HashSet::new(),
         seen_files: HashSet::new(),
-        read: Inputs::default(),
+        sources: Vec::new(),
+        skipped: Vec::new(),
     };
     for input in inputs {
-        if walk.full() {
-            walk.read.limited = true;
-            break;
-        }
         if input == "-" {
-            walk.read.articles.push(read_stdin());
+            walk.sources.push(Source::Stdin);
             continue;
         }
         let path = Path::new(input);
@@ -405,31 +425,444 @@ pub fn read_inputs(inputs: &[String], options: &ReadOptions) -> Inputs {
             walk.directory(path);
         } else if path.exists() {
             if let Some(glob) = walk.exclude.matching(path) {
-                walk.read.skipped.push(Skipped {
+                walk.skipped.push(Skipped {
                     path: path.to_path_buf(),
                     reason: SkipReason::Excluded {
                         glob: glob.to_string(),
                     },
                 });
             } else if walk.first_visit(path) {
-                read_file(path, &mut walk.read.articles);
-                walk.trim_to_limit();
+                walk.sources.push(Source::File(path.to_path_buf()));
             }
         } else {
-            walk.read.articles.push(Err(InputError::NotFound {
+            walk.sources.push(Source::Failed(InputError::NotFound {
                 input: input.clone(),
             }));
         }
     }
-    walk.read
+    InputPlan {
+        sources: walk.sources,
+        skipped: walk.skipped,
+        limit: options.limit,
+        shard: options.shard,
+    }
 }
 
-fn read_stdin() -> Result<Article, InputError> {
+/// What a run will read, found by [`plan_inputs`]; nothing is read yet.
+#[derive(Debug)]
+pub struct InputPlan {
+    sources: Vec<Source>,
+    pub skipped: Vec<Skipped>,
+    limit: Option<usize>,
+    shard: Option<Shard>,
+}
+
+#[derive(Debug)]
+enum Source {
+    Stdin,
+    File(PathBuf),
+    /// Known to fail before reading: a missing input, a folder entry that
+    /// cannot be read.
+    Failed(InputError),
+}
+
+impl InputPlan {
+    /// Refuses a run with nothing to translate: every folder named was
+    /// empty of articles (or all of it excluded).
+    pub fn check_not_empty(&self, inputs: &[String]) -> Result<(), InputsError> {
+        if self.sources.is_empty() {
+            return Err(InputsError::NoArticles {
+                inputs: inputs.to_vec(),
+                skipped: self.skipped.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// How many articles (failed inputs included) reading will give, with
+    /// `--limit` and the shard applied; `None` when stdin is among the
+    /// inputs, whose size is known only once read. Costs a pass over each
+    /// JSONL file (its lines, and with a shard their ids), no page parsing.
+    pub fn count(&self) -> Option<usize> {
+        let count = self.count_unlimited()?;
+        Some(self.limit.map_or(count, |limit| count.min(limit)))
+    }
+
+    /// Whether `--limit` leaves out some of the articles.
+    pub fn is_limited(&self) -> bool {
+        match (self.limit, self.count_unlimited()) {
+            (Some(limit), Some(count)) => count > limit,
+            _ => false,
+        }
+    }
+
+    fn count_unlimited(&self) -> Option<usize> {
+        let mut count = 0;
+        for source in &self.sources {
+            count += match source {
+                Source::Stdin => return None,
+                Source::Failed(error) => self.holds(error.input()) as usize,
+                Source::File(path) if is_jsonl(path) => self.count_records(path),
+                Source::File(path) => self.holds(&file_id(path)) as usize,
+            };
+        }
+        Some(count)
+    }
+
+    fn holds(&self, raw_id: &str) -> bool {
+        self.shard.is_none_or(|shard| shard.holds(raw_id))
+    }
+
+    /// Records of a JSONL file in this plan's shard: its non-blank lines,
+    /// each placed by its `id` (or by its line, where it has none).
+    fn count_records(&self, path: &Path) -> usize {
+        #[derive(Deserialize)]
+        struct IdOnly {
+            id: serde_json::Value,
+        }
+        let Ok(file) = std::fs::File::open(path) else {
+            // Reading it will fail: one failed input.
+            return 1;
+        };
+        let mut reader = io::BufReader::new(file);
+        let mut line = Vec::new();
+        let mut count = 0;
+        let mut number = 0;
+        let input = path.display().to_string();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            number += 1;
+            if line.trim_ascii().is_empty() {
+                continue;
+            }
+            let Some(shard) = self.shard else {
+                count += 1;
+                continue;
+            };
+            let key = serde_json::from_slice::<IdOnly>(line.trim_ascii())
+                .ok()
+                .and_then(|record| record_id(&record.id))
+                .unwrap_or_else(|| format!("{input}#{number}"));
+            count += shard.holds(&key) as usize;
+        }
+        count.max(1)
+    }
+
+    /// The articles, read one at a time as the iterator is advanced.
+    pub fn articles(self) -> Articles {
+        Articles {
+            sources: self.sources.into(),
+            records: None,
+            left: self.limit.unwrap_or(usize::MAX),
+            limited: false,
+            shard: self.shard,
+        }
+    }
+}
+
+/// One shard of a job split over `count` processes: the articles whose id
+/// hashes to `index` (see [`Shard::of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+/// A `--shard` that is not `K/N` with `K < N`.
+#[derive(Debug, thiserror::Error)]
+#[error("shard {given:?}: expected K/N with 0 <= K < N (e.g. 0/4)")]
+pub struct BadShard {
+    given: String,
+}
+
+impl Shard {
+    pub fn new(index: usize, count: usize) -> Result<Shard, BadShard> {
+        if count == 0 || index >= count {
+            return Err(BadShard {
+                given: format!("{index}/{count}"),
+            });
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// `K/N`.
+    pub fn parse(text: &str) -> Result<Shard, BadShard> {
+        let bad = || BadShard {
+            given: text.to_string(),
+        };
+        let (index, count) = text.split_once('/').ok_or_else(bad)?;
+        let index = index.trim().parse().map_err(|_| bad())?;
+        let count = count.trim().parse().map_err(|_| bad())?;
+        Shard::new(index, count).map_err(|_| bad())
+    }
+
+    /// The shard of `count` that an article with id `raw_id` belongs to:
+    /// the first 8 bytes of SHA-256 over its output id (the id made
+    /// file-name safe, lower-cased), as a big-endian number, modulo
+    /// `count`. Ids that could become the same file name land in one
+    /// shard, so each shard makes them unique as one run would. A failed
+    /// input with no id is placed by its name (`file.jsonl#7`).
+    pub fn of(raw_id: &str, count: usize) -> usize {
+        use sha2::{Digest, Sha256};
+        let key = crate::output::safe_id(raw_id).to_lowercase();
+        let digest = Sha256::digest(key.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        (u64::from_be_bytes(first) % count as u64) as usize
+    }
+
+    pub fn holds(&self, raw_id: &str) -> bool {
+        Shard::of(raw_id, self.count) == self.index
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// The articles of an [`InputPlan`], read lazily: a page when it is reached,
+/// a JSONL file (or stdin) a line at a time, so a run holds only what it is
+/// working on however large its inputs are.
+pub struct Articles {
+    sources: std::collections::VecDeque<Source>,
+    records: Option<Records>,
+    left: usize,
+    limited: bool,
+    shard: Option<Shard>,
+}
+
+impl Articles {
+    /// Whether `--limit` stopped the reading before every input was read.
+    pub fn limited(&self) -> bool {
+        self.limited
+    }
+
+    fn holds(&self, raw_id: &str) -> bool {
+        self.shard.is_none_or(|shard| shard.holds(raw_id))
+    }
+
+    /// The next article or failure of any source, shard and limit aside.
+    fn next_any(&mut self) -> Option<Result<Article, InputError>> {
+        loop {
+            if let Some(records) = &mut self.records {
+                match records.next(self.shard) {
+                    Some(item) => return Some(item),
+                    None => self.records = None,
+                }
+            }
+            match self.sources.pop_front()? {
+                Source::Failed(error) => {
+                    if self.holds(error.input()) {
+                        return Some(Err(error));
+                    }
+                }
+                Source::Stdin => match open_stdin() {
+                    Ok(StdinInput::Records(records)) => self.records = Some(records),
+                    Ok(StdinInput::Page(bytes)) => {
+                        if self.holds("stdin") {
+                            return Some(article_from_bytes("stdin", "stdin", &bytes, false));
+                        }
+                    }
+                    Err(error) => {
+                        if self.holds(error.input()) {
+                            return Some(Err(error));
+                        }
+                    }
+                },
+                Source::File(path) if is_jsonl(&path) => match Records::open(&path) {
+                    Ok(records) => self.records = Some(records),
+                    Err(error) => {
+                        if self.holds(error.input()) {
+                            return Some(Err(error));
+                        }
+                    }
+                },
+                Source::File(path) => {
+                    if self.holds(&file_id(&path)) {
+                        return Some(read_page_file(&path));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for Articles {
+    type Item = Result<Article, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            // Whether anything was left unread decides `limited`.
+            if !self.limited {
+                self.limited = self.next_any().is_some();
+            }
+            return None;
+        }
+        let item = self.next_any()?;
+        self.left -= 1;
+        Some(item)
+    }
+}
+
+/// The records of one JSONL input, read a line at a time.
+struct Records {
+    input: String,
+    reader: Box<dyn io::BufRead>,
+    line_number: usize,
+    /// Any non-blank line met: a file of none is an empty input.
+    any: bool,
+    done: bool,
+}
+
+impl Records {
+    fn open(path: &Path) -> Result<Records, InputError> {
+        let input = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|source| InputError::Read {
+            input: input.clone(),
+            source,
+        })?;
+        let mut reader = io::BufReader::new(file);
+        let start = reader.fill_buf().map_err(|source| InputError::Read {
+            input: input.clone(),
+            source,
+        })?;
+        // UTF-16 (Windows tools) is decoded whole; UTF-8 is streamed.
+        let reader: Box<dyn io::BufRead> =
+            if start.starts_with(&[0xff, 0xfe]) || start.starts_with(&[0xfe, 0xff]) {
+                let mut bytes = Vec::new();
+                reader
+                    .read_to_end(&mut bytes)
+                    .map_err(|source| InputError::Read {
+                        input: input.clone(),
+                        source,
+                    })?;
+                Box::new(io::Cursor::new(decode(&input, &bytes)?.into_bytes()))
+            } else {
+                Box::new(reader)
+            };
+        Ok(Records::new(input, reader))
+    }
+
+    fn new(input: String, reader: Box<dyn io::BufRead>) -> Records {
+        Records {
+            input,
+            reader,
+            line_number: 0,
+            any: false,
+            done: false,
+        }
+    }
+
+    /// The next record of `shard` (every record without one).
+    fn next(&mut self, shard: Option<Shard>) -> Option<Result<Article, InputError>> {
+        if self.done {
+            return None;
+        }
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let read = (&mut self.reader)
+                .take(MAX_ARTICLE_BYTES + 1)
+                .read_until(b'\n', &mut line);
+            self.line_number += 1;
+            let at = format!("{}#{}", self.input, self.line_number);
+            match read {
+                Ok(0) => {
+                    self.done = true;
+                    return (!self.any).then(|| {
+                        Err(InputError::Empty {
+                            input: self.input.clone(),
+                        })
+                    });
+                }
+                Ok(_) => {}
+                Err(source) => {
+                    self.done = true;
+                    return Some(Err(InputError::Read { input: at, source }));
+                }
+            }
+            if line.len() as u64 > MAX_ARTICLE_BYTES && !line.ends_with(b"\n") {
+                // The rest of the line is skipped only to say how long it was.
+                let rest = self.reader.skip_until(b'\n').unwrap_or(0);
+                self.any = true;
+                let size = (line.len() + rest) as u64;
+                if shard.is_none_or(|shard| shard.holds(&at)) {
+                    return Some(Err(InputError::TooLarge {
+                        input: at,
+                        size,
+                        limit: MAX_ARTICLE_BYTES,
+                    }));
+                }
+                continue;
+            }
+            let mut bytes = line.as_slice();
+            if self.line_number == 1 {
+                bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+            }
+            if bytes.trim_ascii().is_empty() {
+                continue;
+            }
+            self.any = true;
+            let text = match std::str::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(e) => {
+                    if shard.is_none_or(|shard| shard.holds(&at)) {
+                        return Some(Err(InputError::NotUtf8 {
+                            input: at,
+                            offset: e.valid_up_to(),
+                        }));
+                    }
+                    continue;
+                }
+            };
+            if let Some(item) = record(&at, text, shard) {
+                return Some(item);
+            }
+        }
+    }
+}
+
+/// What stdin holds: article JSONL (its first character is `{`), or one page.
+enum StdinInput {
+    Records(Records),
+    Page(Vec<u8>),
+}
+
+fn open_stdin() -> Result<StdinInput, InputError> {
     let read_error = |source| InputError::Read {
         input: "stdin".into(),
         source,
     };
-    let mut stdin = io::stdin().lock();
+    let mut stdin = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
+    // Skip a UTF-8 byte-order mark and leading blank space to see the first
+    // character; neither matters to a page or to JSONL.
+    loop {
+        let buffer = stdin.fill_buf().map_err(read_error)?;
+        if buffer.starts_with(b"\xef\xbb\xbf") {
+            stdin.consume(3);
+            continue;
+        }
+        let blanks = buffer
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+        if blanks == 0 || buffer.is_empty() {
+            break;
+        }
+        stdin.consume(blanks);
+    }
+    if stdin.fill_buf().map_err(read_error)?.first() == Some(&b'{') {
+        return Ok(StdinInput::Records(Records::new(
+            "stdin".into(),
+            Box::new(stdin),
+        )));
+    }
     let mut bytes = Vec::new();
     (&mut stdin)
         .take(MAX_ARTICLE_BYTES + 1)
@@ -444,7 +877,19 @@ fn read_stdin() -> Result<Article, InputError> {
             limit: MAX_ARTICLE_BYTES,
         });
     }
-    article_from_bytes("stdin", "stdin", &bytes, false)
+    Ok(StdinInput::Page(bytes))
+}
+
+fn is_jsonl(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"))
+}
+
+/// The raw id of a page file: its stem.
+fn file_id(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "article".into())
 }
 
 /// Identifies a file or folder however it is reached: device and inode
@@ -481,25 +926,13 @@ impl FileKey {
 struct Walk<'a> {
     out_dir: Option<FileKey>,
     exclude: &'a Exclude,
-    limit: usize,
     seen_dirs: HashSet<FileKey>,
     seen_files: HashSet<FileKey>,
-    read: Inputs,
+    sources: Vec<Source>,
+    skipped: Vec<Skipped>,
 }
 
 impl Walk<'_> {
-    fn full(&self) -> bool {
-        self.read.articles.len() >= self.limit
-    }
-
-    /// A JSONL file may hold more records than `--limit` leaves room for.
-    fn trim_to_limit(&mut self) {
-        if self.read.articles.len() > self.limit {
-            self.read.articles.truncate(self.limit);
-            self.read.limited = true;
-        }
-    }
-
     /// True the first time a file is met, however it is reached.
     fn first_visit(&mut self, file: &Path) -> bool {
         FileKey::of(file).is_none_or(|key| self.seen_files.insert(key))
@@ -523,7 +956,7 @@ impl Walk<'_> {
             if entry.depth() > 0 {
                 let relative = path.strip_prefix(root).unwrap_or(path);
                 if let Some(glob) = self.exclude.matching(relative) {
-                    self.read.skipped.push(Skipped {
+                    self.skipped.push(Skipped {
                         path: path.to_path_buf(),
                         reason: SkipReason::Excluded {
                             glob: glob.to_string(),
@@ -540,7 +973,7 @@ impl Walk<'_> {
                 let is_output = entry.depth() > 0
                     && (key.is_some() && key == self.out_dir || holds_digest(path));
                 if is_output {
-                    self.read.skipped.push(Skipped {
+                    self.skipped.push(Skipped {
                         path: path.to_path_buf(),
                         reason: SkipReason::OutputFolder,
                     });
@@ -552,7 +985,7 @@ impl Walk<'_> {
                 }
             } else if is_article_file(path) {
                 if written_by_anubad(path) {
-                    self.read.skipped.push(Skipped {
+                    self.skipped.push(Skipped {
                         path: path.to_path_buf(),
                         reason: SkipReason::Output,
                     });
@@ -560,27 +993,20 @@ impl Walk<'_> {
                     files.push(path.to_path_buf());
                 }
             } else {
-                self.read.skipped.push(Skipped {
+                self.skipped.push(Skipped {
                     path: path.to_path_buf(),
                     reason: SkipReason::NotAnArticle,
                 });
             }
         }
         files.sort();
-        for file in files {
-            if self.full() {
-                self.read.limited = true;
-                break;
-            }
-            read_file(&file, &mut self.read.articles);
-            self.trim_to_limit();
-        }
+        self.sources.extend(files.into_iter().map(Source::File));
     }
 
     fn walk_error(&mut self, error: walkdir::Error) {
         let path = error.path().map(Path::to_path_buf).unwrap_or_default();
         if let Some(ancestor) = error.loop_ancestor() {
-            self.read.skipped.push(Skipped {
+            self.skipped.push(Skipped {
                 reason: SkipReason::LinkLoop {
                     target: ancestor.to_path_buf(),
                 },
@@ -596,7 +1022,7 @@ impl Walk<'_> {
         if source.kind() == io::ErrorKind::NotFound && !is_article_file(&path) {
             return;
         }
-        self.read.articles.push(Err(InputError::Read {
+        self.sources.push(Source::Failed(InputError::Read {
             input: path.display().to_string(),
             source,
         }));
@@ -635,45 +1061,28 @@ fn written_by_anubad(path: &Path) -> bool {
     })
 }
 
-fn read_file(path: &Path, out: &mut Vec<Result<Article, InputError>>) {
+/// A page file (not JSONL): `.txt`, `.md`, `.html`, or anything named.
+fn read_page_file(path: &Path) -> Result<Article, InputError> {
     let input = path.display().to_string();
-    let is_jsonl = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"));
     if let Ok(meta) = std::fs::metadata(path) {
-        if !is_jsonl && meta.len() > MAX_ARTICLE_BYTES {
-            out.push(Err(InputError::TooLarge {
+        if meta.len() > MAX_ARTICLE_BYTES {
+            return Err(InputError::TooLarge {
                 input,
                 size: meta.len(),
                 limit: MAX_ARTICLE_BYTES,
-            }));
-            return;
+            });
         }
     }
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(source) => {
-            out.push(Err(InputError::Read { input, source }));
-            return;
-        }
-    };
+    let bytes = std::fs::read(path).map_err(|source| InputError::Read {
+        input: input.clone(),
+        source,
+    })?;
     let extension = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     let is_html = extension == "html" || extension == "htm";
-    if is_jsonl {
-        match decode(&input, &bytes) {
-            Ok(text) => out.extend(records(&input, &text)),
-            Err(e) => out.push(Err(e)),
-        }
-    } else {
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "article".into());
-        out.push(article_from_bytes(&input, &stem, &bytes, is_html));
-    }
+    article_from_bytes(&input, &file_id(path), &bytes, is_html)
 }
 
 fn decode(input: &str, bytes: &[u8]) -> Result<String, InputError> {
@@ -783,68 +1192,77 @@ fn check_text(input: &str, text: &str) -> Result<(), InputError> {
     Ok(())
 }
 
-fn records(input: &str, text: &str) -> Vec<Result<Article, InputError>> {
-    let mut out = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let at = format!("{input}#{}", number + 1);
-        let record = match serde_json::from_str::<Record>(line) {
-            Ok(record) => record,
-            Err(e) => {
-                out.push(Err(InputError::BadRecord {
-                    input: at,
-                    reason: e.to_string(),
-                }));
-                continue;
-            }
-        };
-        let raw_id = match &record.id {
-            serde_json::Value::String(s) if !s.trim().is_empty() => s.clone(),
-            serde_json::Value::Number(n) => n.to_string(),
-            _ => {
-                out.push(Err(InputError::BadRecord {
-                    input: at,
-                    reason: "`id` must be a non-empty string or a number".into(),
-                }));
-                continue;
-            }
-        };
-        let given = PageHints {
-            title: record.title.filter(|t| !t.trim().is_empty()),
-            published: record.published,
-            ..PageHints::default()
-        };
-        let size = [&record.text, &record.html]
-            .iter()
-            .filter_map(|field| field.as_ref().map(|f| f.len() as u64))
-            .max()
-            .unwrap_or(0);
-        if size > MAX_ARTICLE_BYTES {
-            out.push(Err(InputError::TooLarge {
-                input: at,
-                size,
-                limit: MAX_ARTICLE_BYTES,
-            }));
-            continue;
-        }
-        let article = match (record.text, record.html) {
-            (Some(text), _) => page(&at, &raw_id, &text, false, given, record.url),
-            (None, Some(html)) => page(&at, &raw_id, &html, true, given, record.url),
-            (None, None) => Err(InputError::BadRecord {
-                input: at.clone(),
-                reason: "needs a `text` or an `html` field".into(),
-            }),
-        };
-        out.push(article);
+/// The `id` of a JSONL record as a raw id: a non-empty string or a number.
+fn record_id(id: &serde_json::Value) -> Option<String> {
+    match id {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
-    if out.is_empty() {
-        out.push(Err(InputError::Empty {
-            input: input.into(),
+}
+
+/// The article of one JSONL line `at` (`file.jsonl#7`), or why it is none;
+/// `None` when it belongs to another shard. A record is placed by its id,
+/// one without a usable id by `at`.
+fn record(at: &str, line: &str, shard: Option<Shard>) -> Option<Result<Article, InputError>> {
+    let ours = |key: &str| shard.is_none_or(|shard| shard.holds(key));
+    let record = match serde_json::from_str::<Record>(line) {
+        Ok(record) => record,
+        Err(e) => {
+            return ours(at).then(|| {
+                Err(InputError::BadRecord {
+                    input: at.to_string(),
+                    reason: e.to_string(),
+                })
+            })
+        }
+    };
+    let Some(raw_id) = record_id(&record.id) else {
+        return ours(at).then(|| {
+            Err(InputError::BadRecord {
+                input: at.to_string(),
+                reason: "`id` must be a non-empty string or a number".into(),
+            })
+        });
+    };
+    if !ours(&raw_id) {
+        return None;
+    }
+    let given = PageHints {
+        title: record.title.filter(|t| !t.trim().is_empty()),
+        published: record.published,
+        ..PageHints::default()
+    };
+    let size = [&record.text, &record.html]
+        .iter()
+        .filter_map(|field| field.as_ref().map(|f| f.len() as u64))
+        .max()
+        .unwrap_or(0);
+    if size > MAX_ARTICLE_BYTES {
+        return Some(Err(InputError::TooLarge {
+            input: at.to_string(),
+            size,
+            limit: MAX_ARTICLE_BYTES,
         }));
     }
-    out
+    Some(match (record.text, record.html) {
+        (Some(text), _) => page(at, &raw_id, &text, false, given, record.url),
+        (None, Some(html)) => page(at, &raw_id, &html, true, given, record.url),
+        (None, None) => Err(InputError::BadRecord {
+            input: at.to_string(),
+            reason: "needs a `text` or an `html` field".into(),
+        }),
+    })
+}
+
+/// Every record of a JSONL text, as one input `input`.
+#[cfg(test)]
+fn records(input: &str, text: &str) -> Vec<Result<Article, InputError>> {
+    let mut records = Records::new(
+        input.to_string(),
+        Box::new(io::Cursor::new(text.as_bytes().to_vec())),
+    );
+    std::iter::from_fn(|| records.next(None)).collect()
 }
 
 #[cfg(test)]

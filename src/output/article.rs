@@ -155,6 +155,22 @@ pub(crate) struct ArticleOutput {
     /// Hash of inputs, settings and model identity: an equal fingerprint
     /// means the outputs would not change.
     pub(crate) fingerprint: String,
+    /// What the digest keeps of an article it holds in short form; not
+    /// written.
+    #[serde(skip)]
+    pub(crate) digest: DigestFacts,
+}
+
+/// What the digest needs of an article beyond its fields, when it holds
+/// the article in short form ([`crate::output::RunArticles`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct DigestFacts {
+    /// The hash of its text (see `same_text_key`), kept when the paragraphs
+    /// after the first are dropped.
+    pub(crate) text_key: Option<u64>,
+    /// Where its files are, relative to the digest's folder, ending in
+    /// `/`; empty when they are beside it.
+    pub(crate) folder: String,
 }
 
 #[cfg(test)]
@@ -194,6 +210,7 @@ impl ArticleOutput {
                 translated_segments: 0,
             },
             fingerprint: String::new(),
+            digest: DigestFacts::default(),
         }
     }
 }

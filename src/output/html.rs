@@ -6,7 +6,7 @@
 use crate::output::article::{ArticleOutput, SentencePair};
 use crate::output::view::{
     article_date, english_title, group_heading, is_extractive, known, model_line, single_line,
-    source_name, DigestStories, INTRO_LABEL,
+    source_name, DigestScope, DigestStories, INTRO_LABEL,
 };
 use crate::output::warning::{Place, Warning};
 use crate::output::{FailedInput, DIGEST_HTML_FILE_NAME};
@@ -261,7 +261,11 @@ fn render_story_html(
     html.push_str(&format!(
         "<article id=\"story-{}\">\n<{heading}><a href=\"{}\">{}</a></{heading}>\n",
         escape_html(&article.id),
-        escape_html(&article_page_name(&article.id)),
+        escape_html(&format!(
+            "{}{}",
+            article.digest.folder,
+            article_page_name(&article.id)
+        )),
         escape_html(&english_title(article))
     ));
     let meta = meta_parts(article);
@@ -274,7 +278,11 @@ fn render_story_html(
             .map(|copy| {
                 format!(
                     "<a href=\"{}\"><code>{}</code></a>",
-                    escape_html(&article_page_name(&copy.id)),
+                    escape_html(&format!(
+                        "{}{}",
+                        copy.digest.folder,
+                        article_page_name(&copy.id)
+                    )),
                     escape_html(&single_line(&copy.input))
                 )
             })
@@ -332,14 +340,14 @@ pub(crate) fn render_digest_html(
     articles: &[ArticleOutput],
     failed: &[FailedInput],
     intro: Option<&str>,
-    older_articles: usize,
+    scope: &DigestScope,
 ) -> String {
-    let stories = DigestStories::new(articles);
+    let stories = DigestStories::new(articles, scope);
     let mut html = page_start("Anubad digest", "digest");
     html.push_str("<header>\n<h1>Anubad digest</h1>\n");
     html.push_str(&format!(
         "<p class=\"scope\">{}</p>\n",
-        escape_html(&stories.scope_line(older_articles))
+        escape_html(&stories.scope_line(scope.older_articles))
     ));
     if !articles.is_empty() {
         let mut batch = Vec::new();

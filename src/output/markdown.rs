@@ -3,7 +3,7 @@
 use crate::output::article::{ArticleOutput, SentencePair};
 use crate::output::view::{
     english_title, group_heading, is_extractive, known, model_line, single_line, source_name,
-    DigestStories, INTRO_LABEL,
+    DigestScope, DigestStories, INTRO_LABEL,
 };
 use crate::output::FailedInput;
 
@@ -143,13 +143,13 @@ pub(crate) fn render_digest(
     articles: &[ArticleOutput],
     failed: &[FailedInput],
     intro: Option<&str>,
-    older_articles: usize,
+    scope: &DigestScope,
 ) -> String {
-    let stories = DigestStories::new(articles);
+    let stories = DigestStories::new(articles, scope);
     let mut md = String::from("# Anubad digest\n\n");
     md.push_str(&format!(
         "{}\n\n",
-        escape_markdown(&stories.scope_line(older_articles))
+        escape_markdown(&stories.scope_line(scope.older_articles))
     ));
     if !articles.is_empty() {
         let mut models: Vec<String> = articles
@@ -188,7 +188,7 @@ pub(crate) fn render_digest(
             md.push_str(&format!(
                 "{story_level} [{}]({})\n\n",
                 escape_markdown(&english_title(article)),
-                link_destination(&format!("{}.md", article.id))
+                link_destination(&format!("{}{}.md", article.digest.folder, article.id))
             ));
             if let Some(line) = date_and_source(article) {
                 md.push_str(&format!("{line}\n\n"));
@@ -201,7 +201,7 @@ pub(crate) fn render_digest(
                         "- {} ([{}]({}))\n",
                         escape_markdown(&copy.input),
                         escape_markdown(&copy.id),
-                        link_destination(&format!("{}.md", copy.id))
+                        link_destination(&format!("{}{}.md", copy.digest.folder, copy.id))
                     ));
                 }
                 md.push('\n');

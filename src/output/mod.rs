@@ -18,6 +18,7 @@ mod folder;
 mod html;
 mod ids;
 mod markdown;
+mod run_articles;
 pub(crate) mod sources;
 mod view;
 mod warning;
@@ -37,12 +38,17 @@ pub(crate) use article::{
     ArticleOutput, Bilingual, RejectedText, SentencePair, Summary, SummaryMethod, Timings,
     ANUBAD_VERSION, SCHEMA_VERSION,
 };
-pub(crate) use folder::finish_run;
 pub use folder::OutDirReport;
+pub(crate) use folder::{
+    article_ids, finish_run, finish_shard, read_manifest, remove_shard_manifests, shard_manifests,
+    ShardManifest,
+};
 pub(crate) use ids::safe_id;
 pub use ids::IdAllocator;
+pub use run_articles::RunArticles;
 #[cfg(test)]
 pub(crate) use view::digest_order;
+pub(crate) use view::DigestScope;
 pub(crate) use view::{article_date, same_text_sets};
 pub(crate) use warning::Warning;
 
@@ -162,7 +168,7 @@ pub(crate) fn write_article(out_dir: &Path, article: &ArticleOutput) -> Result<(
 
 /// An input that gave no article, and why; the digest lists these last.
 /// Fields are in sort order: by input, then reason, as the digest lists them.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub(crate) struct FailedInput {
     /// Input path, `"stdin"`, or `"file.jsonl#line"`.
     pub(crate) input: String,
@@ -195,18 +201,18 @@ pub(crate) fn write_digest(
     articles: &[ArticleOutput],
     failed: &[FailedInput],
     intro: Option<&str>,
-    older_articles: usize,
+    scope: &DigestScope,
 ) -> Result<(), OutputError> {
     ensure_dir(out_dir)?;
     write_if_changed(
         out_dir,
         &out_dir.join(DIGEST_FILE_NAME),
-        render_digest(articles, failed, intro, older_articles).as_bytes(),
+        render_digest(articles, failed, intro, scope).as_bytes(),
     )?;
     write_if_changed(
         out_dir,
         &out_dir.join(DIGEST_HTML_FILE_NAME),
-        render_digest_html(articles, failed, intro, older_articles).as_bytes(),
+        render_digest_html(articles, failed, intro, scope).as_bytes(),
     )
 }
 

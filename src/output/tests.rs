@@ -22,7 +22,7 @@ fn readers_see_outlets_by_their_english_names_and_llm_headlines_first() {
         std::slice::from_ref(&a),
         &[],
         Some("Rain fell in Dhaka."),
-        0,
+        &DigestScope::default(),
     );
     assert!(digest.contains("2024-05-01 · Al Jazeera"), "{digest}");
     assert!(!digest.contains("আল জাজিরা"), "{digest}");
@@ -38,7 +38,7 @@ fn readers_see_outlets_by_their_english_names_and_llm_headlines_first() {
         std::slice::from_ref(&a),
         &[],
         Some("Rain fell in Dhaka."),
-        0,
+        &DigestScope::default(),
     );
     assert!(html.contains("Al Jazeera"), "{html}");
     assert!(
@@ -90,6 +90,7 @@ fn article(id: &str, published: Option<&str>) -> ArticleOutput {
             translated_segments: 2,
         },
         fingerprint: format!("fp-{id}"),
+        digest: Default::default(),
     }
 }
 
@@ -110,7 +111,14 @@ fn writing_leaves_only_the_outputs_behind() {
     let mut changed = article("a", Some("2024-05-02"));
     changed.fingerprint = "new".to_string();
     write_article(dir.path(), &changed).unwrap();
-    finish_run(dir.path(), &[changed, article("b", None)], &[], None, false).unwrap();
+    finish_run(
+        dir.path(),
+        &RunArticles::of(&[changed, article("b", None)]),
+        &[],
+        None,
+        false,
+    )
+    .unwrap();
     assert_eq!(
         dir_entries(dir.path()),
         vec![
@@ -155,7 +163,14 @@ fn unchanged_content_is_not_rewritten() {
     let dir = tempfile::tempdir().unwrap();
     let first = article("a", Some("2024-05-01"));
     write_article(dir.path(), &first).unwrap();
-    finish_run(dir.path(), std::slice::from_ref(&first), &[], None, false).unwrap();
+    finish_run(
+        dir.path(),
+        &RunArticles::of(std::slice::from_ref(&first)),
+        &[],
+        None,
+        false,
+    )
+    .unwrap();
     let names = [
         "a.json",
         "a.md",
@@ -170,7 +185,14 @@ fn unchanged_content_is_not_rewritten() {
         .collect();
     std::thread::sleep(Duration::from_millis(30));
     write_article(dir.path(), &first).unwrap();
-    finish_run(dir.path(), std::slice::from_ref(&first), &[], None, false).unwrap();
+    finish_run(
+        dir.path(),
+        &RunArticles::of(std::slice::from_ref(&first)),
+        &[],
+        None,
+        false,
+    )
+    .unwrap();
     for (name, old) in names.iter().zip(&before) {
         let new = fs::metadata(dir.path().join(name)).unwrap();
         assert_eq!(old.modified().unwrap(), new.modified().unwrap(), "{name}");
@@ -452,7 +474,7 @@ fn markdown_syntax_in_text_is_shown_literally() {
 
     let mut a = article("a", None);
     a.title.en = "[Update] # Floods\n## Now".to_string();
-    let digest = render_digest(&[a], &[], None, 0);
+    let digest = render_digest(&[a], &[], None, &DigestScope::default());
     assert!(
         digest.contains("## [\\[Update\\] # Floods ## Now](<a.md>)"),
         "{digest}"
@@ -468,7 +490,7 @@ fn digest_orders_newest_first_then_undated_by_id() {
         article("new", Some("2024-05-02T08:00:00+06:00")),
         article("mid", Some("2024-05-01")),
     ];
-    let digest = render_digest(&articles, &[], None, 0);
+    let digest = render_digest(&articles, &[], None, &DigestScope::default());
     let positions: Vec<usize> = ["new.md", "mid.md", "old.md", "b-undated.md", "c-undated.md"]
         .iter()
         .map(|link| digest.find(&format!("(<{link}>)")).unwrap())
@@ -497,14 +519,28 @@ fn digest_is_deterministic_and_independent_of_input_order() {
         failed_input("z.txt", "not UTF-8"),
         failed_input("feed.jsonl#3", "missing body"),
     ];
-    write_digest(dir.path(), &articles, &failed, None, 0).unwrap();
+    write_digest(
+        dir.path(),
+        &articles,
+        &failed,
+        None,
+        &DigestScope::default(),
+    )
+    .unwrap();
     let first = fs::read(dir.path().join(DIGEST_FILE_NAME)).unwrap();
 
     let mut reversed = articles.clone();
     reversed.reverse();
     let mut failed_reversed = failed.clone();
     failed_reversed.reverse();
-    write_digest(dir.path(), &reversed, &failed_reversed, None, 0).unwrap();
+    write_digest(
+        dir.path(),
+        &reversed,
+        &failed_reversed,
+        None,
+        &DigestScope::default(),
+    )
+    .unwrap();
     let second = fs::read(dir.path().join(DIGEST_FILE_NAME)).unwrap();
     assert_eq!(first, second);
 
@@ -519,7 +555,12 @@ fn digest_is_deterministic_and_independent_of_input_order() {
 
 #[test]
 fn empty_digest_says_so() {
-    let digest = render_digest(&[], &[failed_input("x.txt", "empty")], None, 0);
+    let digest = render_digest(
+        &[],
+        &[failed_input("x.txt", "empty")],
+        None,
+        &DigestScope::default(),
+    );
     assert!(digest.contains("No articles were translated in this run."));
     assert!(digest.contains("- x.txt: empty"));
 }
@@ -536,7 +577,7 @@ fn html_digest_escapes_everything_from_the_page() {
         &[hostile],
         &[failed_input("<evil>.txt", "bad & worse")],
         None,
-        0,
+        &DigestScope::default(),
     );
     assert!(!html.contains("<script"), "{html}");
     assert!(!html.contains("javascript:"), "{html}");
@@ -556,7 +597,7 @@ fn html_digest_shows_each_story_for_a_reader() {
     dated.warnings = vec![Warning::from("number 28 missing")];
     let mut updated_only = article("b", None);
     updated_only.updated = Some("2024-11-30".to_string());
-    let html = render_digest_html(&[updated_only, dated], &[], None, 0);
+    let html = render_digest_html(&[updated_only, dated], &[], None, &DigestScope::default());
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("name=\"viewport\""));
     assert!(html.contains("prefers-color-scheme:dark"));
@@ -613,7 +654,7 @@ fn stories_about_one_event_share_a_heading_in_both_digests() {
     let mut rain = article("rain", Some("2025-01-10"));
     rain.summary.text = "It rained in Dhaka.".to_string();
     let articles = [lavrov, rain, troops];
-    let md = render_digest(&articles, &[], None, 0);
+    let md = render_digest(&articles, &[], None, &DigestScope::default());
     let heading = md
         .find("## 2 stories: Kim Jong Un, North Korea, Russia\n")
         .expect(&md);
@@ -625,7 +666,7 @@ fn stories_about_one_event_share_a_heading_in_both_digests() {
         heading < troops_at && troops_at < lavrov_at && lavrov_at < rain_at,
         "{md}"
     );
-    let html = render_digest_html(&articles, &[], None, 0);
+    let html = render_digest_html(&articles, &[], None, &DigestScope::default());
     assert!(html.contains("<h2 class=\"group\">2 stories: Kim Jong Un, North Korea, Russia</h2>"));
     assert!(html.contains("<h3><a href=\"troops.html\">"));
     assert!(html.contains("<h2><a href=\"rain.html\">"));
@@ -724,7 +765,7 @@ fn an_article_page_has_the_whole_article_for_a_reader() {
         assert!(!html.contains(external), "{external}");
     }
     // The digest's style sheet, not a copy.
-    let digest = render_digest_html(&[warned_article()], &[], None, 0);
+    let digest = render_digest_html(&[warned_article()], &[], None, &DigestScope::default());
     let style = |page: &str| {
         page[page.find("<style>").unwrap()..page.find("</style>").unwrap()].to_string()
     };
@@ -768,7 +809,7 @@ fn the_digest_shows_one_story_per_text_listing_every_input() {
     let other = article("other", Some("2024-04-01"));
     let articles = [copy, other, original];
 
-    let md = render_digest(&articles, &[], None, 0);
+    let md = render_digest(&articles, &[], None, &DigestScope::default());
     assert_eq!(md.matches("## [Rain in Dhaka rain]").count(), 1, "{md}");
     assert!(!md.contains("## [Rain in Dhaka rain-2]"), "{md}");
     assert!(
@@ -782,7 +823,7 @@ fn the_digest_shows_one_story_per_text_listing_every_input() {
         md.contains("3 articles from this run (1 with the same text as another, shown with it).")
     );
 
-    let html = render_digest_html(&articles, &[], None, 0);
+    let html = render_digest_html(&articles, &[], None, &DigestScope::default());
     assert_eq!(html.matches("<article ").count(), 2, "{html}");
     assert!(html.contains(
         "<p class=\"inputs\">Same text in 2 inputs: <a href=\"rain.html\"><code>news/rain.txt</code></a>, \
@@ -798,7 +839,14 @@ fn the_manifest_lists_the_runs_articles_their_files_copies_and_failures() {
     copy.id = "rain-2".to_string();
     copy.input = "saved/rain.txt".to_string();
     let failed = [FailedInput::new("x.txt".to_string(), "x.txt: empty")];
-    finish_run(dir.path(), &[copy, original], &failed, None, false).unwrap();
+    finish_run(
+        dir.path(),
+        &RunArticles::of(&[copy, original]),
+        &failed,
+        None,
+        false,
+    )
+    .unwrap();
     let manifest: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(dir.path().join("manifest.json")).unwrap())
             .unwrap();
@@ -825,9 +873,14 @@ fn a_failure_names_its_input_once() {
     assert_eq!(named.reason, "not UTF-8 text");
     let unnamed = FailedInput::new("in/a.txt".to_string(), "cannot write out/a.json");
     assert_eq!(unnamed.reason, "cannot write out/a.json");
-    let md = render_digest(&[], std::slice::from_ref(&named), None, 0);
+    let md = render_digest(
+        &[],
+        std::slice::from_ref(&named),
+        None,
+        &DigestScope::default(),
+    );
     assert_eq!(md.matches("a.txt").count(), 1, "{md}");
-    let html = render_digest_html(&[], &[named], None, 0);
+    let html = render_digest_html(&[], &[named], None, &DigestScope::default());
     assert_eq!(html.matches("a.txt").count(), 1, "{html}");
 }
 
@@ -847,7 +900,7 @@ fn earlier_runs_articles_are_counted_or_pruned_and_nothing_else_is_touched() {
     fs::write(out.join("readme.txt"), "mine").unwrap();
     let run = [article("kept", None)];
 
-    let counted = finish_run(out, &run, &[], None, false).unwrap();
+    let counted = finish_run(out, &RunArticles::of(&run), &[], None, false).unwrap();
     assert_eq!(counted.older_articles, 2);
     assert_eq!(counted.pruned_articles, 0);
     let digest = fs::read_to_string(out.join(DIGEST_FILE_NAME)).unwrap();
@@ -855,7 +908,7 @@ fn earlier_runs_articles_are_counted_or_pruned_and_nothing_else_is_touched() {
     assert!(!digest.contains("old.md"), "{digest}");
     assert!(out.join("old.json").exists());
 
-    let pruned = finish_run(out, &run, &[], None, true).unwrap();
+    let pruned = finish_run(out, &RunArticles::of(&run), &[], None, true).unwrap();
     assert_eq!(pruned.pruned_articles, 2);
     assert_eq!(pruned.older_articles, 0);
     let mut removed: Vec<String> = pruned
@@ -893,4 +946,48 @@ fn earlier_runs_articles_are_counted_or_pruned_and_nothing_else_is_touched() {
     );
     let digest = fs::read_to_string(out.join(DIGEST_FILE_NAME)).unwrap();
     assert!(digest.contains("1 article from this run.\n"), "{digest}");
+}
+
+#[test]
+fn a_digest_of_more_than_a_thousand_articles_shows_the_newest_and_says_so() {
+    use crate::output::run_articles::DIGEST_MAX_ARTICLES;
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = RunArticles::new();
+    let total = DIGEST_MAX_ARTICLES + 5;
+    for day in 0..total {
+        // Days 0..1005 after 2020-01-01, in an order that is not by date.
+        let n = (day * 7919) % total;
+        let date = (chrono_like_date(n)).to_string();
+        run.add(&article(&format!("a{n:04}"), Some(&date)), "");
+    }
+    finish_run(dir.path(), &run, &[], None, false).unwrap();
+    let digest = std::fs::read_to_string(dir.path().join("digest.md")).unwrap();
+    assert!(
+        digest.contains(&format!(
+            "{total} articles from this run. The digest shows the newest {DIGEST_MAX_ARTICLES}; \
+             manifest.json lists every article."
+        )),
+        "{}",
+        &digest[..300]
+    );
+    // The five oldest are left out, the newest is in.
+    for n in 0..5 {
+        assert!(!digest.contains(&format!("(<a{n:04}.md>)")), "a{n:04}");
+    }
+    assert!(digest.contains(&format!("(<a{:04}.md>)", total - 1)));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["articles"].as_array().unwrap().len(), total);
+}
+
+/// `n` days after 2020-01-01 as an ISO date (months of 28 days are enough
+/// for an order).
+fn chrono_like_date(n: usize) -> String {
+    format!(
+        "{}-{:02}-{:02}",
+        2020 + n / 336,
+        n % 336 / 28 + 1,
+        n % 28 + 1
+    )
 }

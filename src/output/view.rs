@@ -65,16 +65,19 @@ pub(crate) fn is_extractive(summary: &Summary) -> bool {
 /// order. The digest's stories and the digest introduction's both follow it.
 pub(crate) fn digest_order(articles: &[ArticleOutput]) -> Vec<&ArticleOutput> {
     let mut ordered: Vec<&ArticleOutput> = articles.iter().collect();
-    ordered.sort_by(|a, b| {
-        let date_order = match (article_date(a), article_date(b)) {
-            (Some(x), Some(y)) => y.cmp(x),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        };
-        date_order.then_with(|| a.id.cmp(&b.id))
-    });
+    ordered.sort_by(|a, b| digest_cmp(a, b));
     ordered
+}
+
+/// [`digest_order`]'s comparison of two articles.
+pub(crate) fn digest_cmp(a: &ArticleOutput, b: &ArticleOutput) -> std::cmp::Ordering {
+    let date_order = match (article_date(a), article_date(b)) {
+        (Some(x), Some(y)) => y.cmp(x),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    };
+    date_order.then_with(|| a.id.cmp(&b.id))
 }
 
 /// What makes two articles of a run one story: their Bengali title and
@@ -94,16 +97,29 @@ fn same_text_key(article: &ArticleOutput) -> String {
     key
 }
 
+/// [`same_text_key`] as a 64-bit hash (the first 8 bytes of its SHA-256),
+/// which an article held in short form keeps in place of its paragraphs.
+pub(crate) fn same_text_hash(article: &ArticleOutput) -> u64 {
+    use sha2::{Digest, Sha256};
+    if let Some(key) = article.digest.text_key {
+        return key;
+    }
+    let digest = Sha256::digest(same_text_key(article).as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
+}
+
 /// The articles in digest order, those with the same text (see
 /// [`same_text_key`]) together: each set starts with the one the digest
 /// shows (the first in [`digest_order`], so a dated copy wins over an
 /// undated one).
 pub(crate) fn same_text_sets(articles: &[ArticleOutput]) -> Vec<Vec<&ArticleOutput>> {
     let mut sets: Vec<Vec<&ArticleOutput>> = Vec::new();
-    let mut set_of_key: HashMap<String, usize> = HashMap::new();
+    let mut set_of_key: HashMap<u64, usize> = HashMap::new();
     for article in digest_order(articles) {
         let next = sets.len();
-        let index = *set_of_key.entry(same_text_key(article)).or_insert(next);
+        let index = *set_of_key.entry(same_text_hash(article)).or_insert(next);
         if index == next {
             sets.push(Vec::new());
         }
@@ -120,12 +136,24 @@ pub(crate) struct DigestStories<'a> {
     same_text: HashMap<&'a str, Vec<&'a ArticleOutput>>,
     /// Articles of the run, copies included.
     pub(crate) articles: usize,
-    /// Stories shown.
+    /// Stories (distinct texts) of the run.
     pub(crate) stories: usize,
+    /// Articles of the run the digest holds (the newest, when it cannot
+    /// hold them all).
+    pub(crate) shown_articles: usize,
+}
+
+/// What a digest covers: the run's articles and stories (which the digest
+/// may show only the newest of), and the older articles in its folder.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DigestScope {
+    pub(crate) articles: usize,
+    pub(crate) stories: usize,
+    pub(crate) older_articles: usize,
 }
 
 impl<'a> DigestStories<'a> {
-    pub(crate) fn new(articles: &'a [ArticleOutput]) -> Self {
+    pub(crate) fn new(articles: &'a [ArticleOutput], scope: &DigestScope) -> Self {
         let sets = same_text_sets(articles);
         let shown: Vec<&ArticleOutput> = sets.iter().map(|set| set[0]).collect();
         let same_text = sets
@@ -136,8 +164,9 @@ impl<'a> DigestStories<'a> {
         DigestStories {
             groups: group_stories(&shown),
             same_text,
-            articles: articles.len(),
-            stories: shown.len(),
+            articles: scope.articles.max(articles.len()),
+            stories: scope.stories.max(shown.len()),
+            shown_articles: articles.len(),
         }
     }
 
@@ -179,6 +208,12 @@ impl<'a> DigestStories<'a> {
             )),
         }
         line.push('.');
+        if self.shown_articles < self.articles {
+            line.push_str(&format!(
+                " The digest shows the newest {}; manifest.json lists every article.",
+                self.shown_articles
+            ));
+        }
         line
     }
 }

@@ -178,5 +178,6 @@ pub(crate) fn assemble(
         warnings,
         timings,
         fingerprint: prepared.fingerprint,
+        digest: Default::default(),
     }
 }

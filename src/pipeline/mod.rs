@@ -1,5 +1,12 @@
 //! Article → normalized → segmented → translated → summarized → written.
 //!
+//! Inputs are read as the run goes, a bounded stretch ahead of the model,
+//! so memory does not grow with the job; what is kept of every article is
+//! what the manifest needs ([`crate::output::RunArticles`]). Results can
+//! also be emitted as JSON lines in input order (`run --emit jsonl`), and a
+//! shard of a split job writes a shard manifest instead of the digest,
+//! which [`digest`] writes once every shard is done.
+//!
 //! Segments from many articles are pooled, looked up in the cache, and the
 //! misses translated in batches of similar length (an NMT model) or a
 //! paragraph at a time (a chat model, `--translator`); each batch is stored
@@ -13,25 +20,29 @@
 //! the digest; running it again carries on from the cache.
 
 mod assemble;
+mod digest;
 mod segments;
 mod summaries;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cache::{Cache, CacheError};
-use crate::ingest::{Article, InputError};
+use crate::ingest::{Article, InputError, Shard};
 use crate::llm::summarizer::Summarizer;
 use crate::output::{
-    self, ArticleOutput, FailedInput, IdAllocator, ModelInfo, OutDirReport, OutputError, Timings,
+    self, ArticleOutput, FailedInput, IdAllocator, ModelInfo, OutDirReport, OutputError,
+    RunArticles, Timings,
 };
 use crate::text;
 use crate::text::extractive_summary::DEFAULT_SUMMARY_SENTENCES;
 
 use crate::pipeline::assemble::{assemble, prepare, Prepared};
 use crate::pipeline::summaries::digest_intro;
+pub use digest::{digest, DigestError, DigestReport};
 pub use segments::{Engine, EngineError, SegmentTranslator};
 
 /// The model a run uses and how outputs name it.
@@ -47,22 +58,28 @@ pub struct ModelContext<'a> {
 
 /// What the pipeline reports while it works; the binary draws progress from it.
 ///
-/// A run reports `Started`, then one `ArticleDone` or `ArticleFailed` per
-/// input whose fate is known without the model (unchanged outputs, unusable
-/// inputs), then `Planned` with the sentences of the whole job. The
-/// articles to translate follow in windows: `Window` (its sentences, each
-/// occurrence counted), `Lookup` (its distinct segments and the cache's
-/// share of them), a `Batch` per model call, and an `ArticleDone` per
-/// article written.
+/// A run reports `Started`, then reads ahead: one `ArticleDone` or
+/// `ArticleFailed` per input whose fate is known without the model
+/// (unchanged outputs, unusable inputs), and `Planned` with what it has read
+/// so far. The articles to translate follow in windows: `Window` (its
+/// sentences, each occurrence counted), `Lookup` (its distinct segments and
+/// the cache's share of them), a `Batch` per model call, and an
+/// `ArticleDone` per article written; then more reading ahead, until every
+/// input is read (`Planned` with `complete`) and translated.
 #[derive(Debug)]
 pub enum Event<'a> {
+    /// `articles`: how many inputs the run will read, when known before
+    /// reading them (not for stdin).
     Started {
-        articles: usize,
+        articles: Option<usize>,
     },
-    /// Every input is read and segmented: the job's sentences, those of
-    /// unchanged articles included.
+    /// The inputs read and segmented so far: articles (failed ones
+    /// included) and their sentences (unchanged articles' included);
+    /// `complete` once every input is read, when `sentences` is the job's.
     Planned {
+        articles: usize,
         sentences: usize,
+        complete: bool,
     },
     /// A group of articles translated together: their sentences.
     Window {
@@ -110,6 +127,9 @@ pub enum RunError {
     Translate(#[from] EngineError),
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// The reader of `--emit jsonl` went away, or its pipe broke.
+    #[error("cannot write the results")]
+    Emit(#[source] std::io::Error),
 }
 
 #[derive(Debug, Default, Clone)]
@@ -174,7 +194,12 @@ pub(crate) fn report_cache_failure(observe: &mut dyn FnMut(Event)) -> impl FnMut
 }
 
 pub struct RunOptions {
-    pub out_dir: PathBuf,
+    /// Where the article files and the digest go; `None` writes no files
+    /// (results go to the `emit` writer of [`run`] only).
+    pub out_dir: Option<PathBuf>,
+    /// The shard of a sharded job this run is: its folder gets a shard
+    /// manifest instead of the digest.
+    pub shard: Option<Shard>,
     pub batch_size: usize,
     /// Sentences in each extractive summary, at most (the chat model's
     /// summaries take theirs from its own options).
@@ -190,19 +215,32 @@ pub struct RunOptions {
 /// across articles while outputs still appear steadily.
 const WINDOW_SEGMENTS: usize = 512;
 
-/// Translates every article, writes its files and the digest.
+/// Segments read and prepared ahead of translation. A job this small is
+/// read whole before the first batch, so its progress knows its size; a
+/// larger one holds this much at a time, whatever its size.
+const READ_AHEAD_SEGMENTS: usize = 16 * WINDOW_SEGMENTS;
+
+/// Translates every article of `inputs` (read as the run goes: see
+/// [`READ_AHEAD_SEGMENTS`]), writes its files and the digest. `expected`
+/// is how many inputs there are, when known, for progress. With `emit`,
+/// each input's result is also written there as one line of JSON, in input
+/// order, as soon as it and those before it are done: the article's
+/// `<id>.json` content, or `{"schema_version", "anubad_version", "input",
+/// "error"}` for an input that failed.
 pub fn run(
-    inputs: Vec<Result<Article, InputError>>,
+    inputs: impl IntoIterator<Item = Result<Article, InputError>>,
+    expected: Option<usize>,
     model: &ModelContext,
     cache: Option<&Cache>,
     options: &RunOptions,
+    emit: Option<&mut dyn Write>,
     observe: &mut dyn FnMut(Event),
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
-    observe(Event::Started {
-        articles: inputs.len(),
-    });
-    output::remove_stale_temp_files(&options.out_dir);
+    observe(Event::Started { articles: expected });
+    if let Some(out_dir) = &options.out_dir {
+        output::remove_stale_temp_files(out_dir);
+    }
     let mut segments = SegmentTranslator::new(model, cache, options.batch_size);
     if let Some(stop) = &options.stop {
         segments.stop_on(Arc::clone(stop));
@@ -212,10 +250,11 @@ pub fn run(
         options,
         segments,
         report: RunReport::default(),
-        written: Vec::new(),
+        written: RunArticles::new(),
         failed: Vec::new(),
         observe,
-        articles_planned: 0,
+        emitter: emit.map(Emitter::new),
+        articles_expected: expected,
         articles_summarized: 0,
     };
     // An article's outputs change with the translation settings and, when
@@ -234,56 +273,67 @@ pub fn run(
             options.summary_sentences
         ),
     };
-    // Every input is segmented before any is translated (cheap next to
-    // translating), so that progress covers the whole job from the start.
     let mut ids = IdAllocator::new();
-    let mut to_translate: Vec<Prepared> = Vec::new();
-    for input in inputs {
-        if run.stop_requested() {
-            break;
-        }
-        let article = match input {
-            Ok(article) => article,
-            Err(error) => {
-                run.fail(error.input().to_string(), error.to_string());
-                continue;
+    let mut inputs = inputs.into_iter().enumerate();
+    // Read and prepared, not yet translated; in input order.
+    let mut ahead: VecDeque<(usize, Prepared)> = VecDeque::new();
+    let mut ahead_segments = 0;
+    let mut read = (0, 0);
+    let mut all_read = false;
+    let mut planned = None;
+    loop {
+        while !all_read && ahead_segments < READ_AHEAD_SEGMENTS && !run.stop_requested() {
+            let Some((number, input)) = inputs.next() else {
+                all_read = true;
+                break;
+            };
+            read.0 += 1;
+            let article = match input {
+                Ok(article) => article,
+                Err(error) => {
+                    run.fail(number, error.input().to_string(), error.to_string())?;
+                    continue;
+                }
+            };
+            let id = ids.allocate(&article.raw_id);
+            let prepared = prepare(article, id, model, &settings);
+            read.1 += prepared.segments().count();
+            if prepared.title.is_empty() && prepared.paragraphs.is_empty() {
+                let message = format!(
+                    "{}: no story text found ({} lines of site furniture dropped)",
+                    prepared.article.input,
+                    prepared.story.dropped.len()
+                );
+                run.fail(number, prepared.article.input.clone(), message)?;
+            } else if !run.reuse_unchanged(number, &prepared)? {
+                ahead_segments += prepared.segments().count();
+                ahead.push_back((number, prepared));
             }
-        };
-        let id = ids.allocate(&article.raw_id);
-        let prepared = prepare(article, id, model, &settings);
-        if prepared.title.is_empty() && prepared.paragraphs.is_empty() {
-            let message = format!(
-                "{}: no story text found ({} lines of site furniture dropped)",
-                prepared.article.input,
-                prepared.story.dropped.len()
-            );
-            run.fail(prepared.article.input.clone(), message);
-        } else if !run.reuse_unchanged(&prepared) {
-            to_translate.push(prepared);
         }
-    }
-    (run.observe)(Event::Planned {
-        sentences: run.report.sentences_unchanged
-            + to_translate
-                .iter()
-                .map(|p| p.segments().count())
-                .sum::<usize>(),
-    });
-    run.articles_planned = to_translate.len();
-    let mut window: Vec<Prepared> = Vec::new();
-    let mut window_segments = 0;
-    for prepared in to_translate {
-        if run.stop_requested() {
+        if planned != Some((read, all_read)) {
+            planned = Some((read, all_read));
+            (run.observe)(Event::Planned {
+                articles: read.0,
+                sentences: read.1,
+                complete: all_read,
+            });
+        }
+        if ahead.is_empty() || run.stop_requested() {
             break;
         }
-        window_segments += prepared.segments().count();
-        window.push(prepared);
-        if window_segments >= WINDOW_SEGMENTS {
-            run.flush(std::mem::take(&mut window))?;
-            window_segments = 0;
+        let mut window = Vec::new();
+        let mut window_segments = 0;
+        while window_segments < WINDOW_SEGMENTS {
+            let Some((number, prepared)) = ahead.pop_front() else {
+                break;
+            };
+            let count = prepared.segments().count();
+            window_segments += count;
+            ahead_segments -= count;
+            window.push((number, prepared));
         }
+        run.flush(window)?;
     }
-    run.flush(window)?;
     let interrupted = run.stop_requested();
     let Run {
         mut report,
@@ -300,18 +350,23 @@ pub fn run(
     // The digest and the manifest are of the whole batch, and pruning needs
     // to know all of it: an interrupted run leaves the folder's last ones in
     // place until the rerun finishes.
-    if !interrupted {
-        let intro = match model.summarizer {
-            Some(summarizer) => digest_intro(summarizer, &written, &mut segments.cache, observe),
-            None => None,
-        };
-        report.out_dir = output::finish_run(
-            &options.out_dir,
-            &written,
-            &failed,
-            intro.as_deref(),
-            options.prune,
-        )?;
+    match (&options.out_dir, options.shard) {
+        (Some(_), _) if interrupted => {}
+        (Some(out_dir), Some(shard)) => {
+            output::finish_shard(out_dir, (shard.index, shard.count), &written, &failed)?;
+        }
+        (Some(out_dir), None) => {
+            output::remove_shard_manifests(out_dir)?;
+            let intro = match model.summarizer {
+                Some(summarizer) => {
+                    digest_intro(summarizer, &written.shown(), &mut segments.cache, observe)
+                }
+                None => None,
+            };
+            report.out_dir =
+                output::finish_run(out_dir, &written, &failed, intro.as_deref(), options.prune)?;
+        }
+        (None, _) => {}
     }
     if let Some(cache) = cache {
         // The counts are informational; a failure to store them is not worth
@@ -322,24 +377,67 @@ pub fn run(
     Ok(report)
 }
 
+/// Writes each input's result line in input order, holding those that
+/// finish before an earlier input's.
+struct Emitter<'w> {
+    out: &'w mut dyn Write,
+    next: usize,
+    waiting: BTreeMap<usize, String>,
+}
+
+impl<'w> Emitter<'w> {
+    fn new(out: &'w mut dyn Write) -> Self {
+        Self {
+            out,
+            next: 0,
+            waiting: BTreeMap::new(),
+        }
+    }
+
+    fn emit(&mut self, number: usize, line: String) -> Result<(), RunError> {
+        self.waiting.insert(number, line);
+        while let Some(line) = self.waiting.remove(&self.next) {
+            self.out
+                .write_all(line.as_bytes())
+                .and_then(|()| self.out.write_all(b"\n"))
+                .and_then(|()| self.out.flush())
+                .map_err(RunError::Emit)?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The result line of an input that failed.
+fn failure_line(input: &str, message: &str) -> String {
+    serde_json::json!({
+        "schema_version": output::SCHEMA_VERSION,
+        "anubad_version": output::ANUBAD_VERSION,
+        "input": input,
+        "error": message,
+    })
+    .to_string()
+}
+
 /// The state of one `run`: what was written, what failed, the counts.
-struct Run<'a, 'o> {
+struct Run<'a, 'o, 'w> {
     model: &'a ModelContext<'a>,
     options: &'a RunOptions,
     segments: SegmentTranslator<'a>,
     report: RunReport,
-    written: Vec<ArticleOutput>,
+    written: RunArticles,
     failed: Vec<FailedInput>,
     observe: &'o mut dyn FnMut(Event),
-    /// Articles the run will translate and summarize, and those done.
-    articles_planned: usize,
+    emitter: Option<Emitter<'w>>,
+    /// Inputs of the run, when known; and the articles summarized so far.
+    articles_expected: Option<usize>,
     articles_summarized: usize,
 }
 
 /// Summaries timed before [`Event::SummaryCost`] estimates the rest.
 const SUMMARIES_BEFORE_ESTIMATE: usize = 3;
 
-impl Run<'_, '_> {
+impl Run<'_, '_, '_> {
     fn stop_requested(&self) -> bool {
         self.options
             .stop
@@ -347,21 +445,44 @@ impl Run<'_, '_> {
             .is_some_and(|stop| stop.load(Ordering::Relaxed))
     }
 
-    fn fail(&mut self, input: String, message: String) {
+    /// Input `number` gave no article.
+    fn fail(&mut self, number: usize, input: String, message: String) -> Result<(), RunError> {
         (self.observe)(Event::ArticleFailed { error: &message });
+        if let Some(emitter) = &mut self.emitter {
+            emitter.emit(number, failure_line(&input, &message))?;
+        }
         self.failed.push(FailedInput::new(input, &message));
+        Ok(())
+    }
+
+    /// Input `number` is done: its article is in `out_dir` (when there is
+    /// one) and goes to the digest and the emitted results.
+    fn done(&mut self, number: usize, article: &ArticleOutput) -> Result<(), RunError> {
+        if let Some(emitter) = &mut self.emitter {
+            let line = serde_json::to_string(article).map_err(|source| OutputError::Serialize {
+                id: article.id.clone(),
+                source,
+            })?;
+            emitter.emit(number, line)?;
+        }
+        if self.options.out_dir.is_some() {
+            self.written.add(article, "");
+        }
+        Ok(())
     }
 
     /// Keeps the previous output when its fingerprint matches; true if it did.
-    fn reuse_unchanged(&mut self, prepared: &Prepared) -> bool {
-        let out_dir = &self.options.out_dir;
+    fn reuse_unchanged(&mut self, number: usize, prepared: &Prepared) -> Result<bool, RunError> {
+        let Some(out_dir) = &self.options.out_dir else {
+            return Ok(false);
+        };
         if output::existing_fingerprint(out_dir, &prepared.id).as_deref()
             != Some(prepared.fingerprint.as_str())
         {
-            return false;
+            return Ok(false);
         }
         let Some(previous) = output::read_article(out_dir, &prepared.id) else {
-            return false;
+            return Ok(false);
         };
         let sentences = prepared.segments().count();
         (self.observe)(Event::ArticleDone {
@@ -377,21 +498,21 @@ impl Run<'_, '_> {
         // call, so it counts as a hit.
         let distinct: HashSet<&String> = prepared.segments().collect();
         self.segments.hits += distinct.len() as u64;
-        self.written.push(previous);
-        true
+        self.done(number, &previous)?;
+        Ok(true)
     }
 
     /// Translates the pooled articles together and writes each one.
-    fn flush(&mut self, window: Vec<Prepared>) -> Result<(), RunError> {
+    fn flush(&mut self, window: Vec<(usize, Prepared)>) -> Result<(), RunError> {
         if window.is_empty() {
             return Ok(());
         }
         (self.observe)(Event::Window {
-            sentences: window.iter().map(|p| p.segments().count()).sum(),
+            sentences: window.iter().map(|(_, p)| p.segments().count()).sum(),
         });
         let units: Vec<&[String]> = window
             .iter()
-            .flat_map(|p| {
+            .flat_map(|(_, p)| {
                 std::iter::once(p.title_segments.as_slice())
                     .chain(p.paragraphs.iter().map(Vec::as_slice))
             })
@@ -407,7 +528,7 @@ impl Run<'_, '_> {
         self.report.translating += started.elapsed();
         let translate_ms = started.elapsed().as_millis() as u64;
         let window_misses = (self.segments.misses - misses_before).max(1);
-        for prepared in window {
+        for (number, prepared) in window {
             // Summaries take a chat model seconds each: a stop ends them
             // here. Without one, writing the rest of the window is quick.
             if self.model.summarizer.is_some() && self.stop_requested() {
@@ -446,7 +567,9 @@ impl Run<'_, '_> {
                 if self.articles_summarized == SUMMARIES_BEFORE_ESTIMATE {
                     (self.observe)(Event::SummaryCost {
                         per_article: self.report.summarizing / SUMMARIES_BEFORE_ESTIMATE as u32,
-                        articles_left: self.articles_planned - self.articles_summarized,
+                        articles_left: self.articles_expected.unwrap_or(0).saturating_sub(
+                            self.failed.len() + self.report.unchanged + self.articles_summarized,
+                        ),
                     });
                 }
             }
@@ -456,7 +579,11 @@ impl Run<'_, '_> {
             self.report.sentences_cached += cached_occurrences;
             self.report.sentences_translated += count - cached_occurrences;
             self.report.warnings += article.warnings.len();
-            match output::write_article(&self.options.out_dir, &article) {
+            let written = match &self.options.out_dir {
+                Some(out_dir) => output::write_article(out_dir, &article),
+                None => Ok(()),
+            };
+            match written {
                 Ok(()) => {
                     (self.observe)(Event::ArticleDone {
                         id: &article.id,
@@ -464,9 +591,9 @@ impl Run<'_, '_> {
                         sentences: count,
                     });
                     self.report.ok += 1;
-                    self.written.push(article);
+                    self.done(number, &article)?;
                 }
-                Err(e) => self.fail(input.clone(), format!("{input}: {e}")),
+                Err(e) => self.fail(number, input.clone(), format!("{input}: {e}"))?,
             }
         }
         Ok(())

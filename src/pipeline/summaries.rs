@@ -11,7 +11,7 @@ use crate::output::{
 
 use crate::pipeline::{report_cache_failure, with_causes, Event, Run};
 
-impl Run<'_, '_> {
+impl Run<'_, '_, '_> {
     /// Replaces the extractive summary by the chat model's. A model that
     /// fails, or whose summary names what the translation does not (after
     /// the strict retry), leaves the extractive one, with a warning saying

@@ -69,13 +69,14 @@ fn run_fixtures(
     )
     .articles;
     let options = RunOptions {
-        out_dir: out.to_path_buf(),
+        out_dir: Some(out.to_path_buf()),
+        shard: None,
         batch_size: 8,
         summary_sentences: DEFAULT_SUMMARY_SENTENCES,
         stop: None,
         prune: false,
     };
-    run(inputs, model, Some(cache), &options, observe).unwrap()
+    run(inputs, None, model, Some(cache), &options, None, observe).unwrap()
 }
 
 #[test]
@@ -363,22 +364,31 @@ fn a_stop_request_ends_the_run_after_the_batch_in_flight_without_a_digest() {
     .articles;
     let stop = Arc::new(AtomicBool::new(false));
     let options = RunOptions {
-        out_dir: out.clone(),
+        out_dir: Some(out.clone()),
+        shard: None,
         batch_size: 1,
         summary_sentences: DEFAULT_SUMMARY_SENTENCES,
         stop: Some(Arc::clone(&stop)),
         prune: false,
     };
     let mut batches = 0;
-    let report = run(inputs, &model, Some(&cache), &options, &mut |event| {
-        if let Event::Batch { .. } = event {
-            batches += 1;
-            // Ctrl-C while the second batch is being translated.
-            if batches == 2 {
-                stop.store(true, Ordering::Relaxed);
+    let report = run(
+        inputs,
+        None,
+        &model,
+        Some(&cache),
+        &options,
+        None,
+        &mut |event| {
+            if let Event::Batch { .. } = event {
+                batches += 1;
+                // Ctrl-C while the second batch is being translated.
+                if batches == 2 {
+                    stop.store(true, Ordering::Relaxed);
+                }
             }
-        }
-    })
+        },
+    )
     .unwrap();
     assert!(report.interrupted);
     assert_eq!(batches, 2, "no batch starts after the request");
