@@ -265,7 +265,9 @@ fn spark_results_equal_a_plain_run() {
     std::fs::write(&input, articles_jsonl()).unwrap();
 
     let plain = work.join("plain");
-    let output = run_articles(work, &[&input], &plain, &[]);
+    // Greedy: the Spark runs pass `--beams 1` through the script, and the
+    // settings are in every <id>.json.
+    let output = run_articles(work, &[&input], &plain, &["--beams", "1"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let mut expected = BTreeMap::new();
     for entry in std::fs::read_dir(&plain).unwrap() {
@@ -283,16 +285,19 @@ fn spark_results_equal_a_plain_run() {
     let binary = env!("CARGO_BIN_EXE_anubad");
     let model = model_dir();
     let spark_cache = work.join("spark-cache");
-    let anubad_args: [&OsStr; 9] = [
+    let anubad_args: [&OsStr; 11] = [
         "--partitions".as_ref(),
         "4".as_ref(),
         "--model".as_ref(),
         model.as_os_str(),
         "--anubad".as_ref(),
         binary.as_ref(),
-        "--".as_ref(),
-        "--cache-dir".as_ref(),
+        "--cache".as_ref(),
         spark_cache.as_os_str(),
+        // Words after `--` go to anubad as they are.
+        "--".as_ref(),
+        "--beams".as_ref(),
+        "1".as_ref(),
     ];
     let mut args: Vec<&OsStr> = vec![script.as_ref(), "in.jsonl".as_ref(), "--output".as_ref(), "out".as_ref()];
     args.extend(anubad_args);

@@ -4,10 +4,11 @@
 
 use std::path::PathBuf;
 
-use clap::builder::RangedU64ValueParser;
+use clap::builder::{OsStringValueParser, RangedU64ValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use anubad::bench::BenchModel;
+use anubad::cache::CacheTarget;
 use anubad::ingest::Shard;
 use anubad::models::weights::Quantization;
 use anubad::nmt::translator::{DeviceChoice, Precision};
@@ -145,9 +146,19 @@ impl ModelArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct CacheLocation {
-    /// Cache directory (default: the platform cache dir, ~/.cache/anubad on Linux).
-    #[arg(long, value_name = "DIR", global = true)]
-    pub cache_dir: Option<PathBuf>,
+    /// Cache directory, or a postgres:// (postgresql://) URL for a cache
+    /// shared by runs on many machines (default: the platform cache dir,
+    /// ~/.cache/anubad on Linux). --cache-dir is the same flag.
+    #[arg(
+        long = "cache",
+        visible_alias = "cache-dir",
+        value_name = "DIR|URL",
+        env = "ANUBAD_CACHE",
+        hide_env_values = true,
+        global = true,
+        value_parser = OsStringValueParser::new().map(CacheTarget::parse)
+    )]
+    pub cache: Option<CacheTarget>,
 }
 
 #[derive(Debug, Args)]
@@ -368,7 +379,9 @@ pub enum CacheAction {
     /// Delete every cached translation; a damaged cache file is replaced
     /// with an empty one.
     Clear,
-    /// Run SQLite's integrity check on the cache file (exit 1 when damaged).
+    /// Run SQLite's integrity check on the cache file, or check that the
+    /// PostgreSQL server answers and its tables are laid out as this version
+    /// expects (exit 1 when damaged or unreachable).
     Check,
 }
 

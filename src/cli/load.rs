@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use anubad::cache::{default_cache_dir, Cache};
+use anubad::cache::{default_cache_dir, Cache, CacheTarget, Location};
 use anubad::chat::decoder::DecoderChat;
 use anubad::chat::prompts::Prompts;
 use anubad::chat::{self, Sampling, SharedChat};
@@ -53,7 +53,7 @@ pub(crate) fn resolve_options(args: &ModelArgs) -> ResolveOptions {
         offline: args.offline,
         // The cache directory also keeps model file hashes: `--no-cache`
         // leaves it alone too.
-        cache_dir: cache_dir(&args.cache).filter(|_| !args.no_cache),
+        cache_dir: local_cache_dir(&args.cache).filter(|_| !args.no_cache),
         progress: !args.quiet,
         ..ResolveOptions::default()
     }
@@ -119,7 +119,7 @@ pub(crate) fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
         open_cache(&args.cache, args.quiet)
     };
     if let (Some(cache), true) = (&cache, args.verbose) {
-        eprintln!("cache {}", cache.path().display());
+        eprintln!("cache {}", cache.location());
     }
     if let Some(spec) = &args.translator {
         let (model, info) = load_chat(spec, args)?;
@@ -175,25 +175,44 @@ pub(crate) fn load(args: &ModelArgs) -> Result<Loaded, Failure> {
     })
 }
 
-pub(crate) fn cache_dir(location: &CacheLocation) -> Option<std::path::PathBuf> {
-    location.cache_dir.clone().or_else(default_cache_dir)
+/// The cache asked for (`--cache`, `ANUBAD_CACHE`), else the default
+/// directory.
+pub(crate) fn cache_target(location: &CacheLocation) -> Option<CacheTarget> {
+    location
+        .cache
+        .clone()
+        .or_else(|| default_cache_dir().map(CacheTarget::Dir))
+}
+
+/// This machine's cache directory, for the hashes of local model files: the
+/// cache's own, or the default one when the cache is PostgreSQL. The hashes
+/// are remembered by local path and modification time, which mean nothing
+/// on another machine.
+fn local_cache_dir(location: &CacheLocation) -> Option<std::path::PathBuf> {
+    match &location.cache {
+        Some(CacheTarget::Dir(dir)) => Some(dir.clone()),
+        Some(CacheTarget::Postgres(_)) | None => default_cache_dir(),
+    }
 }
 
 /// A cache that can't be opened is a warning: the run goes on without it.
 pub(crate) fn open_cache(location: &CacheLocation, quiet: bool) -> Option<Cache> {
-    let Some(dir) = cache_dir(location) else {
+    let Some(target) = cache_target(location) else {
         if !quiet {
             eprintln!("warning: no cache directory on this platform; running without a cache");
         }
         return None;
     };
-    match Cache::open(&dir) {
+    match Cache::open_at(&target) {
         Ok(cache) => {
             if cache.is_read_only() && !quiet {
-                eprintln!(
-                    "warning: cache file {} is read-only: using what it holds, storing nothing new",
-                    cache.path().display()
-                );
+                let what = match cache.location() {
+                    Location::File(path) => format!("cache file {}", path.display()),
+                    Location::Postgres(server) => {
+                        format!("PostgreSQL cache at {server} (for this user)")
+                    }
+                };
+                eprintln!("warning: {what} is read-only: using what it holds, storing nothing new");
             }
             Some(cache)
         }

@@ -1,7 +1,13 @@
 //! Reading articles from what the user names: files, directories (walked for
 //! `.txt`, `.md`, `.html` and `.htm`), JSONL files (one `{id, text|html,
-//! title?, url?, published?}` object a line) and `-` for stdin. HTML pages
-//! are reduced to their main-content text and metadata here.
+//! title?, url?, published?}` object a line) and `-` for stdin (JSONL when
+//! its first character is `{`, else one page). HTML pages are reduced to
+//! their main-content text and metadata here.
+//!
+//! [`plan_inputs`] walks what was named without reading an article;
+//! [`InputPlan::articles`] then reads them one at a time (a JSONL file or
+//! stdin a line at a time), so a run's memory does not grow with its
+//! input. A [`Shard`] reads only its share of the articles.
 //!
 //! Every problem with one input becomes an [`InputError`] naming it and the
 //! reason, so that the batch goes on with the others.
@@ -13,7 +19,7 @@
 //! article: the run's own `--out` folder, any folder holding a digest, and
 //! any `<id>.md`/`<id>.html` next to the `<id>.json` anubad wrote for it.
 //!
-//! [`ReadOptions`] narrows what is read: `--exclude` globs and `--limit`.
+//! [`ReadOptions`] narrows what is read: `--exclude` globs, `--limit` and a shard.
 
 use std::collections::HashSet;
 use std::fmt;

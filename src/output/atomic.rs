@@ -37,6 +37,16 @@ pub(crate) fn write_if_changed(
         path: path.to_path_buf(),
         source,
     };
+    let mut temp = temp_file_for(out_dir, path).map_err(write_error)?;
+    temp.write_all(content).map_err(write_error)?;
+    temp.as_file().sync_all().map_err(write_error)?;
+    // On failure the temporary file is dropped, which deletes it.
+    temp.persist(path).map_err(|e| write_error(e.error))?;
+    Ok(())
+}
+
+/// A temporary file in `out_dir` to be renamed over `path`.
+fn temp_file_for(out_dir: &Path, path: &Path) -> io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
     builder.prefix(&prefix).suffix(TEMP_SUFFIX);
@@ -51,12 +61,55 @@ pub(crate) fn write_if_changed(
     };
     #[cfg(unix)]
     builder.permissions(permissions);
-    let mut temp = builder.tempfile_in(out_dir).map_err(write_error)?;
-    temp.write_all(content).map_err(write_error)?;
+    builder.tempfile_in(out_dir)
+}
+
+/// [`write_if_changed`] for content too large to hold: `write` writes it to
+/// the temporary file, which then replaces `path` unless the two are equal.
+pub(crate) fn write_streamed_if_changed(
+    out_dir: &Path,
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), OutputError> {
+    let write_error = |source| OutputError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut temp = temp_file_for(out_dir, path).map_err(write_error)?;
+    {
+        let mut buffered = io::BufWriter::new(temp.as_file_mut());
+        write(&mut buffered).map_err(write_error)?;
+        buffered.flush().map_err(write_error)?;
+    }
+    if same_content(temp.path(), path) {
+        return Ok(());
+    }
     temp.as_file().sync_all().map_err(write_error)?;
-    // On failure the temporary file is dropped, which deletes it.
     temp.persist(path).map_err(|e| write_error(e.error))?;
     Ok(())
+}
+
+/// Whether two files hold the same bytes, read a block at a time.
+fn same_content(a: &Path, b: &Path) -> bool {
+    use std::io::Read;
+    let (Ok(a), Ok(b)) = (fs::File::open(a), fs::File::open(b)) else {
+        return false;
+    };
+    if a.metadata().map(|m| m.len()).ok() != b.metadata().map(|m| m.len()).ok() {
+        return false;
+    }
+    let (mut a, mut b) = (io::BufReader::new(a), io::BufReader::new(b));
+    let (mut block_a, mut block_b) = ([0u8; 8192], [0u8; 8192]);
+    loop {
+        let read = match a.read(&mut block_a) {
+            Ok(0) => return true,
+            Ok(read) => read,
+            Err(_) => return false,
+        };
+        if b.read_exact(&mut block_b[..read]).is_err() || block_a[..read] != block_b[..read] {
+            return false;
+        }
+    }
 }
 
 const TEMP_PREFIX: &str = ".anubad-";

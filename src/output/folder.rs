@@ -2,14 +2,13 @@
 //! says what the run wrote and what failed, and the article files of earlier
 //! runs, which the digest leaves out and counts, or `--prune` removes.
 
-use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::output::atomic::{ensure_dir, write_if_changed};
+use crate::output::atomic::{ensure_dir, write_if_changed, write_streamed_if_changed};
 use crate::output::{
     article_file_names, article_paths, read_article, write_digest, DigestScope, FailedInput,
     OutputError, RunArticles, ANUBAD_VERSION, DIGEST_FILE_NAME, DIGEST_HTML_FILE_NAME,
@@ -26,7 +25,7 @@ struct Manifest<'a> {
     schema_version: u32,
     anubad_version: &'a str,
     /// By id.
-    articles: Vec<ManifestArticle<'a>>,
+    articles: ManifestArticles<'a>,
     /// By input.
     failed: Vec<&'a FailedInput>,
     digest: [&'a str; 2],
@@ -43,32 +42,56 @@ struct ManifestArticle<'a> {
     duplicate_of: Option<&'a str>,
 }
 
-fn render_manifest(run: &RunArticles, failed: &[FailedInput]) -> String {
-    let duplicate_of = run.duplicate_of();
-    let mut entries: Vec<ManifestArticle> = run
-        .listed()
-        .iter()
-        .map(|listed| ManifestArticle {
-            id: &listed.id,
-            input: &listed.input,
-            files: article_file_names(&listed.id),
-            duplicate_of: duplicate_of.get(listed.id.as_str()).copied(),
-        })
-        .collect();
-    entries.sort_by(|a, b| a.id.cmp(b.id));
+/// The manifest's articles, made one at a time as they are written: a
+/// run of a million articles is not held twice over.
+struct ManifestArticles<'a> {
+    run: &'a RunArticles,
+    by_id: Vec<u32>,
+    duplicate_of: Vec<Option<u32>>,
+}
+
+impl Serialize for ManifestArticles<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let listed = self.run.listed();
+        let mut seq = serializer.serialize_seq(Some(self.by_id.len()))?;
+        for &index in &self.by_id {
+            let article = &listed[index as usize];
+            seq.serialize_element(&ManifestArticle {
+                id: &article.id,
+                input: &article.input,
+                files: article_file_names(&article.id),
+                duplicate_of: self.duplicate_of[index as usize]
+                    .map(|shown| listed[shown as usize].id.as_str()),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// Writes `manifest.json` (unless it holds this already).
+fn write_manifest(
+    out_dir: &Path,
+    run: &RunArticles,
+    failed: &[FailedInput],
+) -> Result<(), OutputError> {
     let mut failed: Vec<&FailedInput> = failed.iter().collect();
     failed.sort();
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
         anubad_version: ANUBAD_VERSION,
-        articles: entries,
+        articles: ManifestArticles {
+            run,
+            by_id: run.by_id(),
+            duplicate_of: run.duplicate_of(),
+        },
         failed,
         digest: [DIGEST_FILE_NAME, DIGEST_HTML_FILE_NAME],
     };
-    let mut json = serde_json::to_string_pretty(&manifest)
-        .expect("the manifest is strings and numbers, which always serialize");
-    json.push('\n');
-    json
+    write_streamed_if_changed(out_dir, &out_dir.join(MANIFEST_FILE_NAME), |out| {
+        serde_json::to_writer_pretty(&mut *out, &manifest).map_err(io::Error::other)?;
+        out.write_all(b"\n")
+    })
 }
 
 /// What [`finish_run`] found and did in the output folder besides writing
@@ -86,9 +109,29 @@ pub struct OutDirReport {
 /// Ids of the articles of earlier runs in `out_dir`: every `<id>.json` that
 /// reads as an article record with that id, other than this run's.
 fn older_article_ids(out_dir: &Path, run: &RunArticles) -> Vec<String> {
-    let current: HashSet<&str> = run.listed().iter().map(|a| a.id.as_str()).collect();
-    let mut older = article_ids(out_dir);
-    older.retain(|id| !current.contains(id.as_str()));
+    let listed = run.listed();
+    let by_id = run.by_id();
+    let current = |id: &str| {
+        by_id
+            .binary_search_by(|&index| listed[index as usize].id.as_str().cmp(id))
+            .is_ok()
+    };
+    let Ok(entries) = fs::read_dir(out_dir) else {
+        return Vec::new();
+    };
+    let mut older: Vec<String> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            let id = name.to_str()?.strip_suffix(".json")?;
+            if current(id) {
+                return None;
+            }
+            let record = read_article(out_dir, id)?;
+            (record.id == id).then(|| id.to_string())
+        })
+        .collect();
+    older.sort();
     older
 }
 
@@ -158,11 +201,7 @@ pub(crate) fn finish_run(
         older_articles: report.older_articles,
     };
     write_digest(out_dir, &run.shown(), failed, intro, &scope)?;
-    write_if_changed(
-        out_dir,
-        &out_dir.join(MANIFEST_FILE_NAME),
-        render_manifest(run, failed).as_bytes(),
-    )?;
+    write_manifest(out_dir, run, failed)?;
     Ok(report)
 }
 
@@ -173,6 +212,26 @@ pub(crate) fn remove_shard_manifests(out_dir: &Path) -> Result<(), OutputError> 
         fs::remove_file(&path).map_err(|source| OutputError::Remove { path, source })?;
     }
     Ok(())
+}
+
+/// What `manifest.json` says of a run: its articles' ids and its failed
+/// inputs; `None` when there is none, or it does not read as one.
+pub(crate) fn read_manifest(out_dir: &Path) -> Option<(Vec<String>, Vec<FailedInput>)> {
+    #[derive(Deserialize)]
+    struct Listed {
+        id: String,
+    }
+    #[derive(Deserialize)]
+    struct Written {
+        articles: Vec<Listed>,
+        failed: Vec<FailedInput>,
+    }
+    let text = fs::read_to_string(out_dir.join(MANIFEST_FILE_NAME)).ok()?;
+    let written: Written = serde_json::from_str(&text).ok()?;
+    Some((
+        written.articles.into_iter().map(|a| a.id).collect(),
+        written.failed,
+    ))
 }
 
 /// A shard's part of a sharded run's manifest, `manifest-shard-K-of-N.json`:

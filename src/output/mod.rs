@@ -40,7 +40,8 @@ pub(crate) use article::{
 };
 pub use folder::OutDirReport;
 pub(crate) use folder::{
-    article_ids, finish_run, finish_shard, remove_shard_manifests, shard_manifests, ShardManifest,
+    article_ids, finish_run, finish_shard, read_manifest, remove_shard_manifests, shard_manifests,
+    ShardManifest,
 };
 pub(crate) use ids::safe_id;
 pub use ids::IdAllocator;

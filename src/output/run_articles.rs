@@ -9,7 +9,7 @@
 //! `manifest.json` lists every article.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 use crate::output::view::{article_date, digest_cmp, same_text_hash};
 use crate::output::ArticleOutput;
@@ -121,27 +121,32 @@ impl RunArticles {
         keys.len()
     }
 
-    /// For each article with the same text as another, the id of the one
-    /// shown in its place: the first of them in digest order.
-    pub(crate) fn duplicate_of(&self) -> HashMap<&str, &str> {
-        let mut first: HashMap<u64, &Listed> = HashMap::new();
-        for listed in &self.listed {
-            first
-                .entry(listed.text_key)
-                .and_modify(|best| {
-                    if listed_cmp(listed, best) == Ordering::Less {
-                        *best = listed;
-                    }
-                })
-                .or_insert(listed);
+    /// Indices of [`Self::listed`] in order of id.
+    pub(crate) fn by_id(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.listed.len() as u32).collect();
+        order
+            .sort_unstable_by(|&a, &b| self.listed[a as usize].id.cmp(&self.listed[b as usize].id));
+        order
+    }
+
+    /// For each article of [`Self::listed`] with the same text as another,
+    /// the index of the one shown in its place: the first of them in digest
+    /// order. Sorting by text keeps this to a few bytes an article.
+    pub(crate) fn duplicate_of(&self) -> Vec<Option<u32>> {
+        let mut by_text: Vec<u32> = (0..self.listed.len() as u32).collect();
+        by_text.sort_unstable_by(|&a, &b| {
+            let (a, b) = (&self.listed[a as usize], &self.listed[b as usize]);
+            a.text_key.cmp(&b.text_key).then_with(|| listed_cmp(a, b))
+        });
+        let mut shown_in_place = vec![None; self.listed.len()];
+        for same_text in by_text
+            .chunk_by(|&a, &b| self.listed[a as usize].text_key == self.listed[b as usize].text_key)
+        {
+            for &copy in &same_text[1..] {
+                shown_in_place[copy as usize] = Some(same_text[0]);
+            }
         }
-        self.listed
-            .iter()
-            .filter_map(|listed| {
-                let shown = first[&listed.text_key];
-                (shown.id != listed.id).then_some((listed.id.as_str(), shown.id.as_str()))
-            })
-            .collect()
+        shown_in_place
     }
 }
 

@@ -947,3 +947,47 @@ fn earlier_runs_articles_are_counted_or_pruned_and_nothing_else_is_touched() {
     let digest = fs::read_to_string(out.join(DIGEST_FILE_NAME)).unwrap();
     assert!(digest.contains("1 article from this run.\n"), "{digest}");
 }
+
+#[test]
+fn a_digest_of_more_than_a_thousand_articles_shows_the_newest_and_says_so() {
+    use crate::output::run_articles::DIGEST_MAX_ARTICLES;
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = RunArticles::new();
+    let total = DIGEST_MAX_ARTICLES + 5;
+    for day in 0..total {
+        // Days 0..1005 after 2020-01-01, in an order that is not by date.
+        let n = (day * 7919) % total;
+        let date = (chrono_like_date(n)).to_string();
+        run.add(&article(&format!("a{n:04}"), Some(&date)), "");
+    }
+    finish_run(dir.path(), &run, &[], None, false).unwrap();
+    let digest = std::fs::read_to_string(dir.path().join("digest.md")).unwrap();
+    assert!(
+        digest.contains(&format!(
+            "{total} articles from this run. The digest shows the newest {DIGEST_MAX_ARTICLES}; \
+             manifest.json lists every article."
+        )),
+        "{}",
+        &digest[..300]
+    );
+    // The five oldest are left out, the newest is in.
+    for n in 0..5 {
+        assert!(!digest.contains(&format!("(<a{n:04}.md>)")), "a{n:04}");
+    }
+    assert!(digest.contains(&format!("(<a{:04}.md>)", total - 1)));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["articles"].as_array().unwrap().len(), total);
+}
+
+/// `n` days after 2020-01-01 as an ISO date (months of 28 days are enough
+/// for an order).
+fn chrono_like_date(n: usize) -> String {
+    format!(
+        "{}-{:02}-{:02}",
+        2020 + n / 336,
+        n % 336 / 28 + 1,
+        n % 28 + 1
+    )
+}

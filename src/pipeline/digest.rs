@@ -6,8 +6,9 @@
 //!
 //! A folder that sharded runs wrote holds their shard manifests
 //! (`manifest-shard-K-of-N.json`): the job's articles are those they list,
-//! and its failed inputs theirs. A folder without any is taken whole: every
-//! article record in it.
+//! and its failed inputs theirs. Once the digest is written into that
+//! folder, its `manifest.json` says the same and the shard manifests go.
+//! A folder with neither is taken whole: every article record in it.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -75,9 +76,13 @@ pub fn digest(
             });
         }
         let prefix = relative_prefix(out, folder);
-        let ids = match job_of(folder, &mut report.missing_shards)? {
-            Some((ids, shard_failed)) => {
-                failed.extend(shard_failed);
+        let job = match job_of(folder, &mut report.missing_shards)? {
+            Some(job) => Some(job),
+            None => output::read_manifest(folder),
+        };
+        let ids = match job {
+            Some((ids, job_failed)) => {
+                failed.extend(job_failed);
                 ids
             }
             None => output::article_ids(folder),
@@ -106,6 +111,11 @@ pub fn digest(
     report.articles = run.len();
     report.failed = failed.len();
     report.out_dir = output::finish_run(out, &run, &failed, intro.as_deref(), false)?;
+    if report.missing_shards.is_empty()
+        && folders.iter().all(|f| relative_prefix(out, f).is_empty())
+    {
+        output::remove_shard_manifests(out)?;
+    }
     Ok(report)
 }
 

@@ -1,5 +1,12 @@
 //! Article → normalized → segmented → translated → summarized → written.
 //!
+//! Inputs are read as the run goes, a bounded stretch ahead of the model,
+//! so memory does not grow with the job; what is kept of every article is
+//! what the manifest needs ([`crate::output::RunArticles`]). Results can
+//! also be emitted as JSON lines in input order (`run --emit jsonl`), and a
+//! shard of a split job writes a shard manifest instead of the digest,
+//! which [`digest`] writes once every shard is done.
+//!
 //! Segments from many articles are pooled, looked up in the cache, and the
 //! misses translated in batches of similar length (an NMT model) or a
 //! paragraph at a time (a chat model, `--translator`); each batch is stored

@@ -25,6 +25,8 @@ pub fn anubad(work: &Path) -> Command {
         .env("HF_HOME", work.join("hf"))
         .env("HF_HUB_OFFLINE", "1")
         .env_remove("HF_ENDPOINT")
+        // A cache chosen in the developer's shell would replace the test's.
+        .env_remove("ANUBAD_CACHE")
         .stdin(Stdio::null());
     command
 }

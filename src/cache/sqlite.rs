@@ -1,49 +1,26 @@
-//! The translation cache: finished segment translations kept in one SQLite
-//! file so that a rerun, or a run interrupted part-way, does not translate the
-//! same segment with the same model and settings twice.
-//!
-//! Every entry is addressed by a [`CacheKey`], a SHA-256 over the cache schema
-//! version, the model identity, the canonical generation settings and the
-//! source segment. Changing any of them gives a different key, so stale
-//! entries are never served; they only take space until `clear`.
+//! The SQLite store: the cache as one file, `translations.sqlite3`, in a
+//! directory on this machine. It is the default.
 //!
 //! The file is opened in WAL mode with a generous busy timeout so that two
 //! `anubad run` processes can share one cache: readers never block, and a
 //! writer waits for the other's short transaction instead of failing.
-//! Every failure is a [`CacheError`] naming the file, so the caller can warn
-//! and carry on without a cache.
 //!
 //! A damaged file is a [`CacheError::Corrupt`], whose message says that
-//! `anubad cache clear` replaces it ([`Cache::clear_dir`] works on a file
-//! that no longer opens) and [`Cache::check`] runs SQLite's integrity check.
-//! A cache file the user cannot write is still read: lookups hit, and
-//! nothing new is stored. [`Cache::close`] checkpoints the WAL into the
-//! database file, so that no `-wal` file is left behind when it can be
+//! `anubad cache clear` replaces it ([`SqliteStore::clear_dir`] works on a
+//! file that no longer opens) and [`SqliteStore::check`] runs SQLite's
+//! integrity check. A cache file the user cannot write is still read:
+//! lookups hit, and nothing new is stored. Closing checkpoints the WAL into
+//! the database file, so that no `-wal` file is left behind when it can be
 //! helped.
-//!
-//! A run goes through [`RunCache`], which holds the one policy for failures:
-//! the first is reported through the caller's channel and the run goes on
-//! without the cache. It also turns stored text back into typed values and
-//! gives the get-or-compute every cached result shares.
 
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use sha2::{Digest, Sha256};
-use thiserror::Error;
 
-use crate::hash;
-
-/// Version of how cache keys and stored translations are derived. Bump it
-/// whenever a change in the pipeline (segmentation, normalization, post-
-/// processing) would make old entries wrong: old entries then simply miss.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+use super::{CacheError, CacheHealth, CacheKey, CacheStats, Location, RunCounts, Store};
 
 /// Version of the table layout, kept in SQLite's `user_version`; a file written
 /// by a newer layout is refused rather than misread.
@@ -55,162 +32,18 @@ pub(crate) const CACHE_FILE_NAME: &str = "translations.sqlite3";
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Where the cache lives by default: `anubad` under the platform cache
-/// directory (`$XDG_CACHE_HOME/anubad` or `~/.cache/anubad` on Linux).
-pub fn default_cache_dir() -> Option<PathBuf> {
-    dirs::cache_dir().map(|dir| dir.join("anubad"))
-}
-
-/// The cache file in the cache directory `dir`.
-pub fn cache_file(dir: &Path) -> PathBuf {
-    dir.join(CACHE_FILE_NAME)
-}
-
-/// Address of one cached translation.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct CacheKey([u8; 32]);
-
-impl CacheKey {
-    /// Key for translating `source` with the model `model_identity` (name and
-    /// pinned revision, or a hash of local weights) under `settings`, the
-    /// canonical JSON of the generation settings. `source` must be the segment
-    /// exactly as it is given to the model, i.e. already normalized, so that
-    /// the key describes what the model actually saw.
-    pub(crate) fn new(model_identity: &str, settings: &str, source: &str) -> CacheKey {
-        let mut hasher = Sha256::new();
-        hasher.update(b"anubad-cache-key");
-        hasher.update(SCHEMA_VERSION.to_le_bytes());
-        // Length-prefixing makes the framing unambiguous: ("ab", "c") and
-        // ("a", "bc") hash different byte streams.
-        for field in [model_identity, settings, source] {
-            hasher.update((field.len() as u64).to_le_bytes());
-            hasher.update(field.as_bytes());
-        }
-        CacheKey(hasher.finalize().into())
-    }
-
-    /// Lower-case hexadecimal form of the digest.
-    pub(crate) fn to_hex(self) -> String {
-        hash::to_hex(&self.0)
-    }
-}
-
-impl fmt::Display for CacheKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl fmt::Debug for CacheKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CacheKey({self})")
-    }
-}
-
-/// Why the cache could not be used. Every variant names the file or
-/// directory involved; the underlying error is kept as the source.
-#[derive(Debug, Error)]
-pub enum CacheError {
-    #[error("cannot create cache directory {path}")]
-    CreateDir {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("cannot open cache file {path}")]
-    Open {
-        path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
-    },
-    #[error("cache file {path} is read-only")]
-    ReadOnly { path: PathBuf },
-    #[error("cache file {path} was written by a newer version of anubad (layout {found}, this version understands {supported})")]
-    NewerLayout {
-        path: PathBuf,
-        found: i64,
-        supported: i64,
-    },
-    #[error(
-        "cache file {path} is damaged ({operation} failed); `anubad cache clear` replaces it \
-         with an empty cache"
-    )]
-    Corrupt {
-        path: PathBuf,
-        operation: &'static str,
-        #[source]
-        source: rusqlite::Error,
-    },
-    #[error("cannot remove the damaged cache file {path}")]
-    Remove {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("cache file {path}: {operation} failed")]
-    Sqlite {
-        path: PathBuf,
-        operation: &'static str,
-        #[source]
-        source: rusqlite::Error,
-    },
-    #[error("cannot read the size of cache file {path}")]
-    Size {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-}
-
-/// Counts from the most recent run that called [`Cache::record_run`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunCounts {
-    pub hits: u64,
-    pub misses: u64,
-}
-
-/// What `anubad cache stats` reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheStats {
-    /// The SQLite file.
-    pub path: PathBuf,
-    /// Number of cached translations.
-    pub entries: u64,
-    /// Bytes on disk, including the `-wal` and `-shm` side files.
-    pub size_bytes: u64,
-    /// Hits and misses of the last recorded run, if any run was recorded.
-    pub last_run: Option<RunCounts>,
-}
-
-/// What `anubad cache check` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CacheHealth {
-    /// No cache file yet.
-    Missing,
-    /// SQLite's integrity check passed.
-    Sound { entries: u64 },
-    /// The integrity check's findings, or the error that stopped it.
-    Damaged { problems: Vec<String> },
-}
-
-/// An open translation cache. Each thread or process opens its own; SQLite
+/// The cache file, open. Each thread or process opens its own; SQLite
 /// coordinates them through the file.
-pub struct Cache {
+pub(super) struct SqliteStore {
     connection: Connection,
     path: PathBuf,
     /// The file (or its folder) cannot be written: lookups only.
     read_only: bool,
 }
 
-impl fmt::Debug for Cache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Cache").field("path", &self.path).finish()
-    }
-}
-
-impl Cache {
+impl SqliteStore {
     /// Opens (creating if needed) `dir/translations.sqlite3`.
-    pub fn open(dir: &Path) -> Result<Cache, CacheError> {
+    pub(super) fn open(dir: &Path) -> Result<SqliteStore, CacheError> {
         std::fs::create_dir_all(dir).map_err(|source| CacheError::CreateDir {
             path: dir.to_path_buf(),
             source,
@@ -227,7 +60,7 @@ impl Cache {
             path: path.clone(),
             source,
         })?;
-        let cache = Cache {
+        let cache = SqliteStore {
             connection,
             path,
             read_only: false,
@@ -240,7 +73,7 @@ impl Cache {
             .map_err(|e| cache.sqlite_error("checking write access", e))?;
         if read_only {
             drop(cache);
-            return Cache::open_read_only(dir.join(CACHE_FILE_NAME));
+            return SqliteStore::open_read_only(dir.join(CACHE_FILE_NAME));
         }
         cache.prepare()?;
         Ok(cache)
@@ -249,14 +82,14 @@ impl Cache {
     /// Opens a cache file this user cannot write, for lookups. A WAL-mode
     /// file in a folder that cannot be written either is opened immutable:
     /// SQLite could not make its shared-memory file.
-    fn open_read_only(path: PathBuf) -> Result<Cache, CacheError> {
+    pub(super) fn open_read_only(path: PathBuf) -> Result<SqliteStore, CacheError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
         let mut last_error = None;
         for target in [path.display().to_string(), immutable_uri(&path)] {
             let cache = match Connection::open_with_flags(&target, flags) {
-                Ok(connection) => Cache {
+                Ok(connection) => SqliteStore {
                     connection,
                     path: path.clone(),
                     read_only: true,
@@ -276,16 +109,6 @@ impl Cache {
             }
         }
         Err(last_error.unwrap_or(CacheError::ReadOnly { path }))
-    }
-
-    /// Path of the SQLite file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Whether the file is only read: nothing new is stored.
-    pub fn is_read_only(&self) -> bool {
-        self.read_only
     }
 
     /// Refuses a file written by a newer layout, and one without the
@@ -312,30 +135,11 @@ impl Cache {
         Ok(())
     }
 
-    /// Checkpoints the WAL into the database file and closes it. The error
-    /// (a full disk, say) means the `-wal` file stays; SQLite applies it
-    /// the next time the cache is opened, so nothing is lost.
-    pub fn close(self) -> Result<(), CacheError> {
-        if !self.read_only {
-            self.connection
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .map_err(|e| self.sqlite_error("checkpointing the WAL", e))?;
-        }
-        let path = self.path;
-        self.connection
-            .close()
-            .map_err(|(_, source)| CacheError::Sqlite {
-                path,
-                operation: "closing",
-                source,
-            })
-    }
-
     /// Empties the cache in `dir`, or replaces it with an empty one when it
     /// is damaged (its file, `-wal` and `-shm` removed first). True when it
     /// was replaced.
-    pub fn clear_dir(dir: &Path) -> Result<bool, CacheError> {
-        match Cache::open(dir).and_then(|cache| cache.clear()) {
+    pub(super) fn clear_dir(dir: &Path) -> Result<bool, CacheError> {
+        match SqliteStore::open(dir).and_then(|cache| cache.clear()) {
             Ok(()) => return Ok(false),
             Err(CacheError::Corrupt { .. }) => {}
             Err(error) => return Err(error),
@@ -351,13 +155,13 @@ impl Cache {
                 Err(source) => return Err(CacheError::Remove { path: side, source }),
             }
         }
-        Cache::open(dir)?.close()?;
+        Box::new(SqliteStore::open(dir)?).close()?;
         Ok(true)
     }
 
     /// Runs SQLite's integrity check on the cache in `dir`; a missing cache
     /// is reported, not created.
-    pub fn check(dir: &Path) -> Result<CacheHealth, CacheError> {
+    pub(super) fn check(dir: &Path) -> Result<CacheHealth, CacheError> {
         let path = dir.join(CACHE_FILE_NAME);
         if !path.exists() {
             return Ok(CacheHealth::Missing);
@@ -374,7 +178,7 @@ impl Cache {
                 problems: vec![text],
             }
         };
-        let cache = match Cache::open(dir) {
+        let cache = match SqliteStore::open(dir) {
             Ok(cache) => cache,
             Err(error @ CacheError::Corrupt { .. }) => return Ok(damaged(&error)),
             Err(error) => return Err(error),
@@ -502,8 +306,33 @@ impl Cache {
         }
     }
 
+    fn size_on_disk(&self) -> Result<u64, CacheError> {
+        let mut total = 0;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = self.path.as_os_str().to_owned();
+            name.push(suffix);
+            let path = PathBuf::from(name);
+            match std::fs::metadata(&path) {
+                Ok(metadata) => total += metadata.len(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => return Err(CacheError::Size { path, source }),
+            }
+        }
+        Ok(total)
+    }
+}
+
+impl Store for SqliteStore {
+    fn location(&self) -> Location {
+        Location::File(self.path.clone())
+    }
+
+    fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
     /// Looks every key up; the result has one slot per key, in order.
-    pub(crate) fn get_many(&self, keys: &[CacheKey]) -> Result<Vec<Option<String>>, CacheError> {
+    fn get_many(&self, keys: &[CacheKey]) -> Result<Vec<Option<String>>, CacheError> {
         let lookup_error = |e| self.sqlite_error("looking up translations", e);
         let mut statement = self
             .connection
@@ -522,7 +351,7 @@ impl Cache {
     /// Stores one batch of translations made by `model_identity` in a single
     /// transaction, replacing entries with the same key. Called after every
     /// batch, so an interrupted run loses at most the batch in flight.
-    pub(crate) fn put_many(
+    fn put_many(
         &self,
         model_identity: &str,
         entries: &[(CacheKey, String)],
@@ -552,7 +381,7 @@ impl Cache {
 
     /// Remembers the hit and miss counts of the run that just finished, for
     /// `stats`.
-    pub fn record_run(&self, hits: u64, misses: u64) -> Result<(), CacheError> {
+    fn record_run(&self, hits: u64, misses: u64) -> Result<(), CacheError> {
         if self.read_only {
             return Ok(());
         }
@@ -570,7 +399,7 @@ impl Cache {
     }
 
     /// Number of entries, bytes on disk and the last run's counts.
-    pub fn stats(&self) -> Result<CacheStats, CacheError> {
+    fn stats(&self) -> Result<CacheStats, CacheError> {
         let stats_error = |e| self.sqlite_error("reading statistics", e);
         let entries: i64 = self
             .connection
@@ -592,31 +421,16 @@ impl Cache {
             _ => None,
         };
         Ok(CacheStats {
-            path: self.path.clone(),
+            location: Location::File(self.path.clone()),
             entries: u64::try_from(entries).unwrap_or(0),
             size_bytes: self.size_on_disk()?,
             last_run,
         })
     }
 
-    fn size_on_disk(&self) -> Result<u64, CacheError> {
-        let mut total = 0;
-        for suffix in ["", "-wal", "-shm"] {
-            let mut name = self.path.as_os_str().to_owned();
-            name.push(suffix);
-            let path = PathBuf::from(name);
-            match std::fs::metadata(&path) {
-                Ok(metadata) => total += metadata.len(),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(source) => return Err(CacheError::Size { path, source }),
-            }
-        }
-        Ok(total)
-    }
-
     /// Deletes every cached translation and gives the space back, leaving a
     /// valid, empty cache. The last run's counts are kept.
-    pub fn clear(&self) -> Result<(), CacheError> {
+    fn clear(&self) -> Result<(), CacheError> {
         if self.read_only {
             return Err(CacheError::ReadOnly {
                 path: self.path.clone(),
@@ -637,133 +451,26 @@ impl Cache {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .map_err(|e| self.sqlite_error("checkpointing", e))
     }
-}
 
-/// How a value is kept in the cache's text column.
-pub(crate) trait CacheValue: Sized {
-    /// The text to store, or `None` when the value cannot be written; it is
-    /// then made again next time.
-    fn to_stored(&self) -> Option<String>;
-
-    /// The value back, or `None` when the entry does not read as one, which
-    /// counts as a miss.
-    fn from_stored(stored: String) -> Option<Self>;
-}
-
-/// Translations and chat answers are stored as their plain text (not as a
-/// JSON string), as they always were: entries written by earlier versions
-/// keep hitting.
-impl CacheValue for String {
-    fn to_stored(&self) -> Option<String> {
-        Some(self.clone())
-    }
-
-    fn from_stored(stored: String) -> Option<Self> {
-        Some(stored)
-    }
-}
-
-/// A record kept in the cache as its JSON.
-pub(crate) trait StoredAsJson: Serialize + DeserializeOwned {}
-
-impl<T: StoredAsJson> CacheValue for T {
-    fn to_stored(&self) -> Option<String> {
-        serde_json::to_string(self).ok()
-    }
-
-    fn from_stored(stored: String) -> Option<Self> {
-        serde_json::from_str(&stored).ok()
-    }
-}
-
-/// The cache as one run uses it, with the one policy for its failures: the
-/// first error is handed to the caller's `report` (the library never prints;
-/// the pipeline turns it into an event) and the cache is left alone for the
-/// rest of the run, which goes on without it. A cache that failed once
-/// (a full disk, a file replaced under the run) is likely to fail again, and
-/// one warning says all there is to say.
-#[derive(Debug)]
-pub(crate) struct RunCache<'a> {
-    cache: Option<&'a Cache>,
-}
-
-impl<'a> RunCache<'a> {
-    /// `None` runs without a cache.
-    pub(crate) fn new(cache: Option<&'a Cache>) -> Self {
-        Self { cache }
-    }
-
-    /// Whether the run still uses a cache: false without one, and after one
-    /// failed.
-    #[cfg(test)]
-    pub(crate) fn is_enabled(&self) -> bool {
-        self.cache.is_some()
-    }
-
-    /// The values stored under `keys`, one slot per key in order; `None` for
-    /// a miss, for an entry that does not read as a `T` and for every key
-    /// once the cache is off.
-    pub(crate) fn lookup<T: CacheValue>(
-        &mut self,
-        keys: &[CacheKey],
-        report: &mut dyn FnMut(&CacheError),
-    ) -> Vec<Option<T>> {
-        let all_missed = || std::iter::repeat_with(|| None).take(keys.len()).collect();
-        let Some(cache) = self.cache else {
-            return all_missed();
-        };
-        match cache.get_many(keys) {
-            Ok(found) => found
-                .into_iter()
-                .map(|stored| stored.and_then(T::from_stored))
-                .collect(),
-            Err(error) => {
-                self.disable(&error, report);
-                all_missed()
-            }
+    /// Checkpoints the WAL into the database file and closes it. The error
+    /// (a full disk, say) means the `-wal` file stays; SQLite applies it
+    /// the next time the cache is opened, so nothing is lost.
+    fn close(self: Box<Self>) -> Result<(), CacheError> {
+        if !self.read_only {
+            self.connection
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(|e| self.sqlite_error("checkpointing the WAL", e))?;
         }
-    }
-
-    /// Stores what `model_identity` made, in one transaction. A value that
-    /// cannot be written is left out.
-    pub(crate) fn store<T: CacheValue>(
-        &mut self,
-        model_identity: &str,
-        entries: &[(CacheKey, &T)],
-        report: &mut dyn FnMut(&CacheError),
-    ) {
-        let Some(cache) = self.cache else {
-            return;
-        };
-        let stored: Vec<(CacheKey, String)> = entries
-            .iter()
-            .filter_map(|(key, value)| Some((*key, value.to_stored()?)))
-            .collect();
-        if let Err(error) = cache.put_many(model_identity, &stored) {
-            self.disable(&error, report);
-        }
-    }
-
-    /// The value stored under `key`, else the one `compute` makes, stored
-    /// for next time as made by `model_identity`; true when the cache had it.
-    pub(crate) fn get_or_compute<T: CacheValue, E>(
-        &mut self,
-        model_identity: &str,
-        key: CacheKey,
-        report: &mut dyn FnMut(&CacheError),
-        compute: impl FnOnce() -> Result<T, E>,
-    ) -> Result<(T, bool), E> {
-        if let Some(found) = self.lookup(&[key], report).pop().flatten() {
-            return Ok((found, true));
-        }
-        let value = compute()?;
-        self.store(model_identity, &[(key, &value)], report);
-        Ok((value, false))
-    }
-
-    fn disable(&mut self, error: &CacheError, report: &mut dyn FnMut(&CacheError)) {
-        self.cache = None;
-        report(error);
+        let SqliteStore {
+            connection, path, ..
+        } = *self;
+        connection
+            .close()
+            .map_err(|(_, source)| CacheError::Sqlite {
+                path,
+                operation: "closing",
+                source,
+            })
     }
 }
 
@@ -790,6 +497,7 @@ fn is_busy(error: &rusqlite::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{cache_file, Cache};
     use super::*;
     use std::sync::{Arc, Barrier};
 
@@ -834,24 +542,6 @@ mod tests {
             CacheKey::new(MODEL, SETTINGS, "আমি ভাত খাই"),
         ];
         assert_eq!(cache.get_many(&variants).unwrap(), vec![None, None, None]);
-    }
-
-    #[test]
-    fn key_fields_are_framed_unambiguously() {
-        assert_ne!(CacheKey::new("ab", "c", "d"), CacheKey::new("a", "bc", "d"));
-        assert_ne!(CacheKey::new("a", "bc", "d"), CacheKey::new("a", "b", "cd"));
-        assert_ne!(CacheKey::new("", "ab", ""), CacheKey::new("ab", "", ""));
-        assert_eq!(CacheKey::new("a", "b", "c"), CacheKey::new("a", "b", "c"));
-    }
-
-    #[test]
-    fn key_displays_as_64_hex_digits() {
-        let hex = key("x").to_hex();
-        assert_eq!(hex.len(), 64);
-        assert!(hex
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
-        assert_eq!(hex, format!("{}", key("x")));
     }
 
     #[test]
@@ -1001,7 +691,10 @@ mod tests {
         let empty = cache.stats().unwrap();
         assert_eq!(empty.entries, 0);
         assert_eq!(empty.last_run, None);
-        assert_eq!(empty.path, dir.path().join(CACHE_FILE_NAME));
+        assert_eq!(
+            empty.location,
+            Location::File(dir.path().join(CACHE_FILE_NAME))
+        );
         cache
             .put_many(
                 MODEL,
@@ -1024,126 +717,6 @@ mod tests {
         assert_eq!(stats.size_bytes, on_disk);
     }
 
-    /// A record stored as JSON, as summaries and chat translations are.
-    #[derive(Debug, PartialEq, Serialize, serde::Deserialize)]
-    struct Record {
-        text: String,
-        count: usize,
-    }
-
-    impl StoredAsJson for Record {}
-
-    /// Makes every later lookup and store of the open cache in `dir` fail,
-    /// as a file replaced under a run would.
-    fn break_cache(dir: &Path) {
-        Connection::open(dir.join(CACHE_FILE_NAME))
-            .unwrap()
-            .execute_batch("DROP TABLE translations")
-            .unwrap();
-    }
-
-    #[test]
-    fn text_is_stored_as_itself_and_records_as_json() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::open(dir.path()).unwrap();
-        let mut run = RunCache::new(Some(&cache));
-        let record = Record {
-            text: "I eat rice.".to_string(),
-            count: 2,
-        };
-        let text = "I eat rice.".to_string();
-        run.store(MODEL, &[(key("record"), &record)], &mut unexpected);
-        run.store(MODEL, &[(key("text"), &text)], &mut unexpected);
-        assert_eq!(
-            cache.get_many(&[key("record"), key("text")]).unwrap(),
-            vec![
-                Some(r#"{"text":"I eat rice.","count":2}"#.to_string()),
-                Some("I eat rice.".to_string())
-            ]
-        );
-        let records: Vec<Option<Record>> =
-            run.lookup(&[key("record"), key("text"), key("none")], &mut unexpected);
-        // Plain text does not read as a record: a miss, not an error.
-        assert_eq!(records, vec![Some(record), None, None]);
-        let texts: Vec<Option<String>> = run.lookup(&[key("text")], &mut unexpected);
-        assert_eq!(texts, vec![Some(text)]);
-        assert!(run.is_enabled());
-    }
-
-    #[test]
-    fn get_or_compute_computes_a_miss_once_and_keeps_failures_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::open(dir.path()).unwrap();
-        let mut run = RunCache::new(Some(&cache));
-        let mut computed = 0;
-        let mut compute = || {
-            computed += 1;
-            Ok::<_, String>("one".to_string())
-        };
-        let first = run.get_or_compute(MODEL, key("এক"), &mut unexpected, &mut compute);
-        let second = run.get_or_compute(MODEL, key("এক"), &mut unexpected, &mut compute);
-        assert_eq!(first, Ok(("one".to_string(), false)));
-        assert_eq!(second, Ok(("one".to_string(), true)));
-        assert_eq!(computed, 1);
-        let failed: Result<(String, bool), _> =
-            run.get_or_compute(MODEL, key("দুই"), &mut unexpected, || Err("no model"));
-        assert_eq!(failed, Err("no model"));
-        assert_eq!(cache.get_many(&[key("দুই")]).unwrap(), vec![None]);
-    }
-
-    #[test]
-    fn a_failing_cache_is_reported_once_and_then_left_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::open(dir.path()).unwrap();
-        let mut run = RunCache::new(Some(&cache));
-        break_cache(dir.path());
-        let mut reports = Vec::new();
-        let mut report = |error: &CacheError| reports.push(error.to_string());
-        let found: Vec<Option<String>> = run.lookup(&[key("a"), key("b")], &mut report);
-        assert_eq!(found, vec![None, None]);
-        assert!(!run.is_enabled());
-        run.store(MODEL, &[(key("a"), &"A".to_string())], &mut report);
-        let (value, cached) = run
-            .get_or_compute(MODEL, key("b"), &mut report, || {
-                Ok::<_, CacheError>("B".to_string())
-            })
-            .unwrap();
-        assert_eq!((value.as_str(), cached), ("B", false));
-        assert_eq!(reports.len(), 1, "{reports:?}");
-        let path = dir.path().join(CACHE_FILE_NAME);
-        assert!(
-            reports[0].contains(&path.display().to_string()),
-            "{reports:?}"
-        );
-    }
-
-    #[test]
-    fn a_store_that_fails_is_reported_and_turns_the_cache_off() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::open(dir.path()).unwrap();
-        let mut run = RunCache::new(Some(&cache));
-        break_cache(dir.path());
-        let mut reports = 0;
-        run.store(MODEL, &[(key("a"), &"A".to_string())], &mut |_| {
-            reports += 1
-        });
-        let found: Vec<Option<String>> = run.lookup(&[key("a")], &mut unexpected);
-        assert_eq!((reports, found), (1, vec![None]));
-    }
-
-    #[test]
-    fn without_a_cache_everything_misses_and_nothing_is_reported() {
-        let mut run = RunCache::new(None);
-        assert!(!run.is_enabled());
-        run.store(MODEL, &[(key("a"), &"A".to_string())], &mut unexpected);
-        let found: Vec<Option<String>> = run.lookup(&[key("a"), key("b")], &mut unexpected);
-        assert_eq!(found, vec![None, None]);
-    }
-
-    fn unexpected(error: &CacheError) {
-        panic!("the cache failed: {error}");
-    }
-
     #[test]
     fn a_read_only_cache_is_read_and_stores_nothing() {
         let dir = tempfile::tempdir().unwrap();
@@ -1154,7 +727,9 @@ mod tests {
         cache.close().unwrap();
         // The connection SQLite falls back to when the file is not
         // writable (which root cannot be shown with permissions).
-        let read_only = Cache::open_read_only(cache_file(dir.path())).unwrap();
+        let read_only = Cache::from_store(Box::new(
+            SqliteStore::open_read_only(cache_file(dir.path())).unwrap(),
+        ));
         assert!(read_only.is_read_only());
         assert_eq!(
             read_only.get_many(&[key("এক"), key("দুই")]).unwrap(),
@@ -1227,12 +802,5 @@ mod tests {
         cache.close().unwrap();
         assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
         drop(keep_open);
-    }
-
-    #[test]
-    fn default_dir_ends_in_anubad() {
-        if let Some(dir) = default_cache_dir() {
-            assert_eq!(dir.file_name().and_then(|n| n.to_str()), Some("anubad"));
-        }
     }
 }
