@@ -8,7 +8,9 @@
 //! Python with pyspark is `ANUBAD_TEST_PYTHON`, else `python3`; Spark also
 //! needs Java 17 (`JAVA_HOME`, else `java` on `PATH`). Without either the
 //! test says which is missing and passes, except under `CI=true`, where it
-//! fails (`.ci/run` installs pyspark).
+//! fails (`.ci/run` installs pyspark). With `ANUBAD_TEST_POSTGRES` (see
+//! `support/postgres.rs`) the Spark runs share a PostgreSQL cache, as on a
+//! cluster; without it, a cache folder.
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -22,6 +24,10 @@ use serde_json::{json, Value};
 mod binary;
 use binary::{anubad, articles_dir, model_dir, read_json, root, run_articles, stderr};
 
+#[path = "support/postgres.rs"]
+mod server;
+use server::TestDatabase;
+
 const ARTICLES: usize = 200;
 
 /// Fields that differ between the two runs by design: `input` is `stdin#N`
@@ -29,7 +35,7 @@ const ARTICLES: usize = 200;
 /// the input's name, and timings are times.
 const DIFFERING: [&str; 3] = ["input", "fingerprint", "timings"];
 
-/// One Spark job must not run longer than this (it takes 15–30 s here).
+/// One Spark job must not run longer than this (30–45 s on two busy cores).
 const SPARK_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Python with pyspark, or why there is none.
@@ -80,7 +86,10 @@ fn articles_jsonl() -> String {
         .map(|entry| entry.unwrap().path())
         .map(|path| {
             let text = std::fs::read_to_string(&path).unwrap();
-            (path.file_stem().unwrap().to_string_lossy().into_owned(), text)
+            (
+                path.file_stem().unwrap().to_string_lossy().into_owned(),
+                text,
+            )
         })
         .collect();
     pages.sort();
@@ -92,10 +101,7 @@ fn articles_jsonl() -> String {
         let body = format!("{body}\n\nএই প্রতিবেদনের নম্বর {number}। মোট {number} জন সাক্ষী ছিলেন।");
         let mut record = json!({ "id": format!("{stem}-{i:03}") });
         if i % 7 == 0 {
-            let paragraphs: String = body
-                .split("\n\n")
-                .map(|p| format!("<p>{p}</p>"))
-                .collect();
+            let paragraphs: String = body.split("\n\n").map(|p| format!("<p>{p}</p>")).collect();
             record["html"] = json!(format!(
                 "<html><head><title>{title}</title></head><body><article>\
                  <h1>{title}</h1>{paragraphs}</article></body></html>"
@@ -145,6 +151,7 @@ fn spark(python: &OsString, work: &Path, name: &str, args: &[&OsStr]) -> (ExitSt
         .env("SPARK_LOCAL_IP", "127.0.0.1")
         .env_remove("ANUBAD_CACHE")
         .env_remove("ANUBAD_MODEL")
+        .env_remove("PGPASSWORD")
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(work.join(format!("{name}.stdout"))).unwrap())
         .stderr(std::fs::File::create(&log).unwrap());
@@ -173,7 +180,12 @@ fn read_parts(dir: &Path) -> Vec<Value> {
     let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
-        .filter(|path| path.file_name().unwrap().to_string_lossy().starts_with("part-"))
+        .filter(|path| {
+            path.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("part-")
+        })
         .collect();
     parts.sort();
     assert!(!parts.is_empty(), "no part files in {}", dir.display());
@@ -207,7 +219,10 @@ fn by_id(results: Vec<Value>) -> (BTreeMap<String, Value>, Vec<Value>) {
             failed.push(result);
             continue;
         }
-        let id = result["id"].as_str().expect("a result has an id").to_string();
+        let id = result["id"]
+            .as_str()
+            .expect("a result has an id")
+            .to_string();
         assert!(articles.insert(id.clone(), result).is_none(), "{id} twice");
     }
     (articles, failed)
@@ -220,12 +235,21 @@ fn check_failures(failed: &[Value]) {
     assert_eq!(failed.len(), 2, "{failed:?}");
     for failure in &failed {
         assert_eq!(failure["schema_version"], 2);
-        assert!(failure["input"].as_str().unwrap().starts_with("stdin#"), "{failure}");
+        assert!(
+            failure["input"].as_str().unwrap().starts_with("stdin#"),
+            "{failure}"
+        );
     }
     assert_eq!(failed[0]["input_id"], "no-text");
-    assert!(failed[0]["error"].as_str().unwrap().contains("`text`"), "{failed:?}");
+    assert!(
+        failed[0]["error"].as_str().unwrap().contains("`text`"),
+        "{failed:?}"
+    );
     assert_eq!(failed[1]["input_id"], Value::Null);
-    assert!(failed[1]["error"].as_str().unwrap().contains("`id`"), "{failed:?}");
+    assert!(
+        failed[1]["error"].as_str().unwrap().contains("`id`"),
+        "{failed:?}"
+    );
 }
 
 /// Reads Parquet input made from `in.jsonl`, runs the example with Parquet
@@ -280,11 +304,21 @@ fn spark_results_equal_a_plain_run() {
     assert_eq!(expected.len(), ARTICLES);
 
     // JSON Lines in and out, with a cache of its own: Spark's anubad
-    // processes translate everything themselves.
+    // processes translate everything themselves. The cache is a database
+    // of the PostgreSQL server when there is one (`ANUBAD_TEST_POSTGRES`,
+    // as `.ci/run` gives), else a folder.
     let script = root().join("examples/spark/translate.py");
     let binary = env!("CARGO_BIN_EXE_anubad");
     let model = model_dir();
-    let spark_cache = work.join("spark-cache");
+    let database = std::env::var("ANUBAD_TEST_POSTGRES")
+        .is_ok_and(|url| !url.is_empty())
+        .then(TestDatabase::create)
+        .flatten();
+    let spark_cache = match &database {
+        Some(database) => OsString::from(&database.url),
+        None => work.join("spark-cache").into_os_string(),
+    };
+    eprintln!("the Spark runs' cache: {}", spark_cache.to_string_lossy());
     let anubad_args: [&OsStr; 11] = [
         "--partitions".as_ref(),
         "4".as_ref(),
@@ -293,22 +327,36 @@ fn spark_results_equal_a_plain_run() {
         "--anubad".as_ref(),
         binary.as_ref(),
         "--cache".as_ref(),
-        spark_cache.as_os_str(),
+        &spark_cache,
         // Words after `--` go to anubad as they are.
         "--".as_ref(),
         "--beams".as_ref(),
         "1".as_ref(),
     ];
-    let mut args: Vec<&OsStr> = vec![script.as_ref(), "in.jsonl".as_ref(), "--output".as_ref(), "out".as_ref()];
+    let mut args: Vec<&OsStr> = vec![
+        script.as_ref(),
+        "in.jsonl".as_ref(),
+        "--output".as_ref(),
+        "out".as_ref(),
+    ];
     args.extend(anubad_args);
     let (status, log) = spark(&python, work, "jsonl", &args);
     assert_eq!(status.code(), Some(1), "two inputs fail; stderr:\n{log}");
-    assert!(log.contains(&format!("{ARTICLES} articles ok, 2 failed")), "{log}");
+    assert!(
+        log.contains(&format!("{ARTICLES} articles ok, 2 failed")),
+        "{log}"
+    );
     let (got, failed) = by_id(read_parts(&work.join("out")));
     check_failures(&failed);
-    assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
     for (id, result) in &got {
-        assert!(result["input"].as_str().unwrap().starts_with("stdin#"), "{result}");
+        assert!(
+            result["input"].as_str().unwrap().starts_with("stdin#"),
+            "{result}"
+        );
         assert_eq!(
             without_differing(result),
             without_differing(&expected[id]),
@@ -316,14 +364,31 @@ fn spark_results_equal_a_plain_run() {
         );
     }
 
-    // Parquet in and out (the cache is warm now); Parquet keeps no `null`
-    // apart from a missing value, so the text of every article is compared.
+    // Parquet in and out (the cache is warm now). Spark gives every row
+    // every column and types of its own, so the fields that carry the
+    // article are compared.
     let examples = root().join("examples/spark");
-    let mut args: Vec<&OsStr> = vec!["-c".as_ref(), PARQUET_ROUND_TRIP.as_ref(), examples.as_ref()];
+    let mut args: Vec<&OsStr> = vec![
+        "-c".as_ref(),
+        PARQUET_ROUND_TRIP.as_ref(),
+        examples.as_ref(),
+    ];
     args.extend(anubad_args);
     let (status, log) = spark(&python, work, "parquet", &args);
     assert_eq!(status.code(), Some(1), "two inputs fail; stderr:\n{log}");
-    assert!(log.contains(&format!("{ARTICLES} articles ok, 2 failed")), "{log}");
+    assert!(
+        log.contains(&format!("{ARTICLES} articles ok, 2 failed")),
+        "{log}"
+    );
+    // Every sentence came from the cache the first Spark run filled.
+    let closing: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains(" sentences: "))
+        .collect();
+    assert!(!closing.is_empty(), "no closing line from anubad:\n{log}");
+    for line in closing {
+        assert!(line.contains(": 0 translated,"), "{line}");
+    }
     let lines = std::fs::read_to_string(work.join("parquet.stdout")).unwrap();
     let results = lines
         .lines()
@@ -331,10 +396,24 @@ fn spark_results_equal_a_plain_run() {
         .collect();
     let (got, failed) = by_id(results);
     check_failures(&failed);
-    assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
     for (id, result) in &got {
-        for field in ["title", "paragraphs", "summary", "warnings", "published", "url", "model"] {
-            assert_eq!(result[field], expected[id][field], "{id}: {field} differs in Parquet");
+        for field in [
+            "title",
+            "paragraphs",
+            "summary",
+            "warnings",
+            "published",
+            "url",
+            "model",
+        ] {
+            assert_eq!(
+                result[field], expected[id][field],
+                "{id}: {field} differs in Parquet"
+            );
         }
     }
 }
