@@ -21,6 +21,8 @@ no sentence is translated twice anywhere and a retried task costs little:
         --model /shared/models/opus-mt-bn-en --cache "$ANUBAD_CACHE" \\
         -- --quantize int8
 
+The URL is on each executor's command line: leave the password out of it and
+give it as `--conf spark.executorEnv.PGPASSWORD=...`, which Spark's UI masks.
 `anubad` must be on each executor's PATH (or give `--anubad PATH`), and the
 model on each executor (a shared directory, or the Hugging Face cache). Words
 after `--` go to `anubad run` unchanged. Exit code: 0 when every article was
