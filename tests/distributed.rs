@@ -1,8 +1,11 @@
 //! A job split over processes, through the real binary on the fixture
 //! model: `--shard K/N` (and the Slurm and Kubernetes indexes), `anubad
 //! digest` over the shards' folder, `run - --emit jsonl` for engines that
-//! pipe, and a shard killed with SIGKILL and restarted. Every test works in
-//! its own temporary directory and caches; none touches the network.
+//! pipe, a shard killed with SIGKILL and restarted, and shards on two
+//! machines sharing one PostgreSQL cache (that test needs
+//! `ANUBAD_TEST_POSTGRES`: see `support/postgres.rs`). Every test works in
+//! its own temporary directory and caches; none touches the network beyond
+//! loopback.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -15,6 +18,10 @@ use serde_json::Value;
 #[path = "support/binary.rs"]
 mod binary;
 use binary::{anubad, articles_dir, model_dir, stderr, stdout};
+
+#[path = "support/postgres.rs"]
+mod server;
+use server::TestDatabase;
 
 /// `count` article records made from the fixture pages, each with its own
 /// numbered title (so every article has a sentence of its own) and the
@@ -371,4 +378,62 @@ fn a_shard_killed_mid_run_and_restarted_ends_with_the_same_files() {
     };
     assert!(!entries("cache-clean").is_empty());
     assert_eq!(entries("cache-clean"), entries("cache-killed"));
+}
+
+#[test]
+fn shards_on_two_machines_share_one_postgres_cache_and_a_third_machine_translates_nothing() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("articles.jsonl");
+    std::fs::write(&input, jsonl_articles(200, &[])).unwrap();
+    let whole = work.path().join("whole");
+    let output = run(work.path(), &input, &whole, "cache-whole", &[])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    // Each machine: its own Hugging Face cache and local cache directory.
+    let on_machine = |name: &str, out: &Path, extra: &[&str]| {
+        let machine = work.path().join(name);
+        let mut command = anubad(&machine);
+        command
+            .arg("run")
+            .arg(&input)
+            .arg("--out")
+            .arg(out)
+            .arg("--model")
+            .arg(model_dir())
+            .args(["--cache", &database.url, "--json-summary", "-"])
+            .args(extra)
+            .env("XDG_CACHE_HOME", machine.join("xdg"))
+            .env_remove("ANUBAD_CACHE")
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .env_remove("SLURM_ARRAY_TASK_COUNT")
+            .env_remove("JOB_COMPLETION_INDEX");
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        json_summary(&output)
+    };
+    let shared = work.path().join("shared");
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| on_machine("machine-a", &shared, &["--shard", "0/2"]));
+        let second = scope.spawn(|| on_machine("machine-b", &shared, &["--shard", "1/2"]));
+        (first.join().unwrap(), second.join().unwrap())
+    });
+    let ok = |summary: &Value| summary["articles"]["ok"].as_u64().unwrap();
+    assert_eq!(ok(&first) + ok(&second), 200);
+    let output = anubad(work.path())
+        .arg("digest")
+        .arg(&shared)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_same_files(&whole, &shared);
+
+    let third = on_machine("machine-c", &work.path().join("third"), &[]);
+    assert_eq!(third["cache"]["misses"], 0, "no model call: {third}");
+    assert_eq!(third["sentences"]["translated"], 0, "{third}");
+    assert_same_files(&whole, &work.path().join("third"));
 }
