@@ -149,6 +149,8 @@ fn spark(python: &OsString, work: &Path, name: &str, args: &[&OsStr]) -> (ExitSt
              --conf spark.ui.showConsoleProgress=false pyspark-shell",
         )
         .env("SPARK_LOCAL_IP", "127.0.0.1")
+        // The Parquet run imports the script: no __pycache__ in the source tree.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .env_remove("ANUBAD_CACHE")
         .env_remove("ANUBAD_MODEL")
         .env_remove("PGPASSWORD")
