@@ -8,10 +8,11 @@ into partitions, and pipes each partition through one
     anubad run - --emit jsonl --model MODEL --cache CACHE
 
 process, so each partition loads the model once. Every result line is what
-`anubad run` writes as `<id>.json`; an input that failed gives
-`{"schema_version", "input", "error"}` plus `input_id`, the id the input
-carried (added here: `input` is only `stdin#N`, a line of one partition).
-Results are written as JSON Lines (anubad's lines as they are) or Parquet.
+`anubad run` writes as `<id>.json`; an input that failed gives anubad's
+`{"schema_version", "anubad_version", "input", "error"}` plus `input_id`, the
+id the input carried (added here: `input` is only `stdin#N`, a line of one
+partition). Results are written as JSON Lines (an article's line as anubad
+wrote it) or Parquet.
 
 Point `--cache` at a PostgreSQL database that every executor reaches, so that
 no sentence is translated twice anywhere and a retried task costs little:
