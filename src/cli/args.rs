@@ -180,8 +180,9 @@ pub struct RunArgs {
     pub out: Option<PathBuf>,
     /// Write each input's result to stdout as it finishes, in input order,
     /// one line each: the article's <id>.json, or {"input", "error"} for an
-    /// input that failed. Nothing else goes to stdout. For Spark's
-    /// RDD.pipe, Ray Data and Beam: `anubad run - --emit jsonl`.
+    /// input that failed. Nothing else goes to stdout. For engines that
+    /// pipe a partition through a command (Spark, Ray Data, Beam): `anubad
+    /// run - --emit jsonl`.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub emit: Option<EmitFormat>,
     /// Run only shard K of N (0 <= K < N); see below.
