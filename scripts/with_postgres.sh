@@ -122,8 +122,9 @@ fi
 
 export ANUBAD_TEST_POSTGRES="postgres://$user@127.0.0.1:$port/postgres"
 if [ -n "$ca" ]; then
-  ${run_as[@]+"${run_as[@]}"} "$(find_bin psql)" -q -h "$dir" -p "$port" -U "$user" -d postgres \
-    -c "CREATE ROLE anubad_tls LOGIN SUPERUSER" >/dev/null
+  # From /: the server's account may not enter the caller's folder.
+  (cd / && ${run_as[@]+"${run_as[@]}"} "$(find_bin psql)" -q -h "$dir" -p "$port" -U "$user" \
+    -d postgres -c "CREATE ROLE anubad_tls LOGIN SUPERUSER" >/dev/null)
   export ANUBAD_TEST_POSTGRES_CA="$ca"
 fi
 echo "PostgreSQL test server: $ANUBAD_TEST_POSTGRES${ca:+ (TLS on, CA $ca)}" >&2
