@@ -437,3 +437,54 @@ fn shards_on_two_machines_share_one_postgres_cache_and_a_third_machine_translate
     assert_eq!(third["sentences"]["translated"], 0, "{third}");
     assert_same_files(&whole, &work.path().join("third"));
 }
+
+#[test]
+fn a_digest_of_shards_in_separate_folders_links_each_article_where_it_is() {
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("articles.jsonl");
+    std::fs::write(&input, jsonl_articles(6, &[])).unwrap();
+    for shard in ["0", "1"] {
+        let out = work.path().join(format!("shard-{shard}"));
+        let output = run(
+            work.path(),
+            &input,
+            &out,
+            "c",
+            &["--shard", &format!("{shard}/2")],
+        )
+        .output()
+        .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let digest_dir = work.path().join("digest");
+    let output = anubad(work.path())
+        .arg("digest")
+        .arg(work.path().join("shard-0"))
+        .arg(work.path().join("shard-1"))
+        .arg("--out")
+        .arg(&digest_dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let digest = std::fs::read_to_string(digest_dir.join("digest.md")).unwrap();
+    assert!(
+        digest.starts_with("# Anubad digest\n\n6 articles from this run"),
+        "{digest}"
+    );
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(digest_dir.join("manifest.json")).unwrap())
+            .unwrap();
+    let articles = manifest["articles"].as_array().unwrap();
+    assert_eq!(articles.len(), 6);
+    for article in articles {
+        let id = article["id"].as_str().unwrap();
+        let page = article["files"][1].as_str().unwrap();
+        assert!(page.starts_with("../shard-"), "{page}");
+        // Each link, followed from the digest's folder, reaches the page.
+        assert!(digest_dir.join(page).is_file(), "{page}");
+        assert!(
+            digest.contains(&format!("(<{page}>)")),
+            "{id} links to {page}"
+        );
+    }
+}

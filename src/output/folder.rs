@@ -35,7 +35,7 @@ struct Manifest<'a> {
 struct ManifestArticle<'a> {
     id: &'a str,
     input: &'a str,
-    /// The article's files, in the output folder.
+    /// The article's files, relative to the manifest's folder.
     files: [String; 3],
     /// The id of the article with the same text that the digest shows in
     /// this one's place; `null` when the digest shows this one.
@@ -60,7 +60,8 @@ impl Serialize for ManifestArticles<'_> {
             seq.serialize_element(&ManifestArticle {
                 id: &article.id,
                 input: &article.input,
-                files: article_file_names(&article.id),
+                files: article_file_names(&article.id)
+                    .map(|name| format!("{}{name}", self.run.folder_of(article))),
                 duplicate_of: self.duplicate_of[index as usize]
                     .map(|shown| listed[shown as usize].id.as_str()),
             })?;

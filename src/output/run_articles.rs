@@ -24,6 +24,8 @@ pub(crate) struct Listed {
     pub(crate) input: String,
     pub(crate) text_key: u64,
     pub(crate) date: Option<String>,
+    /// Index into [`RunArticles::folders`] of where its files are.
+    pub(crate) folder: u32,
 }
 
 /// An article kept for the digest, ordered so that the heap's top is the
@@ -55,6 +57,9 @@ impl Ord for Kept {
 pub struct RunArticles {
     kept: BinaryHeap<Kept>,
     listed: Vec<Listed>,
+    /// Where articles' files are, relative to the digest's folder (empty:
+    /// beside it), each once.
+    folders: Vec<String>,
 }
 
 impl RunArticles {
@@ -66,11 +71,19 @@ impl RunArticles {
     /// its files are relative to the digest's folder (empty: beside it).
     pub(crate) fn add(&mut self, article: &ArticleOutput, folder: &str) {
         let text_key = same_text_hash(article);
+        let folder_index = match self.folders.iter().position(|f| f == folder) {
+            Some(index) => index,
+            None => {
+                self.folders.push(folder.to_string());
+                self.folders.len() - 1
+            }
+        };
         self.listed.push(Listed {
             id: article.id.clone(),
             input: article.input.clone(),
             text_key,
             date: article_date(article).map(str::to_string),
+            folder: folder_index as u32,
         });
         if self.kept.len() == DIGEST_MAX_ARTICLES {
             let last = self.kept.peek().expect("the heap is full");
@@ -96,6 +109,11 @@ impl RunArticles {
             run.add(article, "");
         }
         run
+    }
+
+    /// Where `listed`'s files are, relative to the digest's folder.
+    pub(crate) fn folder_of(&self, listed: &Listed) -> &str {
+        &self.folders[listed.folder as usize]
     }
 
     /// Articles of the run.

@@ -23,10 +23,14 @@ pub enum DigestError {
     #[error("{path}: not a folder of anubad outputs")]
     NotAFolder { path: PathBuf },
     #[error(
-        "{folder} holds the shard manifests of jobs split {counts} ways; remove the stale \
-         ones (manifest-shard-K-of-N.json) and run again"
+        "{} hold the shard manifests of jobs split {counts} ways; remove the stale ones \
+         (manifest-shard-K-of-N.json) and run again",
+        folders.join(", ")
     )]
-    MixedShardCounts { folder: PathBuf, counts: String },
+    MixedShardCounts {
+        folders: Vec<String>,
+        counts: String,
+    },
     #[error("{path}: not a shard manifest")]
     BadShardManifest {
         path: PathBuf,
@@ -75,8 +79,11 @@ pub fn digest(
                 path: folder.clone(),
             });
         }
+    }
+    report.missing_shards = missing_shards(folders)?;
+    for folder in folders {
         let prefix = relative_prefix(out, folder);
-        let job = match job_of(folder, &mut report.missing_shards)? {
+        let job = match shards_of(folder)? {
             Some(job) => Some(job),
             None => output::read_manifest(folder),
         };
@@ -119,34 +126,45 @@ pub fn digest(
     Ok(report)
 }
 
-/// The articles and failed inputs the shard manifests in `folder` list;
-/// `None` when there are none. Shards of the job with no manifest are added
-/// to `missing`.
-#[allow(clippy::type_complexity)]
-fn job_of(
-    folder: &Path,
-    missing: &mut Vec<String>,
-) -> Result<Option<(Vec<String>, Vec<FailedInput>)>, DigestError> {
-    let manifests = output::shard_manifests(folder);
-    let Some((_, (_, count))) = manifests.first() else {
-        return Ok(None);
-    };
-    let mut counts: Vec<usize> = manifests.iter().map(|(_, (_, n))| *n).collect();
+/// The shards of the job whose manifests `folders` hold (the shards may
+/// have written to different folders) that have none, as `K/N`. Manifests
+/// of different shard counts are an error: an earlier job's are left over.
+fn missing_shards(folders: &[PathBuf]) -> Result<Vec<String>, DigestError> {
+    let found: Vec<(usize, usize)> = folders
+        .iter()
+        .flat_map(|folder| output::shard_manifests(folder))
+        .map(|(_, shard)| shard)
+        .collect();
+    let mut counts: Vec<usize> = found.iter().map(|(_, count)| *count).collect();
+    counts.sort_unstable();
     counts.dedup();
-    if counts.len() > 1 {
-        let counts: Vec<String> = counts.iter().map(usize::to_string).collect();
-        return Err(DigestError::MixedShardCounts {
-            folder: folder.to_path_buf(),
-            counts: counts.join(" and "),
-        });
+    match counts.as_slice() {
+        [] => Ok(Vec::new()),
+        [count] => Ok((0..*count)
+            .filter(|index| !found.contains(&(*index, *count)))
+            .map(|index| format!("{index}/{count}"))
+            .collect()),
+        _ => {
+            let counts: Vec<String> = counts.iter().map(usize::to_string).collect();
+            Err(DigestError::MixedShardCounts {
+                folders: folders.iter().map(|f| f.display().to_string()).collect(),
+                counts: counts.join(" and "),
+            })
+        }
+    }
+}
+
+/// The articles and failed inputs the shard manifests in `folder` list;
+/// `None` when it holds none.
+#[allow(clippy::type_complexity)]
+fn shards_of(folder: &Path) -> Result<Option<(Vec<String>, Vec<FailedInput>)>, DigestError> {
+    let manifests = output::shard_manifests(folder);
+    if manifests.is_empty() {
+        return Ok(None);
     }
     let mut ids = Vec::new();
     let mut failed = Vec::new();
-    for index in 0..*count {
-        let Some((path, _)) = manifests.iter().find(|(_, (k, _))| *k == index) else {
-            missing.push(format!("{index}/{count}"));
-            continue;
-        };
+    for (path, _) in &manifests {
         let text = std::fs::read_to_string(path).map_err(|source| DigestError::Read {
             path: path.clone(),
             source,
