@@ -488,3 +488,44 @@ fn a_digest_of_shards_in_separate_folders_links_each_article_where_it_is() {
         );
     }
 }
+
+/// With a chat model, the digest of the shards' folder has the same
+/// introduction (or says why it has none) as the unsharded run's: `anubad
+/// digest --summarizer` writes it from the same stories.
+#[test]
+fn a_digest_with_a_summarizer_equals_the_unsharded_runs() {
+    let work = tempfile::tempdir().unwrap();
+    let chat = binary::root().join("tests/fixtures/chat-tiny");
+    let summarizer = ["--summarizer", chat.to_str().unwrap()];
+    let whole = work.path().join("whole");
+    let output = run(work.path(), &articles_dir(), &whole, "c", &summarizer)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let shared = work.path().join("shared");
+    for shard in ["0/2", "1/2"] {
+        let mut flags = summarizer.to_vec();
+        flags.extend(["--shard", shard]);
+        let output = run(work.path(), &articles_dir(), &shared, "c", &flags)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let output = anubad(work.path())
+        .arg("digest")
+        .arg(&shared)
+        .args(summarizer)
+        .arg("--cache-dir")
+        .arg(work.path().join("c"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    // The tiny random model writes until its token limit, so neither digest
+    // gets an introduction; both say why.
+    assert!(
+        stderr(&output).contains("no digest introduction: the chat model stopped"),
+        "{}",
+        stderr(&output)
+    );
+    assert_same_files(&whole, &shared);
+}
