@@ -115,16 +115,22 @@ pub(crate) fn read_article(out_dir: &Path, id: &str) -> Option<ArticleOutput> {
     serde_json::from_str(&text).ok()
 }
 
-/// The fingerprint of the outputs already on disk for `id`, when
-/// `<id>.json` (readable, of this [`SCHEMA_VERSION`]), `<id>.md` and
-/// `<id>.html` all exist. `None` means the article must be written again.
-pub(crate) fn existing_fingerprint(out_dir: &Path, id: &str) -> Option<String> {
+/// The article already on disk as `id`, when `<id>.json` (readable, of
+/// this [`SCHEMA_VERSION`]), `<id>.md` and `<id>.html` all exist. `None`
+/// means the article must be written again.
+pub(crate) fn complete_article(out_dir: &Path, id: &str) -> Option<ArticleOutput> {
     let article = read_article(out_dir, id)?;
     let [_, markdown, page] = article_paths(out_dir, id);
     if article.schema_version != SCHEMA_VERSION || !markdown.is_file() || !page.is_file() {
         return None;
     }
-    Some(article.fingerprint)
+    Some(article)
+}
+
+/// The fingerprint of [`complete_article`].
+#[cfg(test)]
+pub(crate) fn existing_fingerprint(out_dir: &Path, id: &str) -> Option<String> {
+    complete_article(out_dir, id).map(|article| article.fingerprint)
 }
 
 /// Writes `<id>.md`, `<id>.html` and `<id>.json` for one article, each

@@ -476,12 +476,11 @@ impl Run<'_, '_, '_> {
         let Some(out_dir) = &self.options.out_dir else {
             return Ok(false);
         };
-        if output::existing_fingerprint(out_dir, &prepared.id).as_deref()
-            != Some(prepared.fingerprint.as_str())
-        {
-            return Ok(false);
-        }
-        let Some(previous) = output::read_article(out_dir, &prepared.id) else {
+        // Read once: the record both says whether it is up to date and is
+        // what the digest and the emitted results take.
+        let Some(previous) = output::complete_article(out_dir, &prepared.id)
+            .filter(|previous| previous.fingerprint == prepared.fingerprint)
+        else {
             return Ok(false);
         };
         let sentences = prepared.segments().count();
