@@ -185,12 +185,13 @@ fn a_gguf_file_is_a_model_as_its_folder_is() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child
+        // A command refused before it reads its input (exit 2) may close
+        // the pipe before this is written: that is not the test's failure.
+        let _ = child
             .stdin
             .take()
             .unwrap()
-            .write_all("ঢাকায় বৃষ্টি হয়েছে।\nকিম রাশিয়া সফর করেছেন।\n".as_bytes())
-            .unwrap();
+            .write_all("ঢাকায় বৃষ্টি হয়েছে।\nকিম রাশিয়া সফর করেছেন।\n".as_bytes());
         child.wait_with_output().unwrap()
     };
     let by_file = translate(&file);
