@@ -14,7 +14,9 @@ mod fake_hub;
 
 #[path = "support/binary.rs"]
 mod binary;
-use binary::{anubad, articles_dir, model_dir, read_json, root, run_articles, stderr};
+use binary::{
+    anubad, articles_dir, many_articles, model_dir, read_json, root, run_articles, stderr,
+};
 
 fn cache_stats(work: &Path) -> String {
     let output = anubad(work)
@@ -447,24 +449,7 @@ fn two_processes_sharing_one_cache_both_finish_correctly() {
 fn a_killed_run_resumes_from_the_cache() {
     let work = tempfile::tempdir().unwrap();
     // Many articles, so the run is still going when it is killed.
-    let inputs = work.path().join("in");
-    std::fs::create_dir(&inputs).unwrap();
-    let sentences = [
-        "উত্তর কোরিয়া রাশিয়ায় সেনা পাঠিয়েছে।",
-        "কিম জং উন পুতিনের সঙ্গে বৈঠক করেছেন।",
-        "লাভরভ পিয়ংইয়ং সফর করেছেন।",
-        "কুরস্ক অঞ্চলে লড়াই চলছে।",
-    ];
-    for i in 0..40 {
-        let body: String = (0..6)
-            .map(|j| format!("{} {} নম্বর খবর।\n", sentences[(i + j) % 4], i * 6 + j))
-            .collect();
-        std::fs::write(
-            inputs.join(format!("n{i:02}.txt")),
-            format!("শিরোনাম {i}\n\n{body}"),
-        )
-        .unwrap();
-    }
+    let inputs = many_articles(work.path());
     let out = work.path().join("out");
     let mut child = {
         let mut command = anubad(work.path());

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 #[path = "support/binary.rs"]
 mod binary;
-use binary::{anubad, articles_dir, model_dir, read_json, stderr, stdout};
+use binary::{anubad, articles_dir, many_articles, model_dir, read_json, stderr, stdout};
 
 #[path = "support/postgres.rs"]
 mod server;
@@ -369,30 +369,6 @@ fn a_database_of_a_newer_layout_is_refused_and_left_alone() {
         "{}",
         stderr(&check)
     );
-}
-
-/// 40 articles of 6 sentences in `work/in`, so that a run with
-/// `--batch-size 1` is still going when a test interrupts it.
-fn many_articles(work: &Path) -> std::path::PathBuf {
-    let inputs = work.join("in");
-    std::fs::create_dir(&inputs).unwrap();
-    let sentences = [
-        "উত্তর কোরিয়া রাশিয়ায় সেনা পাঠিয়েছে।",
-        "কিম জং উন পুতিনের সঙ্গে বৈঠক করেছেন।",
-        "লাভরভ পিয়ংইয়ং সফর করেছেন।",
-        "কুরস্ক অঞ্চলে লড়াই চলছে।",
-    ];
-    for i in 0..40 {
-        let body: String = (0..6)
-            .map(|j| format!("{} {} নম্বর খবর।\n", sentences[(i + j) % 4], i * 6 + j))
-            .collect();
-        std::fs::write(
-            inputs.join(format!("n{i:02}.txt")),
-            format!("শিরোনাম {i}\n\n{body}"),
-        )
-        .unwrap();
-    }
-    inputs
 }
 
 /// Waits until the cache holds `rows` entries (or the run ended, or a

@@ -65,3 +65,27 @@ pub fn stdout(output: &Output) -> String {
 pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("file exists")).expect("JSON")
 }
+
+/// 40 articles of 6 sentences in `work/in`, so that a run with
+/// `--batch-size 1` is still going when a test interrupts it.
+pub fn many_articles(work: &Path) -> std::path::PathBuf {
+    let inputs = work.join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    let sentences = [
+        "উত্তর কোরিয়া রাশিয়ায় সেনা পাঠিয়েছে।",
+        "কিম জং উন পুতিনের সঙ্গে বৈঠক করেছেন।",
+        "লাভরভ পিয়ংইয়ং সফর করেছেন।",
+        "কুরস্ক অঞ্চলে লড়াই চলছে।",
+    ];
+    for i in 0..40 {
+        let body: String = (0..6)
+            .map(|j| format!("{} {} নম্বর খবর।\n", sentences[(i + j) % 4], i * 6 + j))
+            .collect();
+        std::fs::write(
+            inputs.join(format!("n{i:02}.txt")),
+            format!("শিরোনাম {i}\n\n{body}"),
+        )
+        .unwrap();
+    }
+    inputs
+}
